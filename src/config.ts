@@ -1,0 +1,171 @@
+// Every flag and environment variable the server reads, in one table. A flag on
+// the command line beats its environment variable, which beats the default.
+
+export type RegistryKind = "memory" | "sqlite";
+
+export interface Config {
+  port: number;
+  hostname: string;
+  registry: RegistryKind;
+  dataDir: string;
+  maxMessageBytes: number;
+  maxPodBytes: number;
+  publicUrl: string | undefined;
+}
+
+export const DEFAULT_CONFIG: Readonly<Config> = {
+  port: 8080,
+  hostname: "0.0.0.0",
+  registry: "memory",
+  dataDir: "./gemmapod-data",
+  maxMessageBytes: 64 * 1024,
+  maxPodBytes: 50 * 1024 * 1024,
+  publicUrl: undefined,
+};
+
+interface Flag<K extends keyof Config = keyof Config> {
+  key: K;
+  flag: string;
+  env: string[];
+  value: string;
+  help: string;
+  parse: (raw: string) => Config[K];
+}
+
+/** Thrown for a bad flag or value; the CLI prints the message and exits 2. */
+export class ConfigError extends Error {}
+
+const flag = <K extends keyof Config>(f: Flag<K>): Flag => f as unknown as Flag;
+
+export const FLAGS: readonly Flag[] = [
+  flag({ key: "port", flag: "--port", env: ["PORT"], value: "N", help: "HTTP port (0 picks a free one)", parse: integer(0, 65535) }),
+  flag({ key: "hostname", flag: "--hostname", env: ["HOST"], value: "ADDR", help: "address to bind", parse: nonEmpty }),
+  flag({
+    key: "registry",
+    flag: "--registry",
+    env: ["GEMMAPOD_SIGNAL_REGISTRY"],
+    value: "KIND",
+    help: "pod registry: memory (lost on restart) or sqlite (persistent, in --data-dir)",
+    parse: oneOf(["memory", "sqlite"] as const),
+  }),
+  flag({ key: "dataDir", flag: "--data-dir", env: ["GEMMAPOD_SIGNAL_DATA"], value: "DIR", help: "where the sqlite registry keeps its database and blobs", parse: nonEmpty }),
+  flag({
+    key: "maxMessageBytes",
+    flag: "--max-message-bytes",
+    env: ["GEMMAPOD_SIGNAL_MAX_MESSAGE_BYTES"],
+    value: "SIZE",
+    help: "largest signaling frame accepted (e.g. 65536, 64k)",
+    parse: size(256, 16 * 1024 * 1024),
+  }),
+  flag({
+    key: "maxPodBytes",
+    flag: "--max-pod-bytes",
+    env: ["GEMMAPOD_SIGNAL_MAX_POD_BYTES"],
+    value: "SIZE",
+    help: "largest pod accepted by POST /pods (e.g. 50m)",
+    parse: size(1024, 1024 * 1024 * 1024),
+  }),
+  flag({
+    key: "publicUrl",
+    flag: "--public-url",
+    env: ["GEMMAPOD_SIGNAL_PUBLIC_URL", "PUBLIC_URL"],
+    value: "URL",
+    help: "base of pod URLs returned by POST /pods (default: the request's origin)",
+    parse: baseUrl,
+  }),
+];
+
+export type CliCommand = { kind: "serve"; config: Config } | { kind: "help" } | { kind: "version" };
+
+export function parseArgs(argv: readonly string[], env: Record<string, string | undefined> = {}): CliCommand {
+  const config: Config = { ...DEFAULT_CONFIG };
+  const set = (f: Flag, raw: string, source: string) => {
+    try {
+      (config as unknown as Record<string, unknown>)[f.key] = f.parse(raw);
+    } catch (error) {
+      throw new ConfigError(`invalid ${source}: ${(error as Error).message}`);
+    }
+  };
+  for (const f of FLAGS) {
+    const name = f.env.find((e) => env[e] !== undefined && env[e] !== "");
+    if (name) set(f, env[name]!, `${name}=${env[name]}`);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--help" || arg === "-h") return { kind: "help" };
+    if (arg === "--version" || arg === "-v") return { kind: "version" };
+    const eq = arg.indexOf("=");
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const f = FLAGS.find((x) => x.flag === name);
+    if (!f) throw new ConfigError(`unknown option ${JSON.stringify(name)} (see --help)`);
+    const raw = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (raw === undefined) throw new ConfigError(`${name} needs a value`);
+    set(f, raw, `${name} ${raw}`);
+  }
+  return { kind: "serve", config };
+}
+
+export function usage(): string {
+  const rows = FLAGS.map((f) => {
+    const left = `  ${f.flag} ${f.value}`.padEnd(30);
+    const fallback = DEFAULT_CONFIG[f.key];
+    return `${left}${f.help}${fallback === undefined ? "" : ` [${fallback}]`}\n${" ".repeat(30)}env: ${f.env.join(", ")}`;
+  });
+  return [
+    "Usage: gemmapod-signal [options]",
+    "",
+    "GemmaPod signaling broker and signed pod registry.",
+    "",
+    "Options:",
+    ...rows,
+    "  -h, --help                  show this help",
+    "  -v, --version               print the version",
+    "",
+    "Sizes take an optional k, m or g suffix (binary: 64k = 65536).",
+  ].join("\n");
+}
+
+function integer(min: number, max: number) {
+  return (raw: string): number => {
+    if (!/^\d+$/.test(raw.trim())) throw new Error(`expected a whole number from ${min} to ${max}`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+function size(min: number, max: number) {
+  return (raw: string): number => {
+    const m = /^(\d+)\s*([a-z]*)$/i.exec(raw.trim());
+    const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+    if (!m || unit === undefined) throw new Error("expected a size such as 65536, 64k or 50m");
+    const n = Number(m[1]) * unit;
+    if (n < min || n > max) throw new Error(`expected a size from ${min} to ${max} bytes`);
+    return n;
+  };
+}
+
+function oneOf<const T extends string>(choices: readonly T[]) {
+  return (raw: string): T => {
+    if (!(choices as readonly string[]).includes(raw)) throw new Error(`expected one of ${choices.join(", ")}`);
+    return raw as T;
+  };
+}
+
+function nonEmpty(raw: string): string {
+  if (raw.trim() === "") throw new Error("expected a non-empty value");
+  return raw;
+}
+
+function baseUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error("expected an absolute http(s) URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("expected an absolute http(s) URL");
+  return url.href.replace(/\/+$/, "");
+}

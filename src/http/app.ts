@@ -1,0 +1,23 @@
+import { Hono } from "hono";
+import { HttpError, jsonError } from "./errors.ts";
+import { podRoutes, type PodRoutesOptions } from "./pod-routes.ts";
+
+export interface AppOptions extends PodRoutesOptions {
+  /** Live broker figures for `/health`. */
+  health: () => { origins: string[]; sessions: number };
+}
+
+export function createApp(options: AppOptions): Hono {
+  const app = new Hono();
+  app.get("/health", (c) =>
+    c.json({ ok: true, ...options.health(), registry: options.registry.name ?? "custom" }),
+  );
+  app.route("/", podRoutes(options));
+  app.notFound(() => jsonError(404, "not found"));
+  app.onError((error) => {
+    if (error instanceof HttpError) return jsonError(error.status, error.message, error.headers);
+    console.error("[gemmapod-signal] unhandled error:", error);
+    return jsonError(500, "internal error");
+  });
+  return app;
+}

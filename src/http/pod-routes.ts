@@ -1,0 +1,81 @@
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { ManifestError } from "../manifest/errors.ts";
+import { createPod } from "../registry/create-pod.ts";
+import type { Registry } from "../registry/types.ts";
+import { HttpError, jsonError } from "./errors.ts";
+import { readBodyLimited } from "./read-body.ts";
+import { META_HEADERS, podHeaders, type PodHeaderOptions } from "./security-headers.ts";
+
+export interface PodRoutesOptions {
+  registry: Registry;
+  maxPodBytes: number;
+  /** Base of the URLs handed back on upload; defaults to the request's own origin. */
+  publicUrl?: string;
+  podHeaderOptions?: PodHeaderOptions;
+}
+
+const ID = ":id{[A-Za-z0-9_-]{12}}";
+const encoder = new TextEncoder();
+
+export function podRoutes(options: PodRoutesOptions): Hono {
+  const { registry } = options;
+  const servedHeaders = podHeaders(options.podHeaderOptions);
+  const app = new Hono();
+
+  app.use("/pods", cors({ origin: "*", allowMethods: ["POST", "OPTIONS"] }));
+
+  app.post("/pods", async (c) => {
+    const blob = await readPodUpload(c.req.raw, options.maxPodBytes);
+    try {
+      const { id, ownerPubkey } = await createPod(registry, blob);
+      const base = options.publicUrl ?? new URL(c.req.url).origin;
+      return c.json({ id, url: `${base}/${id}`, ownerPubkey, blobSize: blob.byteLength });
+    } catch (error) {
+      if (error instanceof ManifestError) return jsonError(400, error.message);
+      throw error;
+    }
+  });
+
+  app.get(`/${ID}`, async (c) => {
+    const id = c.req.param("id");
+    const [record, blob] = await Promise.all([registry.getRecord(id), registry.getBlob(id)]);
+    if (!record || !blob) return jsonError(404, "pod not found");
+    registry.bumpHits(id).catch(() => undefined);
+    return new Response(blob, { headers: { ...servedHeaders, "X-Pod-Owner": record.ownerPubkey } });
+  });
+
+  app.get(`/${ID}/meta`, async (c) => {
+    const record = await registry.getRecord(c.req.param("id"));
+    if (!record) return jsonError(404, "pod not found");
+    return Response.json(record, { headers: META_HEADERS });
+  });
+
+  return app;
+}
+
+/** The pod page as uploaded: raw HTML/text bytes, or the `html` string of a JSON body. */
+async function readPodUpload(req: Request, maxPodBytes: number): Promise<Uint8Array> {
+  const type = (req.headers.get("content-type") ?? "").toLowerCase();
+  if (type.startsWith("text/html") || type.startsWith("text/plain")) {
+    const blob = await readBodyLimited(req, maxPodBytes);
+    if (blob.byteLength === 0) throw new HttpError(400, "empty body: expected the pod's HTML");
+    return blob;
+  }
+  if (type.startsWith("application/json")) {
+    // JSON escaping inflates HTML; allow for it, then hold the pod itself to the limit.
+    const body = await readBodyLimited(req, maxPodBytes * 2 + 1024);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      throw new HttpError(400, "invalid JSON body");
+    }
+    const html = typeof parsed === "object" && parsed !== null ? (parsed as { html?: unknown }).html : undefined;
+    if (typeof html !== "string" || html.length === 0) throw new HttpError(400, "JSON body needs a non-empty 'html' string");
+    const blob = encoder.encode(html);
+    if (blob.byteLength > maxPodBytes) throw new HttpError(413, `pod too large (limit ${maxPodBytes} bytes)`);
+    return blob;
+  }
+  throw new HttpError(400, "expected content-type text/html, text/plain or application/json {html}");
+}

@@ -1,0 +1,12 @@
+export { createSignalServer, type CreateSignalServerOptions, type SignalServer } from "./server.ts";
+export { createPod, type CreatedPod } from "./registry/create-pod.ts";
+export { MemoryRegistry } from "./registry/memory.ts";
+export { SqliteRegistry, type SqliteRegistryOptions } from "./registry/sqlite.ts";
+export { newPodId } from "./registry/pod-id.ts";
+export type { PodRecord, Registry } from "./registry/types.ts";
+export { verifyPodBlob, verifySignedManifest } from "./manifest/verify.ts";
+export { ManifestError } from "./manifest/errors.ts";
+export type { PodManifest, VerifiedManifest } from "./manifest/types.ts";
+export { DEFAULT_POD_CSP, DEFAULT_PERMISSIONS_POLICY, podHeaders, META_HEADERS, type PodHeaderOptions } from "./http/security-headers.ts";
+export type { ClientMessage, ServerMessage, SignalMsg, IceCandidateJson } from "./signal/protocol.ts";
+export { VERSION } from "./version.ts";

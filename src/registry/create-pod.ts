@@ -1,0 +1,34 @@
+import { verifyPodBlob } from "../manifest/verify.ts";
+import type { VerifiedManifest } from "../manifest/types.ts";
+import { newPodId } from "./pod-id.ts";
+import type { PodRecord, Registry } from "./types.ts";
+
+export interface CreatedPod {
+  id: string;
+  ownerPubkey: string;
+  record: PodRecord;
+  verified: VerifiedManifest;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The one ingest path: verify the inlined signed manifest, then hand record and
+ * blob to the registry. Nothing unverified ever reaches a backend.
+ * Throws `ManifestError` for anything wrong with the pod itself.
+ */
+export async function createPod(registry: Registry, pod: string | Uint8Array): Promise<CreatedPod> {
+  const blob = typeof pod === "string" ? encoder.encode(pod) : pod;
+  const verified = await verifyPodBlob(blob);
+  const record: PodRecord = {
+    id: newPodId(),
+    name: verified.manifest.name,
+    ownerPubkey: verified.manifest.owner_pubkey.toLowerCase(),
+    manifestSize: verified.manifestSize,
+    blobSize: blob.byteLength,
+    createdAt: new Date().toISOString(),
+    hits: 0,
+  };
+  await registry.putPod(record, blob);
+  return { id: record.id, ownerPubkey: record.ownerPubkey, record, verified };
+}

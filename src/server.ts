@@ -1,0 +1,101 @@
+import type { Server } from "bun";
+import { DEFAULT_CONFIG } from "./config.ts";
+import { createApp } from "./http/app.ts";
+import { jsonError } from "./http/errors.ts";
+import type { PodHeaderOptions } from "./http/security-headers.ts";
+import type { Registry } from "./registry/types.ts";
+import { Broker } from "./signal/broker.ts";
+import { localRouter } from "./signal/router.ts";
+import { newSocketData, type SocketData } from "./signal/socket-data.ts";
+
+export interface CreateSignalServerOptions {
+  registry: Registry;
+  port?: number;
+  hostname?: string;
+  /** Override the served pods' CSP and Permissions-Policy. */
+  podHeaderOptions?: PodHeaderOptions;
+  onOriginRegistered?: (podId: string) => void;
+  onOriginDisconnected?: (podId: string) => void;
+  maxMessageBytes?: number;
+  maxPodBytes?: number;
+  publicUrl?: string;
+}
+
+export interface SignalServer {
+  /** `http://host:port` the server listens on. */
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server<SocketData>;
+  /** Pod ids with a live origin. */
+  origins(): string[];
+  /** Visitor sessions being negotiated. */
+  sessions(): number;
+  /** Closes every socket, stops listening, then closes the registry. */
+  close(): Promise<void>;
+}
+
+export function createSignalServer(options: CreateSignalServerOptions): SignalServer {
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_CONFIG.maxMessageBytes;
+  const maxPodBytes = options.maxPodBytes ?? DEFAULT_CONFIG.maxPodBytes;
+  const broker = new Broker({
+    router: localRouter(() => server),
+    maxMessageBytes,
+    onOriginRegistered: options.onOriginRegistered,
+    onOriginDisconnected: options.onOriginDisconnected,
+  });
+  const app = createApp({
+    registry: options.registry,
+    maxPodBytes,
+    publicUrl: options.publicUrl,
+    podHeaderOptions: options.podHeaderOptions,
+    health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
+  });
+
+  const server: Server<SocketData> = Bun.serve<SocketData>({
+    port: options.port ?? DEFAULT_CONFIG.port,
+    hostname: options.hostname ?? DEFAULT_CONFIG.hostname,
+    // Backstop only: routes enforce their own, smaller limits with JSON errors.
+    maxRequestBodySize: maxPodBytes * 2 + 64 * 1024,
+    fetch(req, srv) {
+      if (isSignalPath(req.url)) {
+        const ip = srv.requestIP(req)?.address ?? "unknown";
+        if (srv.upgrade(req, { data: newSocketData(ip) })) return undefined;
+        return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
+      }
+      return app.fetch(req, { server: srv });
+    },
+    websocket: {
+      ...broker.handlers(),
+      // Frames up to twice the limit get a JSON error; bigger ones are cut off
+      // by Bun (close 1009) before they are buffered whole.
+      maxPayloadLength: maxMessageBytes * 2,
+      // A peer that stops reading must not make us buffer for it without end.
+      backpressureLimit: 1024 * 1024,
+      closeOnBackpressureLimit: true,
+      idleTimeout: 120,
+      sendPings: true,
+    },
+  });
+
+  const host = server.hostname === "0.0.0.0" || server.hostname === "::" ? "127.0.0.1" : server.hostname;
+  return {
+    url: `http://${host?.includes(":") ? `[${host}]` : host}:${server.port}`,
+    port: server.port!,
+    server,
+    origins: () => broker.originPodIds(),
+    sessions: () => broker.sessionCount(),
+    async close() {
+      broker.closeAll();
+      await server.stop(true);
+      await options.registry.close?.();
+    },
+  };
+}
+
+/** `/signal`, with or without a query string, without parsing a URL per request. */
+function isSignalPath(url: string): boolean {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1 || !url.startsWith("/signal", start)) return false;
+  const next = url.charCodeAt(start + 7);
+  return Number.isNaN(next) || next === 63 /* ? */;
+}

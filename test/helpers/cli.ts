@@ -1,0 +1,59 @@
+import type { Subprocess } from "bun";
+import { join } from "node:path";
+
+export const CLI = join(import.meta.dir, "../../src/cli.ts");
+
+export interface RunningCli {
+  url: string;
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** Sends `signal` and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  output(): string;
+}
+
+/**
+ * Starts a server process (`bun src/cli.ts` by default, or any executable) on a
+ * free loopback port and waits for its "listening on" line.
+ */
+export async function spawnServer(args: string[], options: { command?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningCli> {
+  const command = options.command ?? [process.execPath, CLI];
+  const proc = Bun.spawn([...command, "--port", "0", "--hostname", "127.0.0.1", ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...options.env },
+  });
+  let output = "";
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  let url: string | undefined;
+  while (!url) {
+    const timeout = Bun.sleep(Math.max(0, deadline - Date.now())).then(() => ({ done: true, value: undefined, timedOut: true }));
+    const chunk = (await Promise.race([reader.read(), timeout])) as { done: boolean; value?: Uint8Array; timedOut?: boolean };
+    if (chunk.value) output += decoder.decode(chunk.value, { stream: true });
+    url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+    if (!url && chunk.done) {
+      proc.kill("SIGKILL");
+      const stderr = await new Response(proc.stderr).text();
+      throw new Error(`server did not start${chunk.timedOut ? " in time" : ""}: ${output}${stderr}`);
+    }
+  }
+  // Keep draining stdout so the child never blocks on a full pipe.
+  (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      output += decoder.decode(value, { stream: true });
+    }
+  })();
+  return {
+    url,
+    proc,
+    output: () => output,
+    async stop(signal = "SIGTERM") {
+      proc.kill(signal);
+      return proc.exited;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// A WebSocket client for tests: queues every message so a test can await the
+// next one that matches, with a timeout instead of a hang.
+
+export type Json = Record<string, any>;
+
+export class TestSocket {
+  readonly ws: WebSocket;
+  private readonly inbox: Json[] = [];
+  private waiters: { match: (m: Json) => boolean; resolve: (m: Json) => void }[] = [];
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  constructor(url: string, options?: { headers?: Record<string, string> }) {
+    this.ws = new WebSocket(url, options as any);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.addEventListener("open", () => resolve(), { once: true });
+      this.ws.addEventListener("error", () => reject(new Error("websocket error")), { once: true });
+    });
+    this.closed = new Promise((resolve) =>
+      this.ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason }), { once: true }),
+    );
+    this.ws.addEventListener("message", (e) => {
+      const m = JSON.parse(String(e.data));
+      const i = this.waiters.findIndex((w) => w.match(m));
+      if (i === -1) return void this.inbox.push(m);
+      const [w] = this.waiters.splice(i, 1);
+      w!.resolve(m);
+    });
+  }
+
+  static async open(url: string, options?: { headers?: Record<string, string> }): Promise<TestSocket> {
+    const s = new TestSocket(url, options);
+    await s.opened;
+    return s;
+  }
+
+  send(m: Json | string | Uint8Array): void {
+    this.ws.send(typeof m === "string" || m instanceof Uint8Array ? m : JSON.stringify(m));
+  }
+
+  /** The next message matching `match` (by default, any), or a rejection after `ms`. */
+  next(match: Json | ((m: Json) => boolean) = () => true, ms = 3000): Promise<Json> {
+    const fn = typeof match === "function" ? match : (m: Json) => Object.entries(match).every(([k, v]) => m[k] === v);
+    const i = this.inbox.findIndex(fn);
+    if (i !== -1) return Promise.resolve(this.inbox.splice(i, 1)[0]!);
+    return new Promise((resolve, reject) => {
+      const waiter = { match: fn, resolve: (m: Json) => (clearTimeout(timer), resolve(m)) };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no matching message within ${ms} ms; inbox: ${JSON.stringify(this.inbox).slice(0, 300)}`));
+      }, ms);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Asserts nothing matching arrives for `ms`. */
+  async nothing(match: Json | ((m: Json) => boolean) = () => true, ms = 150): Promise<void> {
+    const got = await this.next(match, ms).catch(() => null);
+    if (got) throw new Error(`unexpected message ${JSON.stringify(got)}`);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** An origin that has registered `podId`. */
+export async function registeredOrigin(wsUrl: string, podId: string): Promise<TestSocket> {
+  const origin = await TestSocket.open(wsUrl);
+  origin.send({ t: "register", podId });
+  await origin.next({ t: "registered" });
+  return origin;
+}

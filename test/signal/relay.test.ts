@@ -1,0 +1,206 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startServer, type TestServer } from "../helpers/server.ts";
+import { registeredOrigin, TestSocket } from "../helpers/ws-client.ts";
+
+let srv: TestServer;
+const events: string[] = [];
+beforeAll(() => {
+  srv = startServer({
+    onOriginRegistered: (id) => events.push(`up:${id}`),
+    onOriginDisconnected: (id) => events.push(`down:${id}`),
+  });
+});
+afterAll(() => srv.close());
+
+const SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n" + "a=x\r\n".repeat(400);
+const cand = (n: number) => ({ candidate: `candidate:${n} 1 udp 2122260223 127.0.0.1 5${n} typ host`, sdpMid: "0", sdpMLineIndex: 0, usernameFragment: "u" });
+
+describe("signaling relay", () => {
+  test("register is acknowledged and reported in /health and by the handle", async () => {
+    const origin = await registeredOrigin(srv.wsUrl, "health-pod");
+    const health = await (await fetch(`${srv.url}/health`)).json();
+    expect(health).toMatchObject({ ok: true, registry: "memory" });
+    expect(health.origins).toContain("health-pod");
+    expect(srv.server.origins()).toContain("health-pod");
+    expect(events).toContain("up:health-pod");
+    origin.close();
+    await origin.closed;
+    await Bun.sleep(50);
+    expect(srv.server.origins()).not.toContain("health-pod");
+    expect(events).toContain("down:health-pod");
+  });
+
+  test("offer, answer and trickled candidates flow both ways", async () => {
+    const origin = await registeredOrigin(srv.wsUrl, "pod-a");
+    const visitor = await TestSocket.open(srv.wsUrl);
+    visitor.send({ t: "offer", podId: "pod-a", sessionId: "s1", sdp: SDP });
+    expect(await origin.next({ t: "offer" })).toEqual({ t: "offer", sessionId: "s1", sdp: SDP });
+    expect(srv.server.sessions()).toBe(1);
+
+    visitor.send({ t: "candidate", podId: "pod-a", sessionId: "s1", candidate: cand(1) });
+    visitor.send({ t: "candidate", sessionId: "s1", candidate: cand(2) });
+    expect(await origin.next({ t: "candidate" })).toEqual({ t: "candidate", sessionId: "s1", candidate: cand(1) });
+    expect(await origin.next({ t: "candidate" })).toEqual({ t: "candidate", sessionId: "s1", candidate: cand(2) });
+
+    origin.send({ t: "answer", sessionId: "s1", sdp: "answer-sdp" });
+    expect(await visitor.next({ t: "answer" })).toEqual({ t: "answer", sessionId: "s1", sdp: "answer-sdp" });
+    origin.send({ t: "candidate", sessionId: "s1", candidate: cand(3) });
+    expect(await visitor.next({ t: "candidate" })).toEqual({ t: "candidate", sessionId: "s1", candidate: cand(3) });
+
+    // Errors are relayed both ways.
+    origin.send({ t: "error", sessionId: "s1", message: "pc failed" });
+    expect(await visitor.next({ t: "error" })).toEqual({ t: "error", sessionId: "s1", message: "pc failed" });
+    visitor.send({ t: "error", sessionId: "s1", message: "gave up" });
+    expect(await origin.next({ t: "error" })).toEqual({ t: "error", sessionId: "s1", message: "gave up" });
+
+    // Leaving frees the session.
+    visitor.close();
+    await visitor.closed;
+    await Bun.sleep(50);
+    expect(srv.server.sessions()).toBe(0);
+    origin.close();
+  });
+
+  test("extra fields from clients are not relayed", async () => {
+    const origin = await registeredOrigin(srv.wsUrl, "pod-extra");
+    const visitor = await TestSocket.open(srv.wsUrl);
+    visitor.send({ t: "offer", podId: "pod-extra", sessionId: "sx", sdp: "o", junk: 1 });
+    expect(await origin.next({ t: "offer" })).toEqual({ t: "offer", sessionId: "sx", sdp: "o" });
+    origin.send({ t: "answer", sessionId: "sx", sdp: "a", secret: "x" });
+    expect(await visitor.next({ t: "answer" })).toEqual({ t: "answer", sessionId: "sx", sdp: "a" });
+    origin.close();
+    visitor.close();
+  });
+
+  test("an offer to a pod without origin gets 'origin offline'", async () => {
+    const visitor = await TestSocket.open(srv.wsUrl);
+    visitor.send({ t: "offer", podId: "nobody-home", sessionId: "s2", sdp: SDP });
+    expect(await visitor.next()).toEqual({ t: "error", sessionId: "s2", message: "origin offline" });
+    expect(srv.server.sessions()).toBe(0);
+    visitor.close();
+  });
+
+  test("a second register replaces the origin and closes the old socket with 4001", async () => {
+    const first = await registeredOrigin(srv.wsUrl, "pod-r");
+    const visitor = await TestSocket.open(srv.wsUrl);
+    visitor.send({ t: "offer", podId: "pod-r", sessionId: "s-r", sdp: "x" });
+    await first.next({ t: "offer" });
+    const second = await registeredOrigin(srv.wsUrl, "pod-r");
+    expect(await first.closed).toEqual({ code: 4001, reason: "replaced by new origin" });
+    // The pending session was offered to the old origin: its visitor is told to retry.
+    expect(await visitor.next({ t: "error" })).toEqual({ t: "error", sessionId: "s-r", message: "origin offline" });
+    // The new origin gets new offers; the old one is gone from the pod topic.
+    const v2 = await TestSocket.open(srv.wsUrl);
+    v2.send({ t: "offer", podId: "pod-r", sessionId: "s-r2", sdp: "y" });
+    expect(await second.next({ t: "offer" })).toMatchObject({ sessionId: "s-r2" });
+    expect(srv.server.origins().filter((p) => p === "pod-r")).toHaveLength(1);
+    second.close();
+    visitor.close();
+    v2.close();
+  });
+
+  test("a socket has one role", async () => {
+    const origin = await registeredOrigin(srv.wsUrl, "pod-role");
+    origin.send({ t: "register", podId: "other" });
+    expect(await origin.next()).toEqual({ t: "error", message: "already initialized" });
+    origin.send({ t: "offer", podId: "pod-role", sessionId: "s", sdp: "x" });
+    expect(await origin.next()).toEqual({ t: "error", sessionId: "s", message: "wrong role" });
+
+    const visitor = await TestSocket.open(srv.wsUrl);
+    visitor.send({ t: "offer", podId: "pod-role", sessionId: "s-role", sdp: "x" });
+    await origin.next({ t: "offer" });
+    visitor.send({ t: "register", podId: "pod-role" });
+    expect(await visitor.next()).toEqual({ t: "error", message: "already initialized" });
+    visitor.send({ t: "answer", sessionId: "s-role", sdp: "x" });
+    expect(await visitor.next()).toEqual({ t: "error", sessionId: "s-role", message: "wrong role" });
+    // The real origin was not displaced.
+    expect(srv.server.origins()).toContain("pod-role");
+    origin.close();
+    visitor.close();
+  });
+
+  test("a visitor cannot use a session id another socket opened", async () => {
+    const origin = await registeredOrigin(srv.wsUrl, "pod-h");
+    const owner = await TestSocket.open(srv.wsUrl);
+    owner.send({ t: "offer", podId: "pod-h", sessionId: "taken", sdp: "x" });
+    await origin.next({ t: "offer" });
+
+    const thief = await TestSocket.open(srv.wsUrl);
+    thief.send({ t: "offer", podId: "pod-h", sessionId: "taken", sdp: "evil" });
+    expect(await thief.next()).toEqual({ t: "error", sessionId: "taken", message: "session id already in use" });
+    thief.send({ t: "candidate", sessionId: "taken", candidate: cand(9) });
+    expect(await thief.next()).toMatchObject({ t: "error", sessionId: "taken" });
+    thief.send({ t: "error", sessionId: "taken", message: "x" });
+    expect(await thief.next()).toMatchObject({ t: "error", sessionId: "taken" });
+    await origin.nothing();
+
+    // The owner's session still works.
+    origin.send({ t: "answer", sessionId: "taken", sdp: "a" });
+    expect(await owner.next({ t: "answer" })).toMatchObject({ sdp: "a" });
+    await thief.nothing({ t: "answer" });
+    origin.close();
+    owner.close();
+    thief.close();
+  });
+
+  test("an origin can only answer sessions of its own pod", async () => {
+    const a = await registeredOrigin(srv.wsUrl, "pod-own-a");
+    const b = await registeredOrigin(srv.wsUrl, "pod-own-b");
+    const visitor = await TestSocket.open(srv.wsUrl);
+    visitor.send({ t: "offer", podId: "pod-own-a", sessionId: "s-own", sdp: "x" });
+    await a.next({ t: "offer" });
+    b.send({ t: "answer", sessionId: "s-own", sdp: "hijack" });
+    expect(await b.next()).toEqual({ t: "error", sessionId: "s-own", message: "session belongs to another pod" });
+    b.send({ t: "candidate", sessionId: "s-own", candidate: cand(1) });
+    expect(await b.next()).toMatchObject({ t: "error", sessionId: "s-own" });
+    b.send({ t: "answer", sessionId: "no-such", sdp: "x" });
+    expect(await b.next()).toEqual({ t: "error", sessionId: "no-such", message: "unknown session" });
+    await visitor.nothing();
+    a.close();
+    b.close();
+    visitor.close();
+  });
+
+  test("visitors are told when their origin goes away, and state is freed", async () => {
+    const origin = await registeredOrigin(srv.wsUrl, "pod-gone");
+    const v1 = await TestSocket.open(srv.wsUrl);
+    const v2 = await TestSocket.open(srv.wsUrl);
+    v1.send({ t: "offer", podId: "pod-gone", sessionId: "g1", sdp: "x" });
+    v2.send({ t: "offer", podId: "pod-gone", sessionId: "g2", sdp: "x" });
+    await origin.next({ sessionId: "g1" });
+    await origin.next({ sessionId: "g2" });
+    const before = srv.server.sessions();
+    origin.close();
+    expect(await v1.next()).toEqual({ t: "error", sessionId: "g1", message: "origin offline" });
+    expect(await v2.next()).toEqual({ t: "error", sessionId: "g2", message: "origin offline" });
+    expect(srv.server.sessions()).toBe(before - 2);
+    v1.close();
+    v2.close();
+  });
+
+  test("a late candidate from the origin after the visitor left is dropped quietly", async () => {
+    const origin = await registeredOrigin(srv.wsUrl, "pod-late");
+    const visitor = await TestSocket.open(srv.wsUrl);
+    visitor.send({ t: "offer", podId: "pod-late", sessionId: "late", sdp: "x" });
+    await origin.next({ t: "offer" });
+    visitor.close();
+    await visitor.closed;
+    await Bun.sleep(30);
+    origin.send({ t: "candidate", sessionId: "late", candidate: cand(1) });
+    await origin.nothing();
+    origin.close();
+  });
+
+  test("one visitor socket may hold several sessions", async () => {
+    const origin = await registeredOrigin(srv.wsUrl, "pod-multi");
+    const visitor = await TestSocket.open(srv.wsUrl);
+    visitor.send({ t: "offer", podId: "pod-multi", sessionId: "m1", sdp: "x" });
+    visitor.send({ t: "offer", podId: "pod-multi", sessionId: "m2", sdp: "y" });
+    await origin.next({ sessionId: "m1" });
+    await origin.next({ sessionId: "m2" });
+    origin.send({ t: "answer", sessionId: "m2", sdp: "a2" });
+    expect(await visitor.next({ t: "answer" })).toMatchObject({ sessionId: "m2", sdp: "a2" });
+    origin.close();
+    visitor.close();
+  });
+});
