@@ -1,0 +1,99 @@
+// `bun run bench`: the benchmark suite of our server against the reference
+// @gemmapod/signal and a bare Bun relay. See USAGE in options.ts and
+// docs/benchmarks.md.
+import { cpus, release, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { coldstartSuite } from "./coldstart-suite.ts";
+import { connectionsSuite } from "./connections-suite.ts";
+import { FigureSet, type SuiteName } from "./figures.ts";
+import { referenceRuntime } from "./node-runtime.ts";
+import { parseBenchArgs, USAGE } from "./options.ts";
+import { killChildrenOnExit } from "./processes.ts";
+import { registrySuite } from "./registry-suite.ts";
+import { relaySuite } from "./relay-suite.ts";
+import { consoleTable, markdownSection, updateDocs, writeJson, type RunMeta } from "./report.ts";
+import { ROOT, serverSpecs } from "./servers.ts";
+import type { SuiteContext } from "./suite.ts";
+
+const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
+  relay: relaySuite,
+  connections: connectionsSuite,
+  registry: registrySuite,
+  coldstart: coldstartSuite,
+};
+
+/** Nothing the suite does should take this long; if it does, stop rather than hang. */
+const OVERALL_LIMIT_MS = 30 * 60 * 1000;
+
+function commit(): string {
+  const git = (...args: string[]) => Bun.spawnSync(["git", ...args], { cwd: ROOT, stdout: "pipe", stderr: "ignore" }).stdout.toString().trim();
+  const head = git("rev-parse", "--short", "HEAD") || "unknown";
+  return git("status", "--porcelain", "--untracked-files=no") ? `${head}+dirty` : head;
+}
+
+async function main(): Promise<void> {
+  let options;
+  try {
+    options = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  if (options === "help") return console.log(USAGE);
+  killChildrenOnExit();
+  setTimeout(() => {
+    console.error(`bench: still running after ${OVERALL_LIMIT_MS / 60000} minutes; giving up`);
+    process.exit(3);
+  }, OVERALL_LIMIT_MS).unref();
+
+  const outDir = join(ROOT, "bench-results");
+  const runtime = referenceRuntime({ cacheDir: join(ROOT, ".cache", "bench-node"), allowInstall: options.installNode });
+  const specs = serverSpecs(runtime).filter((s) => options.servers.includes(s.name));
+  const ctx: SuiteContext = {
+    specs,
+    reps: options.reps,
+    quick: options.quick,
+    seconds: options.seconds,
+    sockets: options.sockets,
+    outDir,
+    figures: new FigureSet(),
+    notes: [],
+    details: {},
+  };
+  if (runtime.note) ctx.notes.push(runtime.note);
+  if (options.servers.includes("ours") && !specs.some((s) => s.name === "ours")) ctx.notes.push("ours: src/cli.ts does not exist yet, so only the others ran");
+  if (options.quick) ctx.notes.push("--quick run: short phases and one rep; a smoke test, not a result");
+
+  const started = performance.now();
+  for (const suite of options.suites) {
+    const t = performance.now();
+    console.error(`bench: ${suite} ...`);
+    await RUNNERS[suite](ctx);
+    console.error(`bench: ${suite} done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  }
+
+  const figures = ctx.figures.figures();
+  const meta: RunMeta = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    commit: commit(),
+    command: ["bun run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "),
+    machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}`,
+    servers: specs.map((s) => `${s.name}: ${s.label}`),
+    options: { ...options, durationSeconds: Math.round((performance.now() - started) / 1000) },
+  };
+  console.log(`\n${meta.command}  (${meta.date}, ${meta.commit})`);
+  for (const s of meta.servers) console.log(`  ${s}`);
+  console.log(consoleTable(figures));
+  if (ctx.notes.length) console.log(`\nNotes:\n${ctx.notes.map((n) => `  - ${n}`).join("\n")}`);
+
+  const jsonPath = resolve(ROOT, options.json);
+  writeJson(jsonPath, { meta, figures, notes: ctx.notes, details: ctx.details });
+  console.log(`\nwrote ${options.json}`);
+  if (options.docs) {
+    updateDocs(join(ROOT, "docs/benchmarks.md"), markdownSection(figures, meta, ctx.notes));
+    console.log("wrote docs/benchmarks.md");
+  }
+  process.exit(0);
+}
+
+await main();

