@@ -1,0 +1,120 @@
+// The benchmark's own instruments, checked against real servers on loopback:
+// if they miscount, every figure in docs/benchmarks.md is wrong. No timing here.
+import { afterAll, describe, expect, test } from "bun:test";
+import { startBareRelay } from "../scripts/bench/bare-relay.ts";
+import { ResponseReader, runHttpLoad } from "../scripts/bench/http-load.ts";
+import { openRawWs } from "../scripts/bench/raw-ws.ts";
+import { runRelayLoad } from "../scripts/bench/relay-load.ts";
+import { RELAYED_PER_SESSION } from "../scripts/bench/signal-payloads.ts";
+import { startServer } from "./helpers/server.ts";
+
+const bare = startBareRelay({ port: 0, hostname: "127.0.0.1" });
+const bareWs = `ws://127.0.0.1:${bare.port}/signal`;
+const ours = startServer();
+afterAll(async () => {
+  bare.stop(true);
+  await ours.close();
+});
+
+describe("relay load generator", () => {
+  for (const [name, wsUrl] of [
+    ["the bare relay", bareWs],
+    ["our server", ours.wsUrl],
+  ] as const) {
+    test(`completes every session against ${name}, counting each relayed frame once`, async () => {
+      const r = await runRelayLoad({ wsUrl, mode: "sessions", origins: 2, concurrency: 4, warmupSessions: 4, maxSessions: 40, seconds: 20, serverPid: process.pid });
+      expect(r.firstFailure).toBeUndefined();
+      expect(r.sessions).toBe(40);
+      expect(r.relayedMessages).toBe(40 * RELAYED_PER_SESSION);
+      expect(r.latencyP99Ms).toBeGreaterThanOrEqual(r.latencyP50Ms);
+      expect(r.serverCpuMs).toBeGreaterThan(0);
+    });
+  }
+
+  test("keeps long-lived sessions bouncing candidates both ways", async () => {
+    const r = await runRelayLoad({ wsUrl: ours.wsUrl, mode: "trickle", origins: 2, concurrency: 4, warmupSessions: 0, maxSessions: 0, seconds: 0.3 });
+    expect(r.firstFailure).toBeUndefined();
+    expect(r.sessions).toBe(4);
+    expect(r.relayedMessages).toBeGreaterThan(100);
+  });
+});
+
+test("raw websocket client registers an origin from another 127.x source address", async () => {
+  const got: string[] = [];
+  let onText: () => void = () => {};
+  const arrived = new Promise<void>((resolve) => (onText = resolve));
+  const ws = await openRawWs({
+    host: "127.0.0.1",
+    port: ours.server.port,
+    path: "/signal",
+    localAddress: "127.0.0.2",
+    onText: (text) => {
+      got.push(text);
+      onText();
+    },
+    onClose: () => {},
+  });
+  ws.sendText(JSON.stringify({ t: "register", podId: "raw-origin-1" }));
+  await arrived;
+  expect(JSON.parse(got[0]!)).toEqual({ t: "registered", podId: "raw-origin-1" });
+  expect(ours.server.origins()).toContain("raw-origin-1");
+  ws.destroy();
+});
+
+describe("HTTP load generator", () => {
+  const body = "x".repeat(70_000);
+  const http = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: (req) =>
+      new URL(req.url).pathname === "/chunked"
+        ? new Response(
+            new ReadableStream({
+              start(c) {
+                for (let i = 0; i < 7; i++) c.enqueue(new TextEncoder().encode(body.slice(i * 10_000, (i + 1) * 10_000)));
+                c.close();
+              },
+            }),
+          )
+        : new Response(body),
+  });
+  afterAll(() => http.stop(true));
+
+  test("reads Content-Length and chunked responses split anywhere", () => {
+    const response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: br\r\n\r\n5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n";
+    const next = "HTTP/1.1 304 Not Modified\r\nContent-Length: 0\r\n\r\n";
+    const bytes = new TextEncoder().encode(response + next);
+    for (const split of [1, 2, 7, 64]) {
+      const reader = new ResponseReader();
+      const done: { status: number; encoding: string; end: number }[] = [];
+      for (let at = 0; at < bytes.length; at += split) {
+        let piece = bytes.subarray(at, Math.min(bytes.length, at + split));
+        let base = at;
+        for (;;) {
+          const used = reader.feed(piece);
+          if (used === -1) break;
+          done.push({ status: reader.status, encoding: reader.contentEncoding, end: base + used });
+          piece = piece.subarray(used);
+          base += used;
+          if (piece.length === 0) break;
+        }
+      }
+      expect(done).toEqual([
+        { status: 200, encoding: "br", end: response.length },
+        { status: 304, encoding: "identity", end: response.length + next.length },
+      ]);
+    }
+  });
+
+  for (const path of ["/fixed", "/chunked"]) {
+    test(`counts every ${path.slice(1)} response and its bytes on the wire`, async () => {
+      const r = await runHttpLoad({ host: "127.0.0.1", port: http.port!, path, headers: {}, connections: 3, seconds: 20, maxRequests: 30 });
+      expect(r.error).toBeUndefined();
+      expect(r.requests).toBe(30);
+      expect(r.statuses).toEqual({ "200": 30 });
+      // The body plus framing and headers, but not a whole second response.
+      expect(r.bytesPerResponse).toBeGreaterThan(body.length);
+      expect(r.bytesPerResponse).toBeLessThan(body.length + 1000);
+    });
+  }
+});
