@@ -19,6 +19,7 @@ export interface CreateSignalServerOptions {
   maxMessageBytes?: number;
   maxPodBytes?: number;
   publicUrl?: string;
+  podCacheBytes?: number;
 }
 
 export interface SignalServer {
@@ -48,6 +49,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     maxPodBytes,
     publicUrl: options.publicUrl,
     podHeaderOptions: options.podHeaderOptions,
+    podCacheBytes: options.podCacheBytes ?? DEFAULT_CONFIG.podCacheBytes,
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
   });
 
