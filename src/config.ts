@@ -11,6 +11,7 @@ export interface Config {
   maxMessageBytes: number;
   maxPodBytes: number;
   publicUrl: string | undefined;
+  podCacheBytes: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -21,6 +22,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   maxMessageBytes: 64 * 1024,
   maxPodBytes: 50 * 1024 * 1024,
   publicUrl: undefined,
+  podCacheBytes: 128 * 1024 * 1024,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -72,6 +74,14 @@ export const FLAGS: readonly Flag[] = [
     value: "URL",
     help: "base of pod URLs returned by POST /pods (default: the request's origin)",
     parse: baseUrl,
+  }),
+  flag({
+    key: "podCacheBytes",
+    flag: "--pod-cache-bytes",
+    env: ["GEMMAPOD_SIGNAL_POD_CACHE_BYTES"],
+    value: "SIZE",
+    help: "memory for hot pod pages and their brotli/gzip forms (0 disables)",
+    parse: size(0, 64 * 1024 * 1024 * 1024),
   }),
 ];
 

@@ -1,6 +1,7 @@
 import type { Server } from "bun";
 import { DEFAULT_CONFIG } from "./config.ts";
 import { createApp } from "./http/app.ts";
+import { limitRequestBody } from "./http/body-limit.ts";
 import { jsonError } from "./http/errors.ts";
 import type { PodHeaderOptions } from "./http/security-headers.ts";
 import type { Registry } from "./registry/types.ts";
@@ -19,6 +20,7 @@ export interface CreateSignalServerOptions {
   maxMessageBytes?: number;
   maxPodBytes?: number;
   publicUrl?: string;
+  podCacheBytes?: number;
 }
 
 export interface SignalServer {
@@ -48,21 +50,25 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     maxPodBytes,
     publicUrl: options.publicUrl,
     podHeaderOptions: options.podHeaderOptions,
+    podCacheBytes: options.podCacheBytes ?? DEFAULT_CONFIG.podCacheBytes,
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
   });
 
+  // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
+  const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
   const server: Server<SocketData> = Bun.serve<SocketData>({
     port: options.port ?? DEFAULT_CONFIG.port,
     hostname: options.hostname ?? DEFAULT_CONFIG.hostname,
-    // Backstop only: routes enforce their own, smaller limits with JSON errors.
-    maxRequestBodySize: maxPodBytes * 2 + 64 * 1024,
+    // Bun's own cap answers without a JSON body; limitRequestBody bounds every body instead.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch(req, srv) {
       if (isSignalPath(req.url)) {
         const ip = srv.requestIP(req)?.address ?? "unknown";
         if (srv.upgrade(req, { data: newSocketData(ip) })) return undefined;
         return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
       }
-      return app.fetch(req, { server: srv });
+      const bounded = limitRequestBody(req, maxBodyBytes);
+      return bounded instanceof Response ? bounded : app.fetch(bounded, { server: srv });
     },
     websocket: {
       ...broker.handlers(),

@@ -3,7 +3,9 @@ import { cors } from "hono/cors";
 import { ManifestError } from "../manifest/errors.ts";
 import { createPod } from "../registry/create-pod.ts";
 import type { Registry } from "../registry/types.ts";
+import { pickEncoding } from "./accept-encoding.ts";
 import { HttpError, jsonError } from "./errors.ts";
+import { etagMatches, PodCache } from "./pod-cache.ts";
 import { readBodyLimited } from "./read-body.ts";
 import { META_HEADERS, podHeaders, type PodHeaderOptions } from "./security-headers.ts";
 
@@ -13,6 +15,8 @@ export interface PodRoutesOptions {
   /** Base of the URLs handed back on upload; defaults to the request's own origin. */
   publicUrl?: string;
   podHeaderOptions?: PodHeaderOptions;
+  /** Memory for hot pod pages and their compressed forms. */
+  podCacheBytes: number;
 }
 
 const ID = ":id{[A-Za-z0-9_-]{12}}";
@@ -21,6 +25,7 @@ const encoder = new TextEncoder();
 export function podRoutes(options: PodRoutesOptions): Hono {
   const { registry } = options;
   const servedHeaders = podHeaders(options.podHeaderOptions);
+  const cache = new PodCache(options.podCacheBytes);
   const app = new Hono();
 
   app.use("/pods", cors({ origin: "*", allowMethods: ["POST", "OPTIONS"] }));
@@ -29,6 +34,7 @@ export function podRoutes(options: PodRoutesOptions): Hono {
     const blob = await readPodUpload(c.req.raw, options.maxPodBytes);
     try {
       const { id, ownerPubkey } = await createPod(registry, blob);
+      cache.put(id, blob); // hash and compress once, at ingest, off the request path
       const base = options.publicUrl ?? new URL(c.req.url).origin;
       return c.json({ id, url: `${base}/${id}`, ownerPubkey, blobSize: blob.byteLength });
     } catch (error) {
@@ -37,12 +43,24 @@ export function podRoutes(options: PodRoutesOptions): Hono {
     }
   });
 
-  app.get(`/${ID}`, async (c) => {
+  app.on(["GET", "HEAD"], `/${ID}`, async (c) => {
     const id = c.req.param("id");
-    const [record, blob] = await Promise.all([registry.getRecord(id), registry.getBlob(id)]);
-    if (!record || !blob) return jsonError(404, "pod not found");
-    registry.bumpHits(id).catch(() => undefined);
-    return new Response(blob, { headers: { ...servedHeaders, "X-Pod-Owner": record.ownerPubkey } });
+    // The record is checked every time so a deleted pod stops being served at once.
+    const record = await registry.getRecord(id);
+    let pod = record ? cache.get(id) : undefined;
+    if (record && !pod) {
+      const blob = await registry.getBlob(id);
+      if (blob) pod = cache.put(id, blob);
+    }
+    if (!record || !pod) return jsonError(404, "pod not found");
+    if (c.req.method === "GET") registry.bumpHits(id).catch(() => undefined);
+
+    const revalidation = { ETag: pod.etag, Vary: "Accept-Encoding", "Cache-Control": servedHeaders["Cache-Control"]!, "X-Pod-Owner": record.ownerPubkey };
+    if (etagMatches(c.req.header("if-none-match") ?? null, pod.etag)) return new Response(null, { status: 304, headers: revalidation });
+    const encoding = pickEncoding(c.req.header("accept-encoding") ?? null, { br: pod.br !== undefined, gzip: pod.gzip !== undefined });
+    const headers: Record<string, string> = { ...servedHeaders, ...revalidation };
+    if (encoding !== "identity") headers["Content-Encoding"] = encoding;
+    return new Response(encoding === "identity" ? pod.identity : pod[encoding], { headers });
   });
 
   app.get(`/${ID}/meta`, async (c) => {

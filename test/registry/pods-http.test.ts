@@ -130,6 +130,25 @@ describe("POST /pods", () => {
     await expectRejected(await post(JSON.stringify({ html: "a".repeat(MAX_POD + 1) }), "application/json"), 413, /too large/);
   });
 
+  test("bodies far over every limit get a JSON 413 on any route, declared or chunked", async () => {
+    const huge = new Uint8Array(MAX_POD * 3);
+    for (const path of ["/pods", "/health", "/AAAAAAAAAAAA"]) {
+      const res = await fetch(`${srv.url}${path}`, { method: "POST", body: huge, headers: { "Content-Type": "application/json" } });
+      expect(res.status).toBe(413);
+      expect((await res.json()).error).toMatch(/too large/);
+    }
+    let sent = 0;
+    const stream = new ReadableStream({
+      pull(controller) {
+        if (sent > MAX_POD * 8) return controller.close();
+        sent += 1 << 20;
+        controller.enqueue(new Uint8Array(1 << 20).fill(0x20));
+      },
+    });
+    await expectRejected(await post(stream, "application/json"), 413, /too large/);
+    expect(sent).toBeLessThan(MAX_POD * 8);
+  });
+
   test("CORS preflight on /pods is allowed", async () => {
     const res = await fetch(`${srv.url}/pods`, { method: "OPTIONS", headers: { Origin: "https://example.test", "Access-Control-Request-Method": "POST" } });
     expect(res.status).toBeLessThan(300);

@@ -1,0 +1,103 @@
+import { promisify } from "node:util";
+import zlib from "node:zlib";
+
+const brotli = promisify(zlib.brotliCompress);
+const gzip = promisify(zlib.gzip);
+
+/** A pod page ready to serve: its strong ETag and, once ready, compressed variants. */
+export interface ServedPod {
+  identity: Uint8Array;
+  etag: string;
+  br?: Uint8Array;
+  gzip?: Uint8Array;
+}
+
+/**
+ * Hot pod pages in memory, bounded by total bytes and evicted least recently
+ * used first. Each page is hashed once and compressed once (brotli at maximum
+ * quality, gzip -9) on the libuv pool, off the event loop; until a variant is
+ * ready the page goes out in the best form already at hand.
+ */
+export class PodCache {
+  private readonly entries = new Map<string, ServedPod>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(id: string): ServedPod | undefined {
+    const entry = this.entries.get(id);
+    if (entry) {
+      this.entries.delete(id);
+      this.entries.set(id, entry);
+    }
+    return entry;
+  }
+
+  /** Adds a page (e.g. right after upload) and starts compressing it. */
+  put(id: string, blob: Uint8Array): ServedPod {
+    const existing = this.entries.get(id);
+    if (existing) return existing;
+    const entry: ServedPod = { identity: blob, etag: strongEtag(blob) };
+    // Pages bigger than the whole cache are served uncached but still hashed.
+    if (blob.byteLength > this.maxBytes) return entry;
+    this.entries.set(id, entry);
+    this.grow(blob.byteLength);
+    void this.compress(id, entry);
+    return entry;
+  }
+
+  delete(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    this.entries.delete(id);
+    this.bytes -= sizeOf(entry);
+  }
+
+  size(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: this.bytes };
+  }
+
+  private async compress(id: string, entry: ServedPod): Promise<void> {
+    try {
+      const gz = new Uint8Array(await gzip(entry.identity, { level: 9 }));
+      if (this.entries.get(id) !== entry) return;
+      entry.gzip = gz;
+      this.grow(gz.byteLength);
+      const br = new Uint8Array(
+        await brotli(entry.identity, {
+          params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: entry.identity.byteLength },
+        }),
+      );
+      if (this.entries.get(id) !== entry) return;
+      entry.br = br;
+      this.grow(br.byteLength);
+    } catch (error) {
+      // Serving identity is always correct; a failed compression only costs bandwidth.
+      console.error(`[gemmapod-signal] compressing pod ${id} failed:`, error);
+    }
+  }
+
+  private grow(n: number): void {
+    this.bytes += n;
+    for (const [id, entry] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(id);
+      this.bytes -= sizeOf(entry);
+    }
+  }
+}
+
+function sizeOf(entry: ServedPod): number {
+  return entry.identity.byteLength + (entry.gzip?.byteLength ?? 0) + (entry.br?.byteLength ?? 0);
+}
+
+function strongEtag(blob: Uint8Array): string {
+  return `"${new Bun.CryptoHasher("sha256").update(blob).digest("base64url")}"`;
+}
+
+/** `If-None-Match` matches our strong ETag (weak comparison, as RFC 9110 asks for GET). */
+export function etagMatches(header: string | null, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === "*") return true;
+  return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
+}
