@@ -46,3 +46,25 @@ export function openFileLimit(pid: number | "self"): number {
 export function openFileCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
+
+/**
+ * Resolves once the process has used at most `budgetMs` of CPU over a `windowMs`
+ * window (e.g. background compression has finished), or after `timeoutMs`.
+ * Returns whether it went quiet.
+ */
+export async function waitUntilIdle(pid: number, options: { windowMs?: number; budgetMs?: number; timeoutMs?: number } = {}): Promise<boolean> {
+  const { windowMs = 200, budgetMs = 10, timeoutMs = 30_000 } = options;
+  const total = () => {
+    const t = cpuTime(pid);
+    return (t.userMicros + t.systemMicros) / 1000;
+  };
+  const deadline = performance.now() + timeoutMs;
+  let before = total();
+  while (performance.now() < deadline) {
+    await Bun.sleep(windowMs);
+    const now = total();
+    if (now - before <= budgetMs) return true;
+    before = now;
+  }
+  return false;
+}
