@@ -54,9 +54,8 @@ export async function coldstartSuite(ctx: SuiteContext): Promise<void> {
   }));
   if (compiled) variants.push({ spec: compiled, rows: [binaryId], as: "ours" });
 
-  // Starts are short and jittery: sample them more often than the load suites.
   await forEachRun(
-    { ...ctx, reps: ctx.quick ? 2 : Math.max(ctx.reps, 7) },
+    ctx,
     variants.map((v) => v.spec),
     async (spec, rep) => {
       const variant = variants.find((v) => v.spec === spec)!;

@@ -22,6 +22,9 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   coldstart: coldstartSuite,
 };
 
+/** Runs per figure unless --reps says otherwise: more where the figures are noisier and runs cheap. */
+const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, connections: 3, registry: 3, coldstart: 7 };
+
 /** Nothing the suite does should take this long; if it does, stop rather than hang. */
 const OVERALL_LIMIT_MS = 30 * 60 * 1000;
 
@@ -49,9 +52,9 @@ async function main(): Promise<void> {
   const outDir = join(ROOT, "bench-results");
   const runtime = referenceRuntime({ cacheDir: join(ROOT, ".cache", "bench-node"), allowInstall: options.installNode });
   const specs = serverSpecs(runtime).filter((s) => options.servers.includes(s.name));
-  const ctx: SuiteContext = {
+  // Shared by all suites (notes, figures, details accumulate); reps is set per suite.
+  const ctx: Omit<SuiteContext, "reps"> = {
     specs,
-    reps: options.reps,
     quick: options.quick,
     seconds: options.seconds,
     sockets: options.sockets,
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
   for (const suite of options.suites) {
     const t = performance.now();
     console.error(`bench: ${suite} ...`);
-    await RUNNERS[suite](ctx);
+    await RUNNERS[suite]({ ...ctx, reps: options.reps ?? DEFAULT_REPS[suite] });
     console.error(`bench: ${suite} done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
   }
 

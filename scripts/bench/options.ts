@@ -5,7 +5,8 @@ import type { ServerName } from "./servers.ts";
 export interface BenchOptions {
   suites: SuiteName[];
   servers: ServerName[];
-  reps: number;
+  /** Runs per figure; undefined: each suite's own default. */
+  reps: number | undefined;
   quick: boolean;
   seconds: number;
   sockets: number;
@@ -23,9 +24,10 @@ after the other on loopback, loads each the same way, and prints the medians.
 
   --only LIST       suites to run: ${SUITES.join(",")} (default: all)
   --servers LIST    servers to run: ours,reference,bare (default: all)
-  --reps N          runs per figure; the median is reported (default 3, quick 1)
+  --reps N          runs per figure; the median is reported (default: relay 5,
+                    connections 3, registry 3, coldstart 7; quick 1)
   --quick           short runs, 1 rep, 5,000 sockets: a smoke test, not a result
-  --seconds N       length of each timed load phase (default 3, quick 1)
+  --seconds N       length of each timed load phase (default 2.5, quick 1)
   --sockets N       idle origins at the top of the connections ramp (default 20000)
   --docs / --no-docs  write docs/benchmarks.md (default: only after a full default run)
   --json PATH       where the JSON goes (default bench-results/latest.json)
@@ -50,9 +52,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
   const o: BenchOptions = {
     suites: [...SUITES],
     servers: ["ours", "reference", "bare"],
-    reps: quick ? 1 : 3,
+    reps: quick ? 1 : undefined,
     quick,
-    seconds: quick ? 1 : 3,
+    seconds: quick ? 1 : 2.5,
     sockets: quick ? 5000 : 20_000,
     docs: false,
     json: "bench-results/latest.json",
