@@ -1,10 +1,10 @@
 // Cold start: from spawning the process to its first answer on /health, for
 // `bun src/cli.ts` and for the compiled binary (reference and bare alongside).
 import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { compile } from "../compile.ts";
 import { spawnTracked, stopProcess } from "./processes.ts";
-import { freePort, HOST, oursCommand, type ServerName, type ServerSpec } from "./servers.ts";
+import { freePort, HOST, oursCommand, ROOT, type ServerName, type ServerSpec } from "./servers.ts";
 import { forEachRun, type SuiteContext } from "./suite.ts";
 
 const POLL_MS = 1;
@@ -38,7 +38,7 @@ export async function coldstartSuite(ctx: SuiteContext): Promise<void> {
     const started = performance.now();
     await compile({ outfile: binary });
     if (!existsSync(binary)) throw new Error(`bun build --compile wrote no ${binary}`);
-    ctx.notes.push(`coldstart: compiled ${binary} with \`bun run compile\`'s settings in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    ctx.notes.push(`coldstart: compiled ${relative(ROOT, binary)} with \`bun run compile\`'s settings in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     compiled = { ...ours, label: "ours (compiled binary)", command: oursCommand([binary]) };
   }
   const f = ctx.figures;

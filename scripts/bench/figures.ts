@@ -16,6 +16,8 @@ export interface FigureDef {
   better: "higher" | "lower";
   /** Decimal places shown. */
   digits: number;
+  /** A label rather than a quantity (e.g. an HTTP status): ratios would mean nothing. */
+  noRatio?: boolean;
   target?: { text: string; met: (median: Values) => boolean | undefined };
 }
 

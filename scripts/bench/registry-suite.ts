@@ -116,6 +116,7 @@ export async function registrySuite(ctx: SuiteContext): Promise<void> {
     unit: "HTTP",
     better: "lower",
     digits: 0,
+    noRatio: true,
     target: { text: "304", met: targets.oursEquals(304) },
   });
   const runs: unknown[] = [];

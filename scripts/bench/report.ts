@@ -41,8 +41,8 @@ function rows(figures: Figure[], suite: SuiteName): string[][] {
       num(f.median.ours, f.digits),
       num(f.median.reference, f.digits),
       num(f.median.bare, f.digits),
-      num(ratio(f.median, "reference"), 2),
-      num(ratio(f.median, "bare"), 2),
+      num(f.noRatio ? undefined : ratio(f.median, "reference"), 2),
+      num(f.noRatio ? undefined : ratio(f.median, "bare"), 2),
       f.target?.text ?? "",
       verdict(f.target?.met, f.target !== undefined),
     ]);
