@@ -2,15 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import { parseArgs } from "../../src/config.ts";
 import { probeHealth } from "../../src/healthcheck.ts";
-import { CLI } from "../helpers/cli.ts";
+import { CLI, runCommand } from "../helpers/cli.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
-// Async: the servers probed live in this process, so it must not block.
-async function healthcheck(args: string[], env: Record<string, string> = {}) {
-  const p = Bun.spawn([process.execPath, CLI, "healthcheck", ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  return { code, out, err };
-}
+const healthcheck = (args: string[], env: Record<string, string> = {}) => runCommand([process.execPath, CLI, "healthcheck", ...args], { env });
 
 let srv: TestServer;
 // Stands in for a server that is up but not well, or not ours.

@@ -5,7 +5,7 @@ import { rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { artifactName, hostPlatform, release, type ReleaseResult } from "../../scripts/release.ts";
-import { spawnServer } from "../helpers/cli.ts";
+import { runCommand, spawnServer } from "../helpers/cli.ts";
 import { buildPod } from "../helpers/pods.ts";
 import { tempDir } from "../helpers/server.ts";
 import { registeredOrigin, TestSocket } from "../helpers/ws-client.ts";
@@ -23,11 +23,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([binary, ...args], { stdout: "pipe", stderr: "pipe" });
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  return { code, out, err };
-}
+const run = (args: string[]) => runCommand([binary, ...args]);
 
 describe("release executable for this machine", () => {
   test("is named for its version and platform and listed in SHA256SUMS", async () => {
