@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 import { ConfigError, parseArgs, usage } from "./config.ts";
+import { runHealthcheck } from "./healthcheck.ts";
 import { openRegistry } from "./registry/open.ts";
 import { createSignalServer } from "./server.ts";
 import { VERSION } from "./version.ts";
@@ -15,6 +16,7 @@ function main(): void {
   }
   if (command.kind === "help") return console.log(usage());
   if (command.kind === "version") return console.log(VERSION);
+  if (command.kind === "healthcheck") return void runHealthcheck(command.url).then((code) => process.exit(code));
 
   const { config } = command;
   const registry = openRegistry(config);

@@ -1,6 +1,8 @@
 // Every flag and environment variable the server reads, in one table. A flag on
 // the command line beats its environment variable, which beats the default.
 
+import { localUrl } from "./local-url.ts";
+
 export type RegistryKind = "memory" | "sqlite";
 
 export interface Config {
@@ -85,34 +87,48 @@ export const FLAGS: readonly Flag[] = [
   }),
 ];
 
-export type CliCommand = { kind: "serve"; config: Config } | { kind: "help" } | { kind: "version" };
+export type CliCommand =
+  | { kind: "serve"; config: Config }
+  /** Probe a running server's /health (the container HEALTHCHECK: no curl in the image). */
+  | { kind: "healthcheck"; url: string }
+  | { kind: "help" }
+  | { kind: "version" };
 
 export function parseArgs(argv: readonly string[], env: Record<string, string | undefined> = {}): CliCommand {
   const config: Config = { ...DEFAULT_CONFIG };
   const set = (f: Flag, raw: string, source: string) => {
-    try {
-      (config as unknown as Record<string, unknown>)[f.key] = f.parse(raw);
-    } catch (error) {
-      throw new ConfigError(`invalid ${source}: ${(error as Error).message}`);
-    }
+    (config as unknown as Record<string, unknown>)[f.key] = parseValue(f.parse, raw, source);
   };
   for (const f of FLAGS) {
     const name = f.env.find((e) => env[e] !== undefined && env[e] !== "");
     if (name) set(f, env[name]!, `${name}=${env[name]}`);
   }
-  for (let i = 0; i < argv.length; i++) {
+  const healthcheck = argv[0] === "healthcheck";
+  let healthcheckBase: string | undefined;
+  for (let i = healthcheck ? 1 : 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--help" || arg === "-h") return { kind: "help" };
     if (arg === "--version" || arg === "-v") return { kind: "version" };
     const eq = arg.indexOf("=");
     const name = eq === -1 ? arg : arg.slice(0, eq);
     const f = FLAGS.find((x) => x.flag === name);
-    if (!f) throw new ConfigError(`unknown option ${JSON.stringify(name)} (see --help)`);
+    const isUrl = healthcheck && name === "--url";
+    if (!f && !isUrl) throw new ConfigError(`unknown option ${JSON.stringify(name)} (see --help)`);
     const raw = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (raw === undefined) throw new ConfigError(`${name} needs a value`);
-    set(f, raw, `${name} ${raw}`);
+    if (f) set(f, raw, `${name} ${raw}`);
+    else healthcheckBase = parseValue(baseUrl, raw, `${name} ${raw}`);
   }
+  if (healthcheck) return { kind: "healthcheck", url: `${healthcheckBase ?? localUrl(config.hostname, config.port)}/health` };
   return { kind: "serve", config };
+}
+
+function parseValue<T>(parse: (raw: string) => T, raw: string, source: string): T {
+  try {
+    return parse(raw);
+  } catch (error) {
+    throw new ConfigError(`invalid ${source}: ${(error as Error).message}`);
+  }
 }
 
 export function usage(): string {
@@ -123,8 +139,12 @@ export function usage(): string {
   });
   return [
     "Usage: gemmapod-signal [options]",
+    "       gemmapod-signal healthcheck [--url URL] [options]",
     "",
     "GemmaPod signaling broker and signed pod registry.",
+    "",
+    "healthcheck exits 0 if GET URL/health answers {ok: true}, else 1. URL defaults to",
+    "where these options (--port, --hostname, PORT, HOST) make the server listen.",
     "",
     "Options:",
     ...rows,

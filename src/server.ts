@@ -4,6 +4,7 @@ import { createApp } from "./http/app.ts";
 import { limitRequestBody } from "./http/body-limit.ts";
 import { jsonError } from "./http/errors.ts";
 import type { PodHeaderOptions } from "./http/security-headers.ts";
+import { localUrl } from "./local-url.ts";
 import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { localRouter } from "./signal/router.ts";
@@ -83,9 +84,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     },
   });
 
-  const host = server.hostname === "0.0.0.0" || server.hostname === "::" ? "127.0.0.1" : server.hostname;
   return {
-    url: `http://${host?.includes(":") ? `[${host}]` : host}:${server.port}`,
+    url: localUrl(server.hostname ?? "127.0.0.1", server.port!),
     port: server.port!,
     server,
     origins: () => broker.originPodIds(),

@@ -15,9 +15,13 @@ export interface RunningCli {
  * Starts a server process (`bun src/cli.ts` by default, or any executable) on a
  * free loopback port and waits for its "listening on" line.
  */
-export async function spawnServer(args: string[], options: { command?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningCli> {
+export async function spawnServer(
+  args: string[],
+  options: { command?: string[]; cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RunningCli> {
   const command = options.command ?? [process.execPath, CLI];
   const proc = Bun.spawn([...command, "--port", "0", "--hostname", "127.0.0.1", ...args], {
+    cwd: options.cwd,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -56,4 +60,14 @@ export async function spawnServer(args: string[], options: { command?: string[];
       return proc.exited;
     },
   };
+}
+
+/** Runs a command to completion without blocking the event loop (servers in this process keep answering). */
+export async function runCommand(
+  command: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const p = Bun.spawn(command, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdout: "pipe", stderr: "pipe" });
+  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  return { code, out, err };
 }
