@@ -44,36 +44,41 @@ export function parseClientMessage(text: string): ParseResult {
     return { ok: false, error: "message must be a JSON object" };
   }
   const m = value as Record<string, unknown>;
-  const sessionId = typeof m.sessionId === "string" && isId(m.sessionId) ? m.sessionId : undefined;
-  const fail = (error: string): ParseResult => ({ ok: false, error, sessionId });
+  // Runs once per relayed frame: no closures or temporaries on the success path.
+  const error = problemWith(m);
+  if (error === null) return { ok: true, message: m as ClientMessage };
+  return { ok: false, error, sessionId: isId(m.sessionId) ? m.sessionId : undefined };
+}
 
+/** What is wrong with a decoded frame, or null if it is a valid client message. */
+function problemWith(m: Record<string, unknown>): string | null {
   switch (m.t) {
     case "register":
-      if (!isId(m.podId)) return fail("register needs a podId string");
-      if (m.ownerToken !== undefined && typeof m.ownerToken !== "string") return fail("ownerToken must be a string");
-      return { ok: true, message: m as ClientMessage };
+      if (!isId(m.podId)) return "register needs a podId string";
+      if (m.ownerToken !== undefined && typeof m.ownerToken !== "string") return "ownerToken must be a string";
+      return null;
     case "offer":
-      if (!isId(m.podId)) return fail("offer needs a podId string");
-      if (!sessionId) return fail("offer needs a sessionId string");
-      if (typeof m.sdp !== "string") return fail("offer needs an sdp string");
-      return { ok: true, message: m as ClientMessage };
+      if (!isId(m.podId)) return "offer needs a podId string";
+      if (!isId(m.sessionId)) return "offer needs a sessionId string";
+      if (typeof m.sdp !== "string") return "offer needs an sdp string";
+      return null;
     case "answer":
-      if (!sessionId) return fail("answer needs a sessionId string");
-      if (typeof m.sdp !== "string") return fail("answer needs an sdp string");
-      return { ok: true, message: m as ClientMessage };
+      if (!isId(m.sessionId)) return "answer needs a sessionId string";
+      if (typeof m.sdp !== "string") return "answer needs an sdp string";
+      return null;
     case "candidate":
-      if (!sessionId) return fail("candidate needs a sessionId string");
-      if (!isCandidate(m.candidate)) return fail("candidate needs a candidate object with a candidate string");
-      if (m.podId !== undefined && !isId(m.podId)) return fail("podId must be a string");
-      return { ok: true, message: m as ClientMessage };
+      if (!isId(m.sessionId)) return "candidate needs a sessionId string";
+      if (!isCandidate(m.candidate)) return "candidate needs a candidate object with a candidate string";
+      if (m.podId !== undefined && !isId(m.podId)) return "podId must be a string";
+      return null;
     case "error":
-      if (typeof m.message !== "string") return fail("error needs a message string");
-      if (m.sessionId !== undefined && !sessionId) return fail("sessionId must be a string");
-      return { ok: true, message: m as ClientMessage };
+      if (typeof m.message !== "string") return "error needs a message string";
+      if (m.sessionId !== undefined && !isId(m.sessionId)) return "sessionId must be a string";
+      return null;
     case undefined:
-      return fail("message needs a string field t");
+      return "message needs a string field t";
     default:
-      return fail(typeof m.t === "string" ? `unknown message type ${JSON.stringify(m.t.slice(0, 32))}` : "t must be a string");
+      return typeof m.t === "string" ? `unknown message type ${JSON.stringify(m.t.slice(0, 32))}` : "t must be a string";
   }
 }
 
