@@ -37,7 +37,7 @@ export function newOwnerKey(): { key: OwnerKey; keyPath: string } {
 const cache = new Map<string, BuiltPod>();
 
 /** Builds (once per distinct argument set) a real ~1.1 MB signed pod. */
-export function buildPod(options: { podId?: string; name?: string; keyPath?: string } = {}): BuiltPod {
+export function buildPod(options: { podId?: string; name?: string; keyPath?: string; signalUrl?: string } = {}): BuiltPod {
   const cacheKey = JSON.stringify(options);
   const hit = cache.get(cacheKey);
   if (hit) return hit;
@@ -59,7 +59,7 @@ You are a test pod.
 preferred = ["dartc", "fallback"]
 
 [transport.dartc]
-signal_url = "wss://signal.example.test/signal"
+signal_url = ${JSON.stringify(options.signalUrl ?? "wss://signal.example.test/signal")}
 pod_id = ${JSON.stringify(podId)}
 
 [transport.fallback]

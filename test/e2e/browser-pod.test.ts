@@ -1,0 +1,91 @@
+// A real pod page, unchanged, served by us and opened in Chromium, negotiates a
+// WebRTC data channel with an origin through our broker. The origin is a second
+// page doing what GemmaPod Host does: register, answer offers, trickle candidates.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { chromium, type Browser } from "playwright-core";
+import { buildPod } from "../helpers/pods.ts";
+import { startServer, type TestServer } from "../helpers/server.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+let srv: TestServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+  srv = startServer();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+      "--no-first-run", "--disable-component-update", "--disable-sync",
+      // No network here: host candidates on loopback must carry the connection.
+      "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+    ],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await srv?.close();
+});
+
+/** Runs in the origin page: a minimal Host that answers every offer. */
+function runOrigin({ wsUrl, podId }: { wsUrl: string; podId: string }) {
+  const w = window as any;
+  w.log = [] as string[];
+  w.channelOpened = new Promise<string>((resolveChannel) => {
+    const ws = new WebSocket(wsUrl);
+    const peers = new Map<string, RTCPeerConnection>();
+    ws.onopen = () => ws.send(JSON.stringify({ t: "register", podId }));
+    ws.onmessage = async (e) => {
+      const m = JSON.parse(e.data);
+      w.log.push(m.t);
+      if (m.t === "offer") {
+        const pc = new RTCPeerConnection({ iceServers: [] });
+        peers.set(m.sessionId, pc);
+        pc.onicecandidate = (ev) => ev.candidate && ws.send(JSON.stringify({ t: "candidate", sessionId: m.sessionId, candidate: ev.candidate.toJSON() }));
+        pc.ondatachannel = (ev) => { ev.channel.onopen = () => resolveChannel(ev.channel.label); };
+        await pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
+        await pc.setLocalDescription(await pc.createAnswer());
+        ws.send(JSON.stringify({ t: "answer", sessionId: m.sessionId, sdp: pc.localDescription!.sdp }));
+      } else if (m.t === "candidate") {
+        await peers.get(m.sessionId)?.addIceCandidate(m.candidate);
+      }
+    };
+  });
+}
+
+test("a real pod page opens a dartc.v0 data channel to its origin through the broker", async () => {
+  const podId = `browser-pod-${Date.now()}`;
+  const pod = buildPod({ podId, signalUrl: srv.url + "/signal" });
+  const upload = await fetch(`${srv.url}/pods`, { method: "POST", body: pod.bytes, headers: { "Content-Type": "text/html" } });
+  const { url } = await upload.json();
+
+  const origin = await browser.newPage();
+  await origin.goto(`${srv.url}/health`);
+  await origin.evaluate(runOrigin, { wsUrl: srv.wsUrl, podId });
+  for (let i = 0; i < 100 && !srv.server.origins().includes(podId); i++) await Bun.sleep(50);
+  expect(srv.server.origins()).toContain(podId);
+
+  const visitor = await browser.newPage();
+  const problems: string[] = [];
+  visitor.on("console", (msg) => {
+    if (/Content Security Policy|Refused to/i.test(msg.text())) problems.push(msg.text());
+  });
+  visitor.on("pageerror", (error) => problems.push(String(error)));
+  await visitor.goto(url);
+
+  const label = await origin.evaluate(() => Promise.race([(window as any).channelOpened, new Promise((_, reject) => setTimeout(() => reject(new Error("no data channel within 20 s")), 20_000))]));
+  expect(label).toBe("dartc.v0");
+  const seen: string[] = await origin.evaluate(() => (window as any).log);
+  expect(seen[0]).toBe("registered");
+  expect(seen).toContain("offer");
+  expect(seen).not.toContain("error");
+  // Once the channel is open the shim closes its signaling socket: the session is freed.
+  for (let i = 0; i < 100 && srv.server.sessions() > 0; i++) await Bun.sleep(50);
+  expect(srv.server.sessions()).toBe(0);
+  // The shim (0.5.0) also asks gemmapod.com for its browser-model list; the pod CSP the
+  // reference ships (and we keep by default) blocks that, and the pod carries on without it.
+  const unexpected = problems.filter((p) => !p.includes("https://gemmapod.com/api/browser-models"));
+  expect(unexpected).toEqual([]);
+}, 40_000);
