@@ -14,6 +14,15 @@ export interface Config {
   maxPodBytes: number;
   publicUrl: string | undefined;
   podCacheBytes: number;
+  trustProxy: boolean;
+  rondevuPrefix: string;
+  sessionTimeoutMs: number;
+  corsOrigins: string[];
+  rondevuMaxSdpBytes: number;
+  rondevuMaxCandidates: number;
+  rondevuMaxSessionsPerTopic: number;
+  rondevuMaxSessions: number;
+  rondevuRate: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -25,6 +34,15 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   maxPodBytes: 50 * 1024 * 1024,
   publicUrl: undefined,
   podCacheBytes: 128 * 1024 * 1024,
+  trustProxy: false,
+  rondevuPrefix: "/rondevu",
+  sessionTimeoutMs: 300_000,
+  corsOrigins: ["*"],
+  rondevuMaxSdpBytes: 64 * 1024,
+  rondevuMaxCandidates: 64,
+  rondevuMaxSessionsPerTopic: 1000,
+  rondevuMaxSessions: 20_000,
+  rondevuRate: 50,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -85,6 +103,22 @@ export const FLAGS: readonly Flag[] = [
     help: "memory for hot pod pages and their brotli/gzip forms (0 disables)",
     parse: size(0, 64 * 1024 * 1024 * 1024),
   }),
+  flag({
+    key: "trustProxy",
+    flag: "--trust-proxy",
+    env: ["GEMMAPOD_SIGNAL_TRUST_PROXY"],
+    value: "BOOL",
+    help: "take client addresses from X-Forwarded-For (only behind a proxy you run)",
+    parse: boolean,
+  }),
+  flag({ key: "rondevuPrefix", flag: "--rondevu-prefix", env: ["GEMMAPOD_SIGNAL_RONDEVU_PREFIX"], value: "PATH", help: "where the Rondevu HTTP discovery API is mounted", parse: pathPrefix }),
+  flag({ key: "sessionTimeoutMs", flag: "--session-timeout", env: ["SESSION_TIMEOUT"], value: "MS", help: "Rondevu sessions expire this many ms after creation", parse: integer(1000, 24 * 3600 * 1000) }),
+  flag({ key: "corsOrigins", flag: "--cors-origins", env: ["CORS_ORIGINS"], value: "LIST", help: "origins allowed by CORS on the Rondevu API (comma-separated, * for any)", parse: originList }),
+  flag({ key: "rondevuMaxSdpBytes", flag: "--rondevu-max-sdp-bytes", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SDP_BYTES"], value: "SIZE", help: "largest Rondevu offer, answer or candidate", parse: size(256, 16 * 1024 * 1024) }),
+  flag({ key: "rondevuMaxCandidates", flag: "--rondevu-max-candidates", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_CANDIDATES"], value: "N", help: "candidates per side of a Rondevu session", parse: integer(1, 100_000) }),
+  flag({ key: "rondevuMaxSessionsPerTopic", flag: "--rondevu-max-sessions-per-topic", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS_PER_TOPIC"], value: "N", help: "live Rondevu sessions per origin and topic", parse: integer(1, 10_000_000) }),
+  flag({ key: "rondevuMaxSessions", flag: "--rondevu-max-sessions", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS"], value: "N", help: "live Rondevu sessions in all (the memory bound)", parse: integer(1, 10_000_000) }),
+  flag({ key: "rondevuRate", flag: "--rondevu-rate", env: ["GEMMAPOD_SIGNAL_RONDEVU_RATE"], value: "N", help: "Rondevu requests per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
 ];
 
 export type CliCommand =
@@ -114,7 +148,9 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     const f = FLAGS.find((x) => x.flag === name);
     const isUrl = healthcheck && name === "--url";
     if (!f && !isUrl) throw new ConfigError(`unknown option ${JSON.stringify(name)} (see --help)`);
-    const raw = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    // A bare boolean flag (`--trust-proxy`) means true; it may also take a value.
+    const bare = f?.value === "BOOL" && eq === -1 && !/^(true|false|1|0|yes|no|on|off)$/i.test(argv[i + 1] ?? "");
+    const raw = bare ? "true" : eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (raw === undefined) throw new ConfigError(`${name} needs a value`);
     if (f) set(f, raw, `${name} ${raw}`);
     else healthcheckBase = parseValue(baseUrl, raw, `${name} ${raw}`);
@@ -187,6 +223,24 @@ function oneOf<const T extends string>(choices: readonly T[]) {
 function nonEmpty(raw: string): string {
   if (raw.trim() === "") throw new Error("expected a non-empty value");
   return raw;
+}
+
+function boolean(raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off"].includes(v)) return false;
+  throw new Error("expected true or false");
+}
+
+function pathPrefix(raw: string): string {
+  if (!/^\/[A-Za-z0-9._~\/-]*$/.test(raw) || raw.includes("//")) throw new Error("expected a path such as /rondevu");
+  return raw.replace(/\/+$/, "") || "/";
+}
+
+function originList(raw: string): string[] {
+  const list = raw.split(",").map((o) => o.trim()).filter(Boolean);
+  if (list.length === 0) throw new Error("expected * or a comma-separated list of origins");
+  return list;
 }
 
 function baseUrl(raw: string): string {

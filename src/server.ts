@@ -1,6 +1,8 @@
 import type { Server } from "bun";
-import { DEFAULT_CONFIG } from "./config.ts";
+import { DEFAULT_CONFIG, type Config } from "./config.ts";
+import { openRondevu } from "./discovery/rondevu/open.ts";
 import { createApp } from "./http/app.ts";
+import { clientIp } from "./http/client-ip.ts";
 import { limitRequestBody } from "./http/body-limit.ts";
 import { jsonError } from "./http/errors.ts";
 import type { PodHeaderOptions } from "./http/security-headers.ts";
@@ -10,18 +12,13 @@ import { Broker } from "./signal/broker.ts";
 import { localRouter } from "./signal/router.ts";
 import { newSocketData, type SocketData } from "./signal/socket-data.ts";
 
-export interface CreateSignalServerOptions {
+/** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
+export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
   registry: Registry;
-  port?: number;
-  hostname?: string;
   /** Override the served pods' CSP and Permissions-Policy. */
   podHeaderOptions?: PodHeaderOptions;
   onOriginRegistered?: (podId: string) => void;
   onOriginDisconnected?: (podId: string) => void;
-  maxMessageBytes?: number;
-  maxPodBytes?: number;
-  publicUrl?: string;
-  podCacheBytes?: number;
 }
 
 export interface SignalServer {
@@ -38,8 +35,9 @@ export interface SignalServer {
 }
 
 export function createSignalServer(options: CreateSignalServerOptions): SignalServer {
-  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_CONFIG.maxMessageBytes;
-  const maxPodBytes = options.maxPodBytes ?? DEFAULT_CONFIG.maxPodBytes;
+  const settings = { ...DEFAULT_CONFIG, ...definedOnly(options) };
+  const { maxMessageBytes, maxPodBytes } = settings;
+  const rondevu = openRondevu(settings, options.registry);
   const broker = new Broker({
     router: localRouter(() => server),
     maxMessageBytes,
@@ -49,23 +47,23 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const app = createApp({
     registry: options.registry,
     maxPodBytes,
-    publicUrl: options.publicUrl,
+    publicUrl: settings.publicUrl,
     podHeaderOptions: options.podHeaderOptions,
-    podCacheBytes: options.podCacheBytes ?? DEFAULT_CONFIG.podCacheBytes,
+    podCacheBytes: settings.podCacheBytes,
+    rondevu: { prefix: settings.rondevuPrefix, app: rondevu.app },
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
   });
 
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
   const server: Server<SocketData> = Bun.serve<SocketData>({
-    port: options.port ?? DEFAULT_CONFIG.port,
-    hostname: options.hostname ?? DEFAULT_CONFIG.hostname,
+    port: settings.port,
+    hostname: settings.hostname,
     // Bun's own cap answers without a JSON body; limitRequestBody bounds every body instead.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch(req, srv) {
       if (isSignalPath(req.url)) {
-        const ip = srv.requestIP(req)?.address ?? "unknown";
-        if (srv.upgrade(req, { data: newSocketData(ip) })) return undefined;
+        if (srv.upgrade(req, { data: newSocketData(clientIp(req, srv, settings.trustProxy)) })) return undefined;
         return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
       }
       const bounded = limitRequestBody(req, maxBodyBytes);
@@ -91,6 +89,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     origins: () => broker.originPodIds(),
     sessions: () => broker.sessionCount(),
     async close() {
+      rondevu.close();
       broker.closeAll();
       await server.stop(true);
       await options.registry.close?.();
@@ -104,4 +103,9 @@ function isSignalPath(url: string): boolean {
   if (start === -1 || !url.startsWith("/signal", start)) return false;
   const next = url.charCodeAt(start + 7);
   return Number.isNaN(next) || next === 63 /* ? */;
+}
+
+/** Options left `undefined` keep their defaults instead of erasing them. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

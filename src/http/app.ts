@@ -3,15 +3,19 @@ import { HttpError, jsonError } from "./errors.ts";
 import { podRoutes, type PodRoutesOptions } from "./pod-routes.ts";
 
 export interface AppOptions extends PodRoutesOptions {
+  /** The Rondevu discovery API and where to mount it. */
+  rondevu?: { prefix: string; app: Hono<any> };
   /** Live broker figures for `/health`. */
   health: () => { origins: string[]; sessions: number };
 }
 
 export function createApp(options: AppOptions): Hono {
-  const app = new Hono();
+  // Non-strict: `/rondevu/` (how Rondevu clients ask for the topic list) matches `/rondevu`.
+  const app = new Hono({ strict: false });
   app.get("/health", (c) =>
     c.json({ ok: true, ...options.health(), registry: options.registry.name ?? "custom" }),
   );
+  if (options.rondevu) app.route(options.rondevu.prefix, options.rondevu.app);
   app.route("/", podRoutes(options));
   app.notFound(() => jsonError(404, "not found"));
   app.onError((error) => {
