@@ -15,6 +15,13 @@ export interface Config {
   publicUrl: string | undefined;
   podCacheBytes: number;
   trustProxy: boolean;
+  wsConnectRate: number;
+  wsMessageRate: number;
+  maxConnections: number;
+  maxSessionsPerSocket: number;
+  maxSessionsPerPod: number;
+  sessionAnswerTimeoutMs: number;
+  wsIdleTimeout: number;
   rondevuPrefix: string;
   sessionTimeoutMs: number;
   corsOrigins: string[];
@@ -35,6 +42,13 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   publicUrl: undefined,
   podCacheBytes: 128 * 1024 * 1024,
   trustProxy: false,
+  wsConnectRate: 50,
+  wsMessageRate: 100,
+  maxConnections: 50_000,
+  maxSessionsPerSocket: 8,
+  maxSessionsPerPod: 256,
+  sessionAnswerTimeoutMs: 30_000,
+  wsIdleTimeout: 120,
   rondevuPrefix: "/rondevu",
   sessionTimeoutMs: 300_000,
   corsOrigins: ["*"],
@@ -111,6 +125,13 @@ export const FLAGS: readonly Flag[] = [
     help: "take client addresses from X-Forwarded-For (only behind a proxy you run)",
     parse: boolean,
   }),
+  flag({ key: "wsConnectRate", flag: "--ws-connect-rate", env: ["GEMMAPOD_SIGNAL_WS_CONNECT_RATE"], value: "N", help: "new websocket connections per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
+  flag({ key: "wsMessageRate", flag: "--ws-message-rate", env: ["GEMMAPOD_SIGNAL_WS_MESSAGE_RATE"], value: "N", help: "messages per second per websocket (burst twice that); past it: error, close 1008", parse: integer(1, 1_000_000) }),
+  flag({ key: "maxConnections", flag: "--max-connections", env: ["GEMMAPOD_SIGNAL_MAX_CONNECTIONS"], value: "N", help: "open websockets in all; past it upgrades get 503", parse: integer(1, 10_000_000) }),
+  flag({ key: "maxSessionsPerSocket", flag: "--max-sessions-per-socket", env: ["GEMMAPOD_SIGNAL_MAX_SESSIONS_PER_SOCKET"], value: "N", help: "sessions one visitor socket may negotiate at once", parse: integer(1, 100_000) }),
+  flag({ key: "maxSessionsPerPod", flag: "--max-sessions-per-pod", env: ["GEMMAPOD_SIGNAL_MAX_SESSIONS_PER_POD"], value: "N", help: "sessions being negotiated with one pod at once", parse: integer(1, 10_000_000) }),
+  flag({ key: "sessionAnswerTimeoutMs", flag: "--session-answer-timeout", env: ["GEMMAPOD_SIGNAL_SESSION_ANSWER_TIMEOUT"], value: "MS", help: "a session with no answer by then ends; both sides are told", parse: integer(100, 3_600_000) }),
+  flag({ key: "wsIdleTimeout", flag: "--ws-idle-timeout", env: ["GEMMAPOD_SIGNAL_WS_IDLE_TIMEOUT"], value: "SECONDS", help: "close websockets silent this long (pings keep live ones open)", parse: integer(8, 960) }),
   flag({ key: "rondevuPrefix", flag: "--rondevu-prefix", env: ["GEMMAPOD_SIGNAL_RONDEVU_PREFIX"], value: "PATH", help: "where the Rondevu HTTP discovery API is mounted", parse: pathPrefix }),
   flag({ key: "sessionTimeoutMs", flag: "--session-timeout", env: ["SESSION_TIMEOUT"], value: "MS", help: "Rondevu sessions expire this many ms after creation", parse: integer(1000, 24 * 3600 * 1000) }),
   flag({ key: "corsOrigins", flag: "--cors-origins", env: ["CORS_ORIGINS"], value: "LIST", help: "origins allowed by CORS on the Rondevu API (comma-separated, * for any)", parse: originList }),

@@ -7,6 +7,7 @@ import { limitRequestBody } from "./http/body-limit.ts";
 import { jsonError } from "./http/errors.ts";
 import type { PodHeaderOptions } from "./http/security-headers.ts";
 import { localUrl } from "./local-url.ts";
+import { RateLimiter } from "./limits/rate-limiter.ts";
 import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { localRouter } from "./signal/router.ts";
@@ -41,6 +42,10 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const broker = new Broker({
     router: localRouter(() => server),
     maxMessageBytes,
+    messageRate: settings.wsMessageRate,
+    maxSessionsPerSocket: settings.maxSessionsPerSocket,
+    maxSessionsPerPod: settings.maxSessionsPerPod,
+    answerTimeoutMs: settings.sessionAnswerTimeoutMs,
     onOriginRegistered: options.onOriginRegistered,
     onOriginDisconnected: options.onOriginDisconnected,
   });
@@ -54,6 +59,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
   });
 
+  const connectLimiter = new RateLimiter(settings.wsConnectRate, settings.wsConnectRate * 2);
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
   const server: Server<SocketData> = Bun.serve<SocketData>({
@@ -63,7 +69,13 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch(req, srv) {
       if (isSignalPath(req.url)) {
-        if (srv.upgrade(req, { data: newSocketData(clientIp(req, srv, settings.trustProxy)) })) return undefined;
+        if (broker.connectionCount() >= settings.maxConnections) {
+          return jsonError(503, "server is at its connection limit", { "Retry-After": "5" });
+        }
+        const ip = clientIp(req, srv, settings.trustProxy);
+        const retry = connectLimiter.take(ip);
+        if (retry > 0) return jsonError(429, "too many new connections from this address", { "Retry-After": String(retry) });
+        if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
         return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
       }
       const bounded = limitRequestBody(req, maxBodyBytes);
@@ -77,7 +89,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       // A peer that stops reading must not make us buffer for it without end.
       backpressureLimit: 1024 * 1024,
       closeOnBackpressureLimit: true,
-      idleTimeout: 120,
+      idleTimeout: settings.wsIdleTimeout,
       sendPings: true,
     },
   });

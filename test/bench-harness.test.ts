@@ -10,7 +10,8 @@ import { startServer } from "./helpers/server.ts";
 
 const bare = startBareRelay({ port: 0, hostname: "127.0.0.1" });
 const bareWs = `ws://127.0.0.1:${bare.port}/signal`;
-const ours = startServer();
+// Load from one loopback address stands for many clients: lift per-address limits, as the bench does.
+const ours = startServer({ wsConnectRate: 1_000_000, wsMessageRate: 1_000_000, maxSessionsPerPod: 1_000_000 });
 afterAll(async () => {
   bare.stop(true);
   await ours.close();

@@ -8,6 +8,12 @@ export type SignalSocket = ServerWebSocket<SocketData>;
 export interface BrokerOptions {
   router: Router;
   maxMessageBytes: number;
+  /** Messages per second per socket; bursts of twice that. */
+  messageRate: number;
+  maxSessionsPerSocket: number;
+  maxSessionsPerPod: number;
+  /** A session with no answer by then is ended and both sides are told. */
+  answerTimeoutMs: number;
   onOriginRegistered?: (podId: string) => void;
   onOriginDisconnected?: (podId: string) => void;
 }
@@ -16,6 +22,9 @@ interface Session {
   podId: string;
   /** `SocketData.id` of the visitor that opened it. */
   visitorId: number;
+  /** performance.now() at the offer; sessions are kept in this order. */
+  openedAt: number;
+  answered: boolean;
 }
 
 type Msg<T extends ClientMessage["t"]> = Extract<ClientMessage, { t: T }>;
@@ -28,8 +37,17 @@ export class Broker {
   private readonly origins = new Map<string, SignalSocket>();
   private readonly sessions = new Map<string, Session>();
   private readonly sessionsByPod = new Map<string, Set<string>>();
+  private connections = 0;
+  private readonly sweeper: Timer;
 
-  constructor(private readonly options: BrokerOptions) {}
+  constructor(private readonly options: BrokerOptions) {
+    this.sweeper = setInterval(() => this.expireUnanswered(), Math.max(250, Math.min(options.answerTimeoutMs / 4, 5000)));
+    this.sweeper.unref();
+  }
+
+  connectionCount(): number {
+    return this.connections;
+  }
 
   originPodIds(): string[] {
     return [...this.origins.keys()];
@@ -42,16 +60,25 @@ export class Broker {
   /** Bun websocket handlers bound to this broker. */
   handlers(): WebSocketHandler<SocketData> {
     return {
+      open: () => void this.connections++,
       message: (ws, frame) => this.onFrame(ws, frame),
-      close: (ws) => this.onClose(ws),
+      close: (ws) => {
+        this.connections--;
+        this.onClose(ws);
+      },
     };
   }
 
   closeAll(): void {
+    clearInterval(this.sweeper);
     for (const ws of this.origins.values()) ws.close(1001, "server shutting down");
   }
 
   private onFrame(ws: SignalSocket, frame: string | Buffer): void {
+    if (!this.takeToken(ws.data)) {
+      send(ws, { t: "error", message: `rate limit exceeded (${this.options.messageRate} messages/s)` });
+      return ws.close(1008, "rate limit exceeded");
+    }
     if (typeof frame !== "string") return send(ws, { t: "error", message: "binary frames are not supported; send JSON text" });
     const limit = this.options.maxMessageBytes;
     // length counts UTF-16 units (<= bytes): only measure bytes when it could matter.
@@ -101,10 +128,18 @@ export class Broker {
     }
     if (!this.origins.has(m.podId)) return send(ws, { t: "error", sessionId: m.sessionId, message: "origin offline" });
     if (!existing) {
-      data.role = "visitor";
-      (data.sessions ??= new Set()).add(m.sessionId);
-      this.sessions.set(m.sessionId, { podId: m.podId, visitorId: data.id });
+      const mine = (data.sessions ??= new Set());
+      if (mine.size >= this.options.maxSessionsPerSocket) this.pruneEnded(mine, data.id);
+      if (mine.size >= this.options.maxSessionsPerSocket) {
+        return send(ws, { t: "error", sessionId: m.sessionId, message: `too many sessions on this socket (limit ${this.options.maxSessionsPerSocket})` });
+      }
       let ofPod = this.sessionsByPod.get(m.podId);
+      if (ofPod && ofPod.size >= this.options.maxSessionsPerPod) {
+        return send(ws, { t: "error", sessionId: m.sessionId, message: "pod busy: too many sessions being negotiated" });
+      }
+      data.role = "visitor";
+      mine.add(m.sessionId);
+      this.sessions.set(m.sessionId, { podId: m.podId, visitorId: data.id, openedAt: performance.now(), answered: false });
       if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = new Set()));
       ofPod.add(m.sessionId);
       ws.subscribe(sessionTopic(m.sessionId));
@@ -115,6 +150,7 @@ export class Broker {
 
   private answer(ws: SignalSocket, m: Msg<"answer">, frame: string): void {
     if (!this.ownSessionOfOrigin(ws, m.sessionId, true)) return;
+    this.sessions.get(m.sessionId)!.answered = true;
     this.options.router.publish(sessionTopic(m.sessionId), relayText(m, frame, 3, () => ({ t: "answer", sessionId: m.sessionId, sdp: m.sdp })));
   }
 
@@ -185,6 +221,37 @@ export class Broker {
       this.sessions.delete(sessionId);
       this.options.router.publish(sessionTopic(sessionId), JSON.stringify({ t: "error", sessionId, message }));
     }
+  }
+
+  /**
+   * Ends sessions still unanswered after the timeout, telling both sides.
+   * Sessions sit in the map in offer order, so the scan stops at the first young one.
+   */
+  private expireUnanswered(): void {
+    const cutoff = performance.now() - this.options.answerTimeoutMs;
+    for (const [sessionId, session] of this.sessions) {
+      if (session.openedAt > cutoff) break;
+      if (session.answered) continue;
+      const message = "session expired: no answer from the origin in time";
+      this.options.router.publish(sessionTopic(sessionId), JSON.stringify({ t: "error", sessionId, message }));
+      this.options.router.publish(podTopic(session.podId), JSON.stringify({ t: "error", sessionId, message }));
+      this.forgetSession(sessionId, session.visitorId);
+    }
+  }
+
+  /** Drops ids of sessions that ended (expired, origin gone) from a visitor's own list. */
+  private pruneEnded(mine: Set<string>, visitorId: number): void {
+    for (const id of mine) if (this.sessions.get(id)?.visitorId !== visitorId) mine.delete(id);
+  }
+
+  private takeToken(data: SocketData): boolean {
+    const rate = this.options.messageRate;
+    const now = performance.now();
+    data.tokens = Math.min(rate * 2, data.tokens + ((now - data.refilledAt) / 1000) * rate);
+    data.refilledAt = now;
+    if (data.tokens < 1) return false;
+    data.tokens -= 1;
+    return true;
   }
 
   private forgetSession(sessionId: string, visitorId: number): void {

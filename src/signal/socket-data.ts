@@ -8,10 +8,13 @@ export interface SocketData {
   podId?: string;
   /** Sessions a visitor opened, freed when it leaves. */
   sessions?: Set<string>;
+  /** Message token bucket, inline so the per-frame check allocates nothing. */
+  tokens: number;
+  refilledAt: number;
 }
 
 let nextId = 1;
 
-export function newSocketData(ip: string): SocketData {
-  return { id: nextId++, ip, role: "none" };
+export function newSocketData(ip: string, burst: number): SocketData {
+  return { id: nextId++, ip, role: "none", tokens: burst, refilledAt: performance.now() };
 }

@@ -1,0 +1,123 @@
+import { describe, expect, test } from "bun:test";
+import { startServer, type TestServer } from "../helpers/server.ts";
+import { registeredOrigin, TestSocket } from "../helpers/ws-client.ts";
+
+async function withServer(options: Parameters<typeof startServer>[0], body: (srv: TestServer) => Promise<void>) {
+  const srv = startServer(options);
+  try {
+    await body(srv);
+  } finally {
+    await srv.close();
+  }
+}
+
+describe("websocket limits", () => {
+  test("a message flood gets an error, then close 1008; others are unaffected", () =>
+    withServer({ wsMessageRate: 10 }, async (srv) => {
+      const origin = await registeredOrigin(srv.wsUrl, "flood-pod");
+      const flooder = await TestSocket.open(srv.wsUrl);
+      for (let i = 0; i < 100; i++) flooder.send({ t: "candidate", sessionId: "x", candidate: { candidate: "c" } });
+      const closed = await flooder.closed;
+      expect(closed.code).toBe(1008);
+      const visitor = await TestSocket.open(srv.wsUrl);
+      visitor.send({ t: "offer", podId: "flood-pod", sessionId: "ok", sdp: "x" });
+      expect(await origin.next({ t: "offer" })).toMatchObject({ sessionId: "ok" });
+      origin.close();
+      visitor.close();
+    }));
+
+  test("the rate limit error is sent before the close", () =>
+    withServer({ wsMessageRate: 1 }, async (srv) => {
+      const s = await TestSocket.open(srv.wsUrl);
+      for (let i = 0; i < 5; i++) s.send("{}");
+      expect(await s.next((m) => /rate limit/.test(m.message ?? ""))).toMatchObject({ t: "error" });
+      expect((await s.closed).code).toBe(1008);
+    }));
+
+  test("new connections per address: 429 with Retry-After past the burst", () =>
+    withServer({ wsConnectRate: 2 }, async (srv) => {
+      const statuses: number[] = [];
+      let retryAfter: string | null = null;
+      for (let i = 0; i < 8; i++) {
+        const res = await fetch(srv.wsUrl.replace(/^ws/, "http"));
+        statuses.push(res.status);
+        if (res.status === 429) {
+          retryAfter = res.headers.get("retry-after");
+          expect((await res.json()).error).toMatch(/too many new connections/);
+        } else await res.arrayBuffer();
+      }
+      expect(statuses.slice(0, 4)).toEqual([426, 426, 426, 426]);
+      expect(statuses).toContain(429);
+      expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    }));
+
+  test("total connections are capped: 503 past the limit", () =>
+    withServer({ maxConnections: 2 }, async (srv) => {
+      const a = await TestSocket.open(srv.wsUrl);
+      const b = await TestSocket.open(srv.wsUrl);
+      const res = await fetch(srv.wsUrl.replace(/^ws/, "http"));
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("5");
+      await expect(TestSocket.open(srv.wsUrl)).rejects.toThrow();
+      a.close();
+      await a.closed;
+      await Bun.sleep(30);
+      const c = await TestSocket.open(srv.wsUrl);
+      b.close();
+      c.close();
+    }));
+
+  test("sessions per visitor socket are capped", () =>
+    withServer({ maxSessionsPerSocket: 2 }, async (srv) => {
+      const origin = await registeredOrigin(srv.wsUrl, "cap-socket");
+      const visitor = await TestSocket.open(srv.wsUrl);
+      for (const id of ["s1", "s2"]) visitor.send({ t: "offer", podId: "cap-socket", sessionId: id, sdp: "x" });
+      visitor.send({ t: "offer", podId: "cap-socket", sessionId: "s3", sdp: "x" });
+      expect(await visitor.next()).toEqual({ t: "error", sessionId: "s3", message: "too many sessions on this socket (limit 2)" });
+      await origin.next({ sessionId: "s1" });
+      await origin.next({ sessionId: "s2" });
+      await origin.nothing({ sessionId: "s3" });
+      origin.close();
+      visitor.close();
+    }));
+
+  test("sessions being negotiated per pod are capped", () =>
+    withServer({ maxSessionsPerPod: 2 }, async (srv) => {
+      const origin = await registeredOrigin(srv.wsUrl, "cap-pod");
+      const visitors = await Promise.all([1, 2, 3].map(() => TestSocket.open(srv.wsUrl)));
+      visitors.forEach((v, i) => v.send({ t: "offer", podId: "cap-pod", sessionId: `p${i}`, sdp: "x" }));
+      expect(await visitors[2]!.next()).toEqual({ t: "error", sessionId: "p2", message: "pod busy: too many sessions being negotiated" });
+      // When one leaves, room opens up.
+      visitors[0]!.close();
+      await visitors[0]!.closed;
+      await Bun.sleep(30);
+      visitors[2]!.send({ t: "offer", podId: "cap-pod", sessionId: "p2", sdp: "x" });
+      expect(await origin.next({ sessionId: "p2" })).toMatchObject({ t: "offer" });
+      origin.close();
+      visitors.forEach((v) => v.close());
+    }));
+
+  test("an unanswered session expires and both sides are told; answered ones do not", () =>
+    withServer({ sessionAnswerTimeoutMs: 300 }, async (srv) => {
+      const origin = await registeredOrigin(srv.wsUrl, "slow-pod");
+      const waiting = await TestSocket.open(srv.wsUrl);
+      const answered = await TestSocket.open(srv.wsUrl);
+      waiting.send({ t: "offer", podId: "slow-pod", sessionId: "w1", sdp: "x" });
+      answered.send({ t: "offer", podId: "slow-pod", sessionId: "a1", sdp: "x" });
+      await origin.next({ sessionId: "w1" });
+      await origin.next({ sessionId: "a1" });
+      origin.send({ t: "answer", sessionId: "a1", sdp: "y" });
+      await answered.next({ t: "answer" });
+      const message = "session expired: no answer from the origin in time";
+      expect(await waiting.next({ t: "error" }, 3000)).toEqual({ t: "error", sessionId: "w1", message });
+      expect(await origin.next({ t: "error" }, 3000)).toEqual({ t: "error", sessionId: "w1", message });
+      expect(srv.server.sessions()).toBe(1);
+      await answered.nothing({ t: "error" }, 400);
+      // The expired id is freed: a late answer is an unknown session.
+      origin.send({ t: "answer", sessionId: "w1", sdp: "late" });
+      expect(await origin.next({ t: "error" })).toEqual({ t: "error", sessionId: "w1", message: "unknown session" });
+      origin.close();
+      waiting.close();
+      answered.close();
+    }));
+});
