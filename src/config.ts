@@ -1,6 +1,7 @@
 // Every flag and environment variable the server reads, in one table. A flag on
 // the command line beats its environment variable, which beats the default.
 
+import { readFileSync } from "node:fs";
 import { localUrl } from "./local-url.ts";
 
 export type RegistryKind = "memory" | "sqlite";
@@ -15,6 +16,9 @@ export interface Config {
   publicUrl: string | undefined;
   podCacheBytes: number;
   trustProxy: boolean;
+  uploadsPerMinute: number;
+  allowedOwners: ReadonlySet<string> | undefined;
+  uploadToken: string | undefined;
   wsConnectRate: number;
   wsMessageRate: number;
   maxConnections: number;
@@ -42,6 +46,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   publicUrl: undefined,
   podCacheBytes: 128 * 1024 * 1024,
   trustProxy: false,
+  uploadsPerMinute: 30,
+  allowedOwners: undefined,
+  uploadToken: undefined,
   wsConnectRate: 50,
   wsMessageRate: 100,
   maxConnections: 50_000,
@@ -125,6 +132,9 @@ export const FLAGS: readonly Flag[] = [
     help: "take client addresses from X-Forwarded-For (only behind a proxy you run)",
     parse: boolean,
   }),
+  flag({ key: "uploadsPerMinute", flag: "--upload-rate", env: ["GEMMAPOD_SIGNAL_UPLOAD_RATE"], value: "N", help: "POST /pods per minute per client address (429 past it)", parse: integer(1, 1_000_000) }),
+  flag({ key: "allowedOwners", flag: "--allowed-owners", env: ["GEMMAPOD_SIGNAL_ALLOWED_OWNERS"], value: "KEYS", help: "only pods signed by these owner keys: hex,hex,… or @file (one key a line)", parse: ownerKeys }),
+  flag({ key: "uploadToken", flag: "--upload-token", env: ["GEMMAPOD_SIGNAL_UPLOAD_TOKEN"], value: "SECRET", help: "shared secret (Authorization: Bearer) that may publish", parse: secret }),
   flag({ key: "wsConnectRate", flag: "--ws-connect-rate", env: ["GEMMAPOD_SIGNAL_WS_CONNECT_RATE"], value: "N", help: "new websocket connections per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
   flag({ key: "wsMessageRate", flag: "--ws-message-rate", env: ["GEMMAPOD_SIGNAL_WS_MESSAGE_RATE"], value: "N", help: "messages per second per websocket (burst twice that); past it: error, close 1008", parse: integer(1, 1_000_000) }),
   flag({ key: "maxConnections", flag: "--max-connections", env: ["GEMMAPOD_SIGNAL_MAX_CONNECTIONS"], value: "N", help: "open websockets in all; past it upgrades get 503", parse: integer(1, 10_000_000) }),
@@ -134,7 +144,7 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "wsIdleTimeout", flag: "--ws-idle-timeout", env: ["GEMMAPOD_SIGNAL_WS_IDLE_TIMEOUT"], value: "SECONDS", help: "close websockets silent this long (pings keep live ones open)", parse: integer(8, 960) }),
   flag({ key: "rondevuPrefix", flag: "--rondevu-prefix", env: ["GEMMAPOD_SIGNAL_RONDEVU_PREFIX"], value: "PATH", help: "where the Rondevu HTTP discovery API is mounted", parse: pathPrefix }),
   flag({ key: "sessionTimeoutMs", flag: "--session-timeout", env: ["SESSION_TIMEOUT"], value: "MS", help: "Rondevu sessions expire this many ms after creation", parse: integer(1000, 24 * 3600 * 1000) }),
-  flag({ key: "corsOrigins", flag: "--cors-origins", env: ["CORS_ORIGINS"], value: "LIST", help: "origins allowed by CORS on the Rondevu API (comma-separated, * for any)", parse: originList }),
+  flag({ key: "corsOrigins", flag: "--cors-origins", env: ["CORS_ORIGINS"], value: "LIST", help: "origins allowed by CORS on POST /pods and the Rondevu API (comma-separated, * for any)", parse: originList }),
   flag({ key: "rondevuMaxSdpBytes", flag: "--rondevu-max-sdp-bytes", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SDP_BYTES"], value: "SIZE", help: "largest Rondevu offer, answer or candidate", parse: size(256, 16 * 1024 * 1024) }),
   flag({ key: "rondevuMaxCandidates", flag: "--rondevu-max-candidates", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_CANDIDATES"], value: "N", help: "candidates per side of a Rondevu session", parse: integer(1, 100_000) }),
   flag({ key: "rondevuMaxSessionsPerTopic", flag: "--rondevu-max-sessions-per-topic", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS_PER_TOPIC"], value: "N", help: "live Rondevu sessions per origin and topic", parse: integer(1, 10_000_000) }),
@@ -243,6 +253,20 @@ function oneOf<const T extends string>(choices: readonly T[]) {
 
 function nonEmpty(raw: string): string {
   if (raw.trim() === "") throw new Error("expected a non-empty value");
+  return raw;
+}
+
+function ownerKeys(raw: string): ReadonlySet<string> {
+  const text = raw.startsWith("@") ? readFileSync(raw.slice(1), "utf8") : raw.replaceAll(",", "\n");
+  const keys = text.split("\n").map((line) => line.replace(/#.*/, "").trim()).filter(Boolean);
+  const bad = keys.find((k) => !/^[0-9a-fA-F]{64}$/.test(k));
+  if (bad !== undefined) throw new Error(`not a 64-hex-character owner key: ${JSON.stringify(bad.slice(0, 80))}`);
+  if (keys.length === 0) throw new Error("no owner keys given");
+  return new Set(keys.map((k) => k.toLowerCase()));
+}
+
+function secret(raw: string): string {
+  if (raw.length < 16) throw new Error("use at least 16 characters");
   return raw;
 }
 

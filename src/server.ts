@@ -55,6 +55,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     publicUrl: settings.publicUrl,
     podHeaderOptions: options.podHeaderOptions,
     podCacheBytes: settings.podCacheBytes,
+    corsOrigins: settings.corsOrigins,
+    upload: settings,
     rondevu: { prefix: settings.rondevuPrefix, app: rondevu.app },
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
   });

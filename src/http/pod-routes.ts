@@ -1,3 +1,4 @@
+import type { Server } from "bun";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { ManifestError } from "../manifest/errors.ts";
@@ -7,6 +8,7 @@ import { pickEncoding } from "./accept-encoding.ts";
 import { HttpError, jsonError } from "./errors.ts";
 import { etagMatches, PodCache } from "./pod-cache.ts";
 import { readBodyLimited } from "./read-body.ts";
+import { UploadGuard, type UploadPolicy } from "./upload-guard.ts";
 import { META_HEADERS, podHeaders, type PodHeaderOptions } from "./security-headers.ts";
 
 export interface PodRoutesOptions {
@@ -17,23 +19,29 @@ export interface PodRoutesOptions {
   podHeaderOptions?: PodHeaderOptions;
   /** Memory for hot pod pages and their compressed forms. */
   podCacheBytes: number;
+  upload: UploadPolicy;
+  /** Origins allowed by CORS on /pods; `["*"]` for any. */
+  corsOrigins: string[];
 }
 
 const ID = ":id{[A-Za-z0-9_-]{12}}";
 const encoder = new TextEncoder();
 
-export function podRoutes(options: PodRoutesOptions): Hono {
+export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server: Server<unknown> } }> {
   const { registry } = options;
   const servedHeaders = podHeaders(options.podHeaderOptions);
   const cache = new PodCache(options.podCacheBytes);
-  const app = new Hono();
+  const guard = new UploadGuard(options.upload);
+  const app = new Hono<{ Bindings: { server: Server<unknown> } }>();
 
-  app.use("/pods", cors({ origin: "*", allowMethods: ["POST", "OPTIONS"] }));
+  const origins = options.corsOrigins.includes("*") ? "*" : options.corsOrigins;
+  app.use("/pods", cors({ origin: origins, allowMethods: ["POST", "OPTIONS"], allowHeaders: ["Content-Type", "Authorization"] }));
 
   app.post("/pods", async (c) => {
+    const { tokenOk } = guard.admit(c);
     const blob = await readPodUpload(c.req.raw, options.maxPodBytes);
     try {
-      const { id, ownerPubkey } = await createPod(registry, blob);
+      const { id, ownerPubkey } = await createPod(registry, blob, (verified) => guard.checkOwner(verified, tokenOk));
       cache.put(id, blob); // hash and compress once, at ingest, off the request path
       const base = options.publicUrl ?? new URL(c.req.url).origin;
       return c.json({ id, url: `${base}/${id}`, ownerPubkey, blobSize: blob.byteLength });

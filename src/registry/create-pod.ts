@@ -17,9 +17,15 @@ const encoder = new TextEncoder();
  * blob to the registry. Nothing unverified ever reaches a backend.
  * Throws `ManifestError` for anything wrong with the pod itself.
  */
-export async function createPod(registry: Registry, pod: string | Uint8Array): Promise<CreatedPod> {
+export async function createPod(
+  registry: Registry,
+  pod: string | Uint8Array,
+  /** Runs after verification and before storing; throw to refuse (e.g. an owner not allowed). */
+  accept?: (verified: VerifiedManifest) => void,
+): Promise<CreatedPod> {
   const blob = typeof pod === "string" ? encoder.encode(pod) : pod;
   const verified = await verifyPodBlob(blob);
+  accept?.(verified);
   const record: PodRecord = {
     id: newPodId(),
     name: verified.manifest.name,
