@@ -16,6 +16,7 @@ export interface Config {
   publicUrl: string | undefined;
   podCacheBytes: number;
   trustProxy: boolean;
+  originAuth: "open" | "claimed" | "required";
   uploadsPerMinute: number;
   allowedOwners: ReadonlySet<string> | undefined;
   uploadToken: string | undefined;
@@ -46,6 +47,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   publicUrl: undefined,
   podCacheBytes: 128 * 1024 * 1024,
   trustProxy: false,
+  originAuth: "open",
   uploadsPerMinute: 30,
   allowedOwners: undefined,
   uploadToken: undefined,
@@ -131,6 +133,14 @@ export const FLAGS: readonly Flag[] = [
     value: "BOOL",
     help: "take client addresses from X-Forwarded-For (only behind a proxy you run)",
     parse: boolean,
+  }),
+  flag({
+    key: "originAuth",
+    flag: "--origin-auth",
+    env: ["GEMMAPOD_SIGNAL_ORIGIN_AUTH"],
+    value: "MODE",
+    help: "open: anyone registers any pod; claimed: pods bound to an owner key need its proof; required: every register needs one",
+    parse: oneOf(["open", "claimed", "required"] as const),
   }),
   flag({ key: "uploadsPerMinute", flag: "--upload-rate", env: ["GEMMAPOD_SIGNAL_UPLOAD_RATE"], value: "N", help: "POST /pods per minute per client address (429 past it)", parse: integer(1, 1_000_000) }),
   flag({ key: "allowedOwners", flag: "--allowed-owners", env: ["GEMMAPOD_SIGNAL_ALLOWED_OWNERS"], value: "KEYS", help: "only pods signed by these owner keys: hex,hex,… or @file (one key a line)", parse: ownerKeys }),

@@ -10,3 +10,5 @@ export type { PodManifest, VerifiedManifest } from "./manifest/types.ts";
 export { DEFAULT_POD_CSP, DEFAULT_PERMISSIONS_POLICY, podHeaders, META_HEADERS, type PodHeaderOptions } from "./http/security-headers.ts";
 export type { ClientMessage, ServerMessage, SignalMsg, IceCandidateJson } from "./signal/protocol.ts";
 export { VERSION } from "./version.ts";
+export { connectOrigin, ownerToken, readOwnerKey, type OwnerKey } from "./client/origin-auth.ts";
+export type { PodBindings } from "./registry/bindings.ts";

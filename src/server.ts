@@ -8,6 +8,7 @@ import { jsonError } from "./http/errors.ts";
 import type { PodHeaderOptions } from "./http/security-headers.ts";
 import { localUrl } from "./local-url.ts";
 import { RateLimiter } from "./limits/rate-limiter.ts";
+import { openBindings } from "./registry/bindings.ts";
 import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { localRouter } from "./signal/router.ts";
@@ -39,6 +40,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const settings = { ...DEFAULT_CONFIG, ...definedOnly(options) };
   const { maxMessageBytes, maxPodBytes } = settings;
   const rondevu = openRondevu(settings, options.registry);
+  const bindings = openBindings(options.registry);
   const broker = new Broker({
     router: localRouter(() => server),
     maxMessageBytes,
@@ -46,6 +48,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     maxSessionsPerSocket: settings.maxSessionsPerSocket,
     maxSessionsPerPod: settings.maxSessionsPerPod,
     answerTimeoutMs: settings.sessionAnswerTimeoutMs,
+    originAuth: settings.originAuth,
+    bindings,
     onOriginRegistered: options.onOriginRegistered,
     onOriginDisconnected: options.onOriginDisconnected,
   });
@@ -57,6 +61,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     podCacheBytes: settings.podCacheBytes,
     corsOrigins: settings.corsOrigins,
     upload: settings,
+    bindings,
     rondevu: { prefix: settings.rondevuPrefix, app: rondevu.app },
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
   });

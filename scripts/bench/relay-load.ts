@@ -86,6 +86,8 @@ async function startOrigin(url: string, podId: string, run: Run): Promise<WebSoc
       } else if (m.t === "candidate") {
         run.delivered++;
         if (run.bouncing) ws.send(frames.originCandidates(m.sessionId)[0]!);
+      } else if (m.t === "challenge") {
+        // Our broker's owner-proof challenge; the reference and the bare relay send none.
       } else {
         fail(run, `origin got ${String(event.data).slice(0, 200)}`);
       }
@@ -140,6 +142,8 @@ async function visit(url: string, podId: string, run: Run, timeoutMs: number, ke
       } else if (m.t === "candidate" && m.sessionId === sessionId) {
         candidates++;
         if (run.bouncing && latencyMs !== undefined) ws.send(frames.visitorCandidates(podId, sessionId)[0]!);
+      } else if (m.t === "challenge") {
+        return; // as the shim does: not for visitors
       } else {
         return done ? fail(run, `visitor got ${String(event.data).slice(0, 200)}`) : finish(`visitor got ${String(event.data).slice(0, 200)}`);
       }

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { ManifestError } from "../manifest/errors.ts";
 import { createPod } from "../registry/create-pod.ts";
+import { podIdsNamedBy, type PodBindings } from "../registry/bindings.ts";
 import type { Registry } from "../registry/types.ts";
 import { pickEncoding } from "./accept-encoding.ts";
 import { HttpError, jsonError } from "./errors.ts";
@@ -20,6 +21,8 @@ export interface PodRoutesOptions {
   /** Memory for hot pod pages and their compressed forms. */
   podCacheBytes: number;
   upload: UploadPolicy;
+  /** Publishing a pod claims the pod ids its manifest names for its owner key (first claim wins). */
+  bindings: PodBindings;
   /** Origins allowed by CORS on /pods; `["*"]` for any. */
   corsOrigins: string[];
 }
@@ -41,7 +44,8 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     const { tokenOk } = guard.admit(c);
     const blob = await readPodUpload(c.req.raw, options.maxPodBytes);
     try {
-      const { id, ownerPubkey } = await createPod(registry, blob, (verified) => guard.checkOwner(verified, tokenOk));
+      const { id, ownerPubkey, verified } = await createPod(registry, blob, (v) => guard.checkOwner(v, tokenOk));
+      for (const podId of podIdsNamedBy(verified.manifest)) options.bindings.bind(podId, ownerPubkey);
       cache.put(id, blob); // hash and compress once, at ingest, off the request path
       const base = options.publicUrl ?? new URL(c.req.url).origin;
       return c.json({ id, url: `${base}/${id}`, ownerPubkey, blobSize: blob.byteLength });

@@ -2,6 +2,11 @@ import type { ServerWebSocket, WebSocketHandler } from "bun";
 import { parseClientMessage, type ClientMessage, type ServerMessage } from "./protocol.ts";
 import { podTopic, sessionTopic, type Router } from "./router.ts";
 import type { SocketData } from "./socket-data.ts";
+import type { PodBindings } from "../registry/bindings.ts";
+import { verifyOwnerToken } from "./owner-token.ts";
+
+/** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
+export type OriginAuth = "open" | "claimed" | "required";
 
 export type SignalSocket = ServerWebSocket<SocketData>;
 
@@ -14,6 +19,8 @@ export interface BrokerOptions {
   maxSessionsPerPod: number;
   /** A session with no answer by then is ended and both sides are told. */
   answerTimeoutMs: number;
+  originAuth: OriginAuth;
+  bindings: PodBindings;
   onOriginRegistered?: (podId: string) => void;
   onOriginDisconnected?: (podId: string) => void;
 }
@@ -60,7 +67,11 @@ export class Broker {
   /** Bun websocket handlers bound to this broker. */
   handlers(): WebSocketHandler<SocketData> {
     return {
-      open: () => void this.connections++,
+      open: (ws) => {
+        this.connections++;
+        // Older clients ignore unknown message types; owners can answer it.
+        ws.send(`{"t":"challenge","nonce":"${ws.data.nonce}"}`);
+      },
       message: (ws, frame) => this.onFrame(ws, frame),
       close: (ws) => {
         this.connections--;
@@ -104,24 +115,59 @@ export class Broker {
 
   private register(ws: SignalSocket, m: Msg<"register">): void {
     if (ws.data.role !== "none") return send(ws, { t: "error", message: "already initialized" });
+    if (this.options.originAuth === "open" && m.ownerToken === undefined) return this.becomeOrigin(ws, m.podId, false);
+    ws.data.role = "registering";
+    void this.registerWithProof(ws, m).catch((error) => {
+      console.error("[gemmapod-signal] register failed:", error);
+      this.refuse(ws, "register failed");
+    });
+  }
+
+  /** Checks an ownerToken (Ed25519 over this socket's nonce) against the pod's binding and mode. */
+  private async registerWithProof(ws: SignalSocket, m: Msg<"register">): Promise<void> {
+    const { originAuth, bindings } = this.options;
+    const proven = m.ownerToken === undefined ? null : await verifyOwnerToken(m.ownerToken, m.podId, ws.data.nonce);
+    if (ws.readyState !== 1) return;
+    if (m.ownerToken !== undefined && proven === null) return this.refuse(ws, "ownerToken does not prove an owner key for this pod and challenge");
+    const owner = bindings.owner(m.podId);
+    if (proven === null) {
+      if (originAuth === "required") return this.refuse(ws, "this broker requires an ownerToken proof to register");
+      if (owner !== null) return this.refuse(ws, `pod ${m.podId} is claimed by an owner key: register with an ownerToken proof`);
+      // Unclaimed: anyone may register, but never in place of a proven origin.
+      if (this.origins.get(m.podId)?.data.proven) return this.refuse(ws, "a proven origin holds this pod");
+      return this.becomeOrigin(ws, m.podId, false);
+    }
+    if (owner !== null && owner !== proven) return this.refuse(ws, `pod ${m.podId} belongs to another owner key`);
+    if (owner === null) bindings.bind(m.podId, proven);
+    this.becomeOrigin(ws, m.podId, true);
+  }
+
+  private refuse(ws: SignalSocket, message: string): void {
+    ws.data.role = "none";
+    send(ws, { t: "error", message });
+    ws.close(4003, "origin not authorized");
+  }
+
+  private becomeOrigin(ws: SignalSocket, podId: string, proven: boolean): void {
     ws.data.role = "origin";
-    ws.data.podId = m.podId;
-    const previous = this.origins.get(m.podId);
+    ws.data.podId = podId;
+    if (proven) ws.data.proven = true;
+    const previous = this.origins.get(podId);
     if (previous) {
-      previous.unsubscribe(podTopic(m.podId));
+      previous.unsubscribe(podTopic(podId));
       // Offers in flight went to the old origin; their visitors retry against the new one.
-      this.endSessionsOfPod(m.podId, "origin offline");
+      this.endSessionsOfPod(podId, "origin offline");
       previous.close(4001, "replaced by new origin");
     }
-    this.origins.set(m.podId, ws);
-    ws.subscribe(podTopic(m.podId));
-    send(ws, { t: "registered", podId: m.podId });
-    this.options.onOriginRegistered?.(m.podId);
+    this.origins.set(podId, ws);
+    ws.subscribe(podTopic(podId));
+    send(ws, { t: "registered", podId });
+    this.options.onOriginRegistered?.(podId);
   }
 
   private offer(ws: SignalSocket, m: Msg<"offer">): void {
     const data = ws.data;
-    if (data.role === "origin") return send(ws, { t: "error", sessionId: m.sessionId, message: "wrong role" });
+    if (data.role === "origin" || data.role === "registering") return send(ws, { t: "error", sessionId: m.sessionId, message: "wrong role" });
     const existing = this.sessions.get(m.sessionId);
     if (existing && (existing.visitorId !== data.id || existing.podId !== m.podId)) {
       return send(ws, { t: "error", sessionId: m.sessionId, message: "session id already in use" });

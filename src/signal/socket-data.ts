@@ -1,9 +1,16 @@
+import { newNonce } from "./owner-token.ts";
+
 /** Per-socket state, kept small: idle origins are the broker's main memory cost. */
 export interface SocketData {
   /** Unique per connection; proves which socket opened a session. */
   id: number;
   ip: string;
-  role: "none" | "origin" | "visitor";
+  /** `registering` while an ownerToken is being checked. */
+  role: "none" | "registering" | "origin" | "visitor";
+  /** This socket's challenge: an ownerToken must sign it. */
+  nonce: string;
+  /** An origin that proved it holds the pod's owner key. */
+  proven?: boolean;
   /** The pod an origin registered. */
   podId?: string;
   /** Sessions a visitor opened, freed when it leaves. */
@@ -16,5 +23,5 @@ export interface SocketData {
 let nextId = 1;
 
 export function newSocketData(ip: string, burst: number): SocketData {
-  return { id: nextId++, ip, role: "none", tokens: burst, refilledAt: performance.now() };
+  return { id: nextId++, ip, role: "none", nonce: newNonce(), tokens: burst, refilledAt: performance.now() };
 }

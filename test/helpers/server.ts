@@ -29,3 +29,13 @@ export function startServer(options: Partial<CreateSignalServerOptions> = {}): T
 export function tempDir(prefix = "gemmapod-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+
+/** Runs `body` against a fresh server that is closed afterwards, pass or fail. */
+export async function withServer(options: Partial<CreateSignalServerOptions>, body: (srv: TestServer) => Promise<void>): Promise<void> {
+  const srv = startServer(options);
+  try {
+    await body(srv);
+  } finally {
+    await srv.close();
+  }
+}

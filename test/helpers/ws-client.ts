@@ -9,6 +9,10 @@ export class TestSocket {
   private waiters: { match: (m: Json) => boolean; resolve: (m: Json) => void }[] = [];
   readonly opened: Promise<void>;
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** The broker's challenge nonce, once it arrived. */
+  nonce?: string;
+  private gotNonce: (nonce: string) => void = () => {};
+  readonly challenge: Promise<string> = new Promise((resolve) => (this.gotNonce = resolve));
 
   constructor(url: string, options?: { headers?: Record<string, string> }) {
     this.ws = new WebSocket(url, options as any);
@@ -21,6 +25,12 @@ export class TestSocket {
     );
     this.ws.addEventListener("message", (e) => {
       const m = JSON.parse(String(e.data));
+      // Like real clients, tests ignore the owner-proof challenge unless they ask for it.
+      if (m.t === "challenge" && this.nonce === undefined) {
+        this.nonce = m.nonce;
+        this.gotNonce(m.nonce);
+        return;
+      }
       const i = this.waiters.findIndex((w) => w.match(m));
       if (i === -1) return void this.inbox.push(m);
       const [w] = this.waiters.splice(i, 1);

@@ -4,28 +4,23 @@ import { join } from "node:path";
 import { parseArgs } from "../../src/config.ts";
 import { MemoryRegistry } from "../../src/registry/memory.ts";
 import { buildPod } from "../helpers/pods.ts";
-import { startServer, tempDir, type TestServer } from "../helpers/server.ts";
+import { startServer, tempDir, withServer, type TestServer } from "../helpers/server.ts";
 
 const alice = buildPod({ podId: "alice-pod" });
 const bob = buildPod({ podId: "bob-pod" });
 const TOKEN = "s3cret-upload-token-0123456789";
 
-async function withServer(options: Parameters<typeof startServer>[0], body: (srv: TestServer, registry: MemoryRegistry) => Promise<void>) {
+const withMemoryServer = (options: Parameters<typeof startServer>[0], body: (srv: TestServer, registry: MemoryRegistry) => Promise<void>) => {
   const registry = new MemoryRegistry();
-  const srv = startServer({ registry, ...options });
-  try {
-    await body(srv, registry);
-  } finally {
-    await srv.close();
-  }
-}
+  return withServer({ registry, ...options }, (srv) => body(srv, registry));
+};
 
 const upload = (srv: TestServer, bytes: Uint8Array, headers: Record<string, string> = {}) =>
   fetch(`${srv.url}/pods`, { method: "POST", body: bytes, headers: { "Content-Type": "text/html", ...headers } });
 
 describe("who may publish", () => {
   test("uploads per address are rate limited: 429 with Retry-After, nothing stored", () =>
-    withServer({ uploadsPerMinute: 2 }, async (srv, registry) => {
+    withMemoryServer({ uploadsPerMinute: 2 }, async (srv, registry) => {
       expect((await upload(srv, alice.bytes)).status).toBe(200);
       expect((await upload(srv, alice.bytes)).status).toBe(200);
       const res = await upload(srv, alice.bytes);
@@ -36,7 +31,7 @@ describe("who may publish", () => {
     }));
 
   test("--allowed-owners accepts listed keys only", () =>
-    withServer({ allowedOwners: new Set([alice.key.publicKey]) }, async (srv, registry) => {
+    withMemoryServer({ allowedOwners: new Set([alice.key.publicKey]) }, async (srv, registry) => {
       expect((await upload(srv, alice.bytes)).status).toBe(200);
       const refused = await upload(srv, bob.bytes);
       expect(refused.status).toBe(403);
@@ -45,7 +40,7 @@ describe("who may publish", () => {
     }));
 
   test("--upload-token alone: 401 without it, 403 when wrong, 200 when right", () =>
-    withServer({ uploadToken: TOKEN }, async (srv, registry) => {
+    withMemoryServer({ uploadToken: TOKEN }, async (srv, registry) => {
       const missing = await upload(srv, alice.bytes);
       expect(missing.status).toBe(401);
       expect(missing.headers.get("www-authenticate")).toBe("Bearer");
@@ -55,14 +50,14 @@ describe("who may publish", () => {
     }));
 
   test("owner list and token together: either one admits", () =>
-    withServer({ uploadToken: TOKEN, allowedOwners: new Set([alice.key.publicKey]) }, async (srv) => {
+    withMemoryServer({ uploadToken: TOKEN, allowedOwners: new Set([alice.key.publicKey]) }, async (srv) => {
       expect((await upload(srv, alice.bytes)).status).toBe(200);
       expect((await upload(srv, bob.bytes)).status).toBe(403);
       expect((await upload(srv, bob.bytes, { Authorization: `Bearer ${TOKEN}` })).status).toBe(200);
     }));
 
   test("CORS on /pods follows --cors-origins", () =>
-    withServer({ corsOrigins: ["https://studio.example"] }, async (srv) => {
+    withMemoryServer({ corsOrigins: ["https://studio.example"] }, async (srv) => {
       const preflight = (origin: string) =>
         fetch(`${srv.url}/pods`, { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST" } });
       expect((await preflight("https://studio.example")).headers.get("access-control-allow-origin")).toBe("https://studio.example");

@@ -21,6 +21,7 @@ function hostOrigin(url: string, podId: string): Promise<{ ws: WS; inbox: Json[]
     const waiting: ((m: Json) => void)[] = [];
     ws.on("message", (raw) => {
       const m = JSON.parse(raw.toString());
+      if (m.t === "challenge") return; // Host 0.6 ignores message types it does not know
       const w = waiting.shift();
       w ? w(m) : inbox.push(m);
     });

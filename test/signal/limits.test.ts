@@ -1,15 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { startServer, type TestServer } from "../helpers/server.ts";
+import { withServer, type TestServer } from "../helpers/server.ts";
 import { registeredOrigin, TestSocket } from "../helpers/ws-client.ts";
-
-async function withServer(options: Parameters<typeof startServer>[0], body: (srv: TestServer) => Promise<void>) {
-  const srv = startServer(options);
-  try {
-    await body(srv);
-  } finally {
-    await srv.close();
-  }
-}
 
 describe("websocket limits", () => {
   test("a message flood gets an error, then close 1008; others are unaffected", () =>
