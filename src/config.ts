@@ -20,6 +20,10 @@ export interface Config {
   uploadsPerMinute: number;
   allowedOwners: ReadonlySet<string> | undefined;
   uploadToken: string | undefined;
+  adminToken: string | undefined;
+  maxPodsPerOwner: number;
+  maxBytesPerOwner: number;
+  podTtlMs: number;
   wsConnectRate: number;
   wsMessageRate: number;
   maxConnections: number;
@@ -51,6 +55,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   uploadsPerMinute: 30,
   allowedOwners: undefined,
   uploadToken: undefined,
+  adminToken: undefined,
+  maxPodsPerOwner: 0,
+  maxBytesPerOwner: 0,
+  podTtlMs: 0,
   wsConnectRate: 50,
   wsMessageRate: 100,
   maxConnections: 50_000,
@@ -145,6 +153,10 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "uploadsPerMinute", flag: "--upload-rate", env: ["GEMMAPOD_SIGNAL_UPLOAD_RATE"], value: "N", help: "POST /pods per minute per client address (429 past it)", parse: integer(1, 1_000_000) }),
   flag({ key: "allowedOwners", flag: "--allowed-owners", env: ["GEMMAPOD_SIGNAL_ALLOWED_OWNERS"], value: "KEYS", help: "only pods signed by these owner keys: hex,hex,… or @file (one key a line)", parse: ownerKeys }),
   flag({ key: "uploadToken", flag: "--upload-token", env: ["GEMMAPOD_SIGNAL_UPLOAD_TOKEN"], value: "SECRET", help: "shared secret (Authorization: Bearer) that may publish", parse: secret }),
+  flag({ key: "adminToken", flag: "--admin-token", env: ["GEMMAPOD_SIGNAL_ADMIN_TOKEN"], value: "SECRET", help: "Bearer token for DELETE /:id and GET /admin/pods", parse: secret }),
+  flag({ key: "maxPodsPerOwner", flag: "--max-pods-per-owner", env: ["GEMMAPOD_SIGNAL_MAX_PODS_PER_OWNER"], value: "N", help: "pods one owner key may keep (0 = no limit)", parse: integer(0, 1_000_000_000) }),
+  flag({ key: "maxBytesPerOwner", flag: "--max-bytes-per-owner", env: ["GEMMAPOD_SIGNAL_MAX_BYTES_PER_OWNER"], value: "SIZE", help: "bytes of pods one owner key may keep (0 = no limit)", parse: size(0, 2 ** 50) }),
+  flag({ key: "podTtlMs", flag: "--pod-ttl", env: ["GEMMAPOD_SIGNAL_POD_TTL"], value: "DURATION", help: "remove pods nobody fetched for this long, e.g. 30d (0 = keep forever)", parse: duration }),
   flag({ key: "wsConnectRate", flag: "--ws-connect-rate", env: ["GEMMAPOD_SIGNAL_WS_CONNECT_RATE"], value: "N", help: "new websocket connections per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
   flag({ key: "wsMessageRate", flag: "--ws-message-rate", env: ["GEMMAPOD_SIGNAL_WS_MESSAGE_RATE"], value: "N", help: "messages per second per websocket (burst twice that); past it: error, close 1008", parse: integer(1, 1_000_000) }),
   flag({ key: "maxConnections", flag: "--max-connections", env: ["GEMMAPOD_SIGNAL_MAX_CONNECTIONS"], value: "N", help: "open websockets in all; past it upgrades get 503", parse: integer(1, 10_000_000) }),
@@ -273,6 +285,14 @@ function ownerKeys(raw: string): ReadonlySet<string> {
   if (bad !== undefined) throw new Error(`not a 64-hex-character owner key: ${JSON.stringify(bad.slice(0, 80))}`);
   if (keys.length === 0) throw new Error("no owner keys given");
   return new Set(keys.map((k) => k.toLowerCase()));
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+function duration(raw: string): number {
+  const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (!m) throw new Error("expected a duration such as 0, 90s, 12h or 30d");
+  return Number(m[1]) * DURATION_UNITS[m[2] ?? "ms"]!;
 }
 
 function secret(raw: string): string {

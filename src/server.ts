@@ -8,7 +8,10 @@ import { jsonError } from "./http/errors.ts";
 import type { PodHeaderOptions } from "./http/security-headers.ts";
 import { localUrl } from "./local-url.ts";
 import { RateLimiter } from "./limits/rate-limiter.ts";
+import { PodCache } from "./http/pod-cache.ts";
 import { openBindings } from "./registry/bindings.ts";
+import { startJanitor } from "./registry/janitor.ts";
+import { isManaged } from "./registry/types.ts";
 import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { localRouter } from "./signal/router.ts";
@@ -41,6 +44,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const { maxMessageBytes, maxPodBytes } = settings;
   const rondevu = openRondevu(settings, options.registry);
   const bindings = openBindings(options.registry);
+  const cache = new PodCache(settings.podCacheBytes);
+  const janitor = settings.podTtlMs > 0 && isManaged(options.registry) ? startJanitor(options.registry, settings.podTtlMs, (id) => cache.delete(id)) : undefined;
   const broker = new Broker({
     router: localRouter(() => server),
     maxMessageBytes,
@@ -58,7 +63,10 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     maxPodBytes,
     publicUrl: settings.publicUrl,
     podHeaderOptions: options.podHeaderOptions,
-    podCacheBytes: settings.podCacheBytes,
+    cache,
+    maxPodsPerOwner: settings.maxPodsPerOwner,
+    maxBytesPerOwner: settings.maxBytesPerOwner,
+    adminToken: settings.adminToken,
     corsOrigins: settings.corsOrigins,
     upload: settings,
     bindings,
@@ -108,6 +116,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     origins: () => broker.originPodIds(),
     sessions: () => broker.sessionCount(),
     async close() {
+      janitor?.stop();
       rondevu.close();
       broker.closeAll();
       await server.stop(true);

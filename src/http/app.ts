@@ -1,10 +1,12 @@
 import { Hono } from "hono";
 import { HttpError, jsonError } from "./errors.ts";
+import { deleteRoutes } from "./delete-routes.ts";
 import { podRoutes, type PodRoutesOptions } from "./pod-routes.ts";
 
 export interface AppOptions extends PodRoutesOptions {
   /** The Rondevu discovery API and where to mount it. */
   rondevu?: { prefix: string; app: Hono<any> };
+  adminToken?: string;
   /** Live broker figures for `/health`. */
   health: () => { origins: string[]; sessions: number };
 }
@@ -16,6 +18,7 @@ export function createApp(options: AppOptions): Hono {
     c.json({ ok: true, ...options.health(), registry: options.registry.name ?? "custom" }),
   );
   if (options.rondevu) app.route(options.rondevu.prefix, options.rondevu.app);
+  app.route("/", deleteRoutes({ registry: options.registry, adminToken: options.adminToken, onDeleted: (id) => options.cache.delete(id) }));
   app.route("/", podRoutes(options));
   app.notFound(() => jsonError(404, "not found"));
   app.onError((error) => {

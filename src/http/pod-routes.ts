@@ -4,10 +4,10 @@ import { cors } from "hono/cors";
 import { ManifestError } from "../manifest/errors.ts";
 import { createPod } from "../registry/create-pod.ts";
 import { podIdsNamedBy, type PodBindings } from "../registry/bindings.ts";
-import type { Registry } from "../registry/types.ts";
+import { isManaged, type Registry } from "../registry/types.ts";
 import { pickEncoding } from "./accept-encoding.ts";
 import { HttpError, jsonError } from "./errors.ts";
-import { etagMatches, PodCache } from "./pod-cache.ts";
+import { etagMatches, type PodCache } from "./pod-cache.ts";
 import { readBodyLimited } from "./read-body.ts";
 import { UploadGuard, type UploadPolicy } from "./upload-guard.ts";
 import { META_HEADERS, podHeaders, type PodHeaderOptions } from "./security-headers.ts";
@@ -18,8 +18,11 @@ export interface PodRoutesOptions {
   /** Base of the URLs handed back on upload; defaults to the request's own origin. */
   publicUrl?: string;
   podHeaderOptions?: PodHeaderOptions;
-  /** Memory for hot pod pages and their compressed forms. */
-  podCacheBytes: number;
+  /** Hot pod pages and their compressed forms. */
+  cache: PodCache;
+  /** Per-owner limits checked at upload (0 = none). */
+  maxPodsPerOwner: number;
+  maxBytesPerOwner: number;
   upload: UploadPolicy;
   /** Publishing a pod claims the pod ids its manifest names for its owner key (first claim wins). */
   bindings: PodBindings;
@@ -33,7 +36,7 @@ const encoder = new TextEncoder();
 export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server: Server<unknown> } }> {
   const { registry } = options;
   const servedHeaders = podHeaders(options.podHeaderOptions);
-  const cache = new PodCache(options.podCacheBytes);
+  const { cache } = options;
   const guard = new UploadGuard(options.upload);
   const app = new Hono<{ Bindings: { server: Server<unknown> } }>();
 
@@ -44,7 +47,10 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     const { tokenOk } = guard.admit(c);
     const blob = await readPodUpload(c.req.raw, options.maxPodBytes);
     try {
-      const { id, ownerPubkey, verified } = await createPod(registry, blob, (v) => guard.checkOwner(v, tokenOk));
+      const { id, ownerPubkey, verified } = await createPod(registry, blob, async (v) => {
+        guard.checkOwner(v, tokenOk);
+        await checkQuota(v.manifest.owner_pubkey.toLowerCase(), blob.byteLength);
+      });
       for (const podId of podIdsNamedBy(verified.manifest)) options.bindings.bind(podId, ownerPubkey);
       cache.put(id, blob); // hash and compress once, at ingest, off the request path
       const base = options.publicUrl ?? new URL(c.req.url).origin;
@@ -64,7 +70,7 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
       const blob = await registry.getBlob(id);
       if (blob) pod = cache.put(id, blob);
     }
-    if (!record || !pod) return jsonError(404, "pod not found");
+    if (!record || !pod) return missing(id);
     if (c.req.method === "GET") registry.bumpHits(id).catch(() => undefined);
 
     const revalidation = { ETag: pod.etag, Vary: "Accept-Encoding", "Cache-Control": servedHeaders["Cache-Control"]!, "X-Pod-Owner": record.ownerPubkey };
@@ -77,9 +83,24 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
 
   app.get(`/${ID}/meta`, async (c) => {
     const record = await registry.getRecord(c.req.param("id"));
-    if (!record) return jsonError(404, "pod not found");
+    if (!record) return missing(c.req.param("id"));
     return Response.json(record, { headers: META_HEADERS });
   });
+
+  /** Per-owner quotas; concurrent uploads may overshoot by the few in flight. */
+  async function checkQuota(owner: string, bytes: number): Promise<void> {
+    const { maxPodsPerOwner, maxBytesPerOwner } = options;
+    if ((!maxPodsPerOwner && !maxBytesPerOwner) || !isManaged(registry)) return;
+    const usage = await registry.ownerUsage(owner);
+    if (maxPodsPerOwner && usage.pods + 1 > maxPodsPerOwner) throw new HttpError(403, `this owner key has reached its quota of ${maxPodsPerOwner} pods`);
+    if (maxBytesPerOwner && usage.bytes + bytes > maxBytesPerOwner) throw new HttpError(413, `this owner key's pods would exceed its quota of ${maxBytesPerOwner} bytes`);
+  }
+
+  /** 410 for a pod that was taken down (its tombstone), 404 for one that never was. */
+  async function missing(id: string): Promise<Response> {
+    const gone = isManaged(registry) && (await registry.isDeleted(id));
+    return gone ? jsonError(410, "pod was deleted") : jsonError(404, "pod not found");
+  }
 
   return app;
 }

@@ -1,8 +1,8 @@
 import type { Server } from "bun";
-import { timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import { RateLimiter } from "../limits/rate-limiter.ts";
 import type { VerifiedManifest } from "../manifest/types.ts";
+import { bearerMatches } from "./admin-token.ts";
 import { clientIp } from "./client-ip.ts";
 import { HttpError } from "./errors.ts";
 
@@ -39,7 +39,7 @@ export class UploadGuard {
       if (!allowedOwners) throw new HttpError(401, "this server needs an upload token: Authorization: Bearer <token>", { "WWW-Authenticate": "Bearer" });
       return { tokenOk: false };
     }
-    if (!header.startsWith("Bearer ") || !sameSecret(header.slice(7), uploadToken)) {
+    if (!bearerMatches(header, uploadToken)) {
       throw new HttpError(403, "upload token is not valid");
     }
     return { tokenOk: true };
@@ -53,10 +53,4 @@ export class UploadGuard {
       throw new HttpError(403, "pods signed by this owner key are not accepted here");
     }
   }
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }

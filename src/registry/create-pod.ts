@@ -21,11 +21,11 @@ export async function createPod(
   registry: Registry,
   pod: string | Uint8Array,
   /** Runs after verification and before storing; throw to refuse (e.g. an owner not allowed). */
-  accept?: (verified: VerifiedManifest) => void,
+  accept?: (verified: VerifiedManifest) => void | Promise<void>,
 ): Promise<CreatedPod> {
   const blob = typeof pod === "string" ? encoder.encode(pod) : pod;
   const verified = await verifyPodBlob(blob);
-  accept?.(verified);
+  await accept?.(verified);
   const record: PodRecord = {
     id: newPodId(),
     name: verified.manifest.name,

@@ -1,9 +1,9 @@
 import { Database, type Statement } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { writeFileAtomic } from "./atomic-file.ts";
-import type { PodRecord, Registry } from "./types.ts";
+import { TEMP_PREFIX, writeFileAtomic } from "./atomic-file.ts";
+import type { ManagedRegistry, OwnerUsage, PodPage, PodRecord } from "./types.ts";
 
 export interface SqliteRegistryOptions {
   /** Holds `gemmapod.sqlite` and the `blobs/` directory. */
@@ -27,7 +27,7 @@ interface PodRow {
  * and renamed into place before its row is inserted, so a crash can leave an
  * orphan file but never a record without its blob.
  */
-export class SqliteRegistry implements Registry {
+export class SqliteRegistry implements ManagedRegistry {
   readonly name = "sqlite";
   readonly dataDir: string;
   readonly blobDir: string;
@@ -38,6 +38,12 @@ export class SqliteRegistry implements Registry {
     select: Statement<PodRow, [string]>;
     remove: Statement;
     addHits: Statement;
+    tombstone: Statement;
+    isTombstone: Statement;
+    list: Statement<PodRow, [string, number]>;
+    listOwner: Statement<PodRow, [string, string, number]>;
+    usage: Statement<{ pods: number; bytes: number | null }, [string]>;
+    idle: Statement<{ id: string }, [string]>;
   };
   /** Hit counts are batched: one write per flush instead of one per request. */
   private pendingHits = new Map<string, number>();
@@ -58,7 +64,10 @@ export class SqliteRegistry implements Registry {
       created_at    TEXT NOT NULL,
       hits          INTEGER NOT NULL DEFAULT 0
     );
-    CREATE INDEX IF NOT EXISTS pods_owner ON pods(owner_pubkey);`);
+    CREATE INDEX IF NOT EXISTS pods_owner ON pods(owner_pubkey);
+    CREATE TABLE IF NOT EXISTS pod_tombstones (id TEXT PRIMARY KEY, deleted_at TEXT NOT NULL);`);
+    const columns = this.db.query<{ name: string }, []>("PRAGMA table_info(pods)").all();
+    if (!columns.some((c) => c.name === "last_fetched_at")) this.db.exec("ALTER TABLE pods ADD COLUMN last_fetched_at TEXT");
     this.statements = {
       insert: this.db.prepare(
         `INSERT INTO pods (id, name, owner_pubkey, manifest_size, blob_size, created_at, hits)
@@ -66,8 +75,15 @@ export class SqliteRegistry implements Registry {
       ),
       select: this.db.prepare<PodRow, [string]>("SELECT * FROM pods WHERE id = ?"),
       remove: this.db.prepare("DELETE FROM pods WHERE id = ?"),
-      addHits: this.db.prepare("UPDATE pods SET hits = hits + ? WHERE id = ?"),
+      addHits: this.db.prepare("UPDATE pods SET hits = hits + ?, last_fetched_at = ? WHERE id = ?"),
+      tombstone: this.db.prepare("INSERT OR REPLACE INTO pod_tombstones (id, deleted_at) VALUES (?, ?)"),
+      isTombstone: this.db.prepare("SELECT 1 FROM pod_tombstones WHERE id = ?"),
+      list: this.db.prepare<PodRow, [string, number]>("SELECT * FROM pods WHERE id > ? ORDER BY id LIMIT ?"),
+      listOwner: this.db.prepare<PodRow, [string, string, number]>("SELECT * FROM pods WHERE owner_pubkey = ? AND id > ? ORDER BY id LIMIT ?"),
+      usage: this.db.prepare<{ pods: number; bytes: number | null }, [string]>("SELECT COUNT(*) AS pods, SUM(blob_size) AS bytes FROM pods WHERE owner_pubkey = ?"),
+      idle: this.db.prepare<{ id: string }, [string]>("SELECT id FROM pods WHERE COALESCE(last_fetched_at, created_at) < ?"),
     };
+    this.removeCrashLeftovers();
     this.flushTimer = setInterval(() => this.flushHits(), options.hitFlushMs ?? 2000);
     this.flushTimer.unref();
   }
@@ -88,16 +104,7 @@ export class SqliteRegistry implements Registry {
 
   async getRecord(id: string): Promise<PodRecord | null> {
     const row = this.statements.select.get(id);
-    if (!row) return null;
-    return {
-      id: row.id,
-      name: row.name,
-      ownerPubkey: row.owner_pubkey,
-      manifestSize: row.manifest_size,
-      blobSize: row.blob_size,
-      createdAt: row.created_at,
-      hits: row.hits + (this.pendingHits.get(id) ?? 0),
-    };
+    return row ? this.toRecord(row) : null;
   }
 
   async getBlob(id: string): Promise<Uint8Array | null> {
@@ -114,21 +121,70 @@ export class SqliteRegistry implements Registry {
     this.pendingHits.set(id, (this.pendingHits.get(id) ?? 0) + 1);
   }
 
-  /** Removes record then blob (a crash in between leaves only an orphan file). */
+  /** Removes record then blob (a crash in between leaves only an orphan file, swept at start). */
   async deletePod(id: string): Promise<boolean> {
     this.pendingHits.delete(id);
-    const { changes } = this.statements.remove.run(id);
+    const changes = this.db.transaction(() => {
+      const { changes } = this.statements.remove.run(id);
+      if (changes > 0) this.statements.tombstone.run(id, new Date().toISOString());
+      return changes;
+    })();
     await unlink(this.blobPath(id)).catch(() => undefined);
     return changes > 0;
+  }
+
+  async isDeleted(id: string): Promise<boolean> {
+    return this.statements.isTombstone.get(id) !== null;
+  }
+
+  async listPods(query: { owner?: string; limit: number; cursor?: string }): Promise<PodPage> {
+    const after = query.cursor ?? "";
+    const rows = query.owner === undefined ? this.statements.list.all(after, query.limit + 1) : this.statements.listOwner.all(query.owner, after, query.limit + 1);
+    const pods = rows.slice(0, query.limit).map((row) => this.toRecord(row));
+    return rows.length > query.limit ? { pods, nextCursor: pods.at(-1)!.id } : { pods };
+  }
+
+  async ownerUsage(ownerPubkey: string): Promise<OwnerUsage> {
+    const row = this.statements.usage.get(ownerPubkey)!;
+    return { pods: row.pods, bytes: row.bytes ?? 0 };
+  }
+
+  async idlePods(cutoff: Date): Promise<string[]> {
+    this.flushHits();
+    return this.statements.idle.all(cutoff.toISOString()).map((r) => r.id);
   }
 
   flushHits(): void {
     if (this.pendingHits.size === 0) return;
     const batch = this.pendingHits;
     this.pendingHits = new Map();
+    const now = new Date().toISOString();
     this.db.transaction(() => {
-      for (const [id, n] of batch) this.statements.addHits.run(n, id);
+      for (const [id, n] of batch) this.statements.addHits.run(n, now, id);
     })();
+  }
+
+  /**
+   * A crash can leave temp files (mid-write) and blobs without a row (renamed,
+   * not yet inserted, or deleted row first): neither is ever served, so both go.
+   */
+  private removeCrashLeftovers(): void {
+    for (const name of readdirSync(this.blobDir)) {
+      const orphan = name.endsWith(".html") && this.statements.select.get(name.slice(0, -5)) === null;
+      if (name.startsWith(TEMP_PREFIX) || orphan) unlinkSync(join(this.blobDir, name));
+    }
+  }
+
+  private toRecord(row: PodRow): PodRecord {
+    return {
+      id: row.id,
+      name: row.name,
+      ownerPubkey: row.owner_pubkey,
+      manifestSize: row.manifest_size,
+      blobSize: row.blob_size,
+      createdAt: row.created_at,
+      hits: row.hits + (this.pendingHits.get(row.id) ?? 0),
+    };
   }
 
   async close(): Promise<void> {

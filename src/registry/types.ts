@@ -24,3 +24,34 @@ export interface Registry {
   bumpHits(id: string): Promise<void>;
   close?(): Promise<void>;
 }
+
+/** Pods of one owner, for quotas. */
+export interface OwnerUsage {
+  pods: number;
+  bytes: number;
+}
+
+export interface PodPage {
+  pods: PodRecord[];
+  /** Pass back as `cursor` for the next page; absent on the last. */
+  nextCursor?: string;
+}
+
+/**
+ * Optional abilities beyond the reference's interface. Both shipped registries
+ * have them; routes that need one answer 501 when a custom registry lacks it.
+ */
+export interface ManagedRegistry extends Registry {
+  /** Removes a pod and leaves a tombstone so its id answers 410 from then on. */
+  deletePod(id: string): Promise<boolean>;
+  isDeleted(id: string): Promise<boolean>;
+  listPods(query: { owner?: string; limit: number; cursor?: string }): Promise<PodPage>;
+  ownerUsage(ownerPubkey: string): Promise<OwnerUsage>;
+  /** Ids of pods not fetched (or, if never fetched, not created) since `cutoff`. */
+  idlePods(cutoff: Date): Promise<string[]>;
+}
+
+export function isManaged(registry: Registry): registry is ManagedRegistry {
+  const r = registry as Partial<ManagedRegistry>;
+  return typeof r.deletePod === "function" && typeof r.isDeleted === "function" && typeof r.listPods === "function" && typeof r.ownerUsage === "function" && typeof r.idlePods === "function";
+}

@@ -77,11 +77,11 @@ describe("GET /:id serving", () => {
     expect((await registry.getRecord(id))!.hits).toBe(hitsBefore);
   });
 
-  test("a pod removed from the registry stops being served at once", async () => {
+  test("a pod removed from the registry stops being served at once (410 Gone)", async () => {
     const { id: doomed } = await (await fetch(`${srv.url}/pods`, { method: "POST", body: pod.bytes, headers: { "Content-Type": "text/html" } })).json();
     expect((await fetch(`${srv.url}/${doomed}`)).status).toBe(200);
     await registry.deletePod(doomed);
-    expect((await fetch(`${srv.url}/${doomed}`)).status).toBe(404);
+    expect((await fetch(`${srv.url}/${doomed}`)).status).toBe(410);
   });
 });
 
