@@ -52,3 +52,12 @@ describe("command line", () => {
     expect(await server.stop("SIGTERM")).toBe(0);
   });
 });
+
+test("the README documents every flag and its environment variables", async () => {
+  const { FLAGS } = await import("../../src/config.ts");
+  const readme = await Bun.file(new URL("../../README.md", import.meta.url)).text();
+  for (const f of FLAGS) {
+    expect(readme).toContain(f.flag);
+    for (const env of f.env) expect(readme).toContain(env);
+  }
+});
