@@ -1,4 +1,5 @@
 import type { ServerWebSocket, WebSocketHandler } from "bun";
+import type { Config } from "../config.ts";
 import { parseClientMessage, type ClientMessage, type ServerMessage } from "./protocol.ts";
 import { podTopic, sessionTopic, type Router } from "./router.ts";
 import type { SocketData } from "./socket-data.ts";
@@ -6,7 +7,7 @@ import type { PodBindings } from "../registry/bindings.ts";
 import { verifyOwnerToken } from "./owner-token.ts";
 
 /** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
-export type OriginAuth = "open" | "claimed" | "required";
+export type OriginAuth = Config["originAuth"];
 
 export type SignalSocket = ServerWebSocket<SocketData>;
 
