@@ -104,7 +104,7 @@ export class Broker {
       case "register":
         return this.register(ws, m);
       case "offer":
-        return this.offer(ws, m);
+        return this.offer(ws, m, frame);
       case "answer":
         return this.answer(ws, m, frame);
       case "candidate":
@@ -166,7 +166,7 @@ export class Broker {
     this.options.onOriginRegistered?.(podId);
   }
 
-  private offer(ws: SignalSocket, m: Msg<"offer">): void {
+  private offer(ws: SignalSocket, m: Msg<"offer">, frame: string): void {
     const data = ws.data;
     if (data.role === "origin" || data.role === "registering") return send(ws, { t: "error", sessionId: m.sessionId, message: "wrong role" });
     const existing = this.sessions.get(m.sessionId);
@@ -191,8 +191,7 @@ export class Broker {
       ofPod.add(m.sessionId);
       ws.subscribe(sessionTopic(m.sessionId));
     }
-    // Concatenation skips building an object for the 2 KB SDP; the output is identical JSON.
-    this.options.router.publish(podTopic(m.podId), `{"t":"offer","sessionId":${JSON.stringify(m.sessionId)},"sdp":${JSON.stringify(m.sdp)}}`);
+    this.options.router.publish(podTopic(m.podId), offerText(m, frame));
   }
 
   private answer(ws: SignalSocket, m: Msg<"answer">, frame: string): void {
@@ -316,11 +315,35 @@ function send(ws: SignalSocket, message: ServerMessage): void {
 }
 
 /**
+ * The origin's copy of an offer: `{t, sessionId, sdp}`, without the visitor's podId.
+ * Escaping a 2 KB SDP again is the costliest step of a relay, so when the sdp is the
+ * frame's last member and holds no quote, its JSON text is reused as it came.
+ */
+function offerText(m: Msg<"offer">, frame: string): string {
+  const head = `{"t":"offer","sessionId":${JSON.stringify(m.sessionId)},`;
+  const key = frame.indexOf('"sdp":');
+  // The tail is then exactly `"sdp":"<no quotes>"}`; with only the 4 validated string
+  // members present, that is the sdp member and its value is m.sdp.
+  const reusable =
+    key !== -1 &&
+    frame.charCodeAt(key + 6) === 34 /* " */ &&
+    frame.indexOf('"', key + 7) === frame.length - 2 &&
+    frame.charCodeAt(frame.length - 1) === 125 /* } */ &&
+    memberCount(m, 4) === 4;
+  return reusable ? `${head}${frame.slice(key, -1)}}` : `${head}"sdp":${JSON.stringify(m.sdp)}}`;
+}
+
+/** Own members of a parsed frame, counting no further than `atMost + 1`. */
+function memberCount(m: object, atMost: number): number {
+  let n = 0;
+  for (const _ in m) if (++n > atMost) break;
+  return n;
+}
+
+/**
  * Forwards the client's own frame when it holds exactly the fields we would send
  * (validated, so no extra keys): saves a stringify per relayed message.
  */
 function relayText(m: object, frame: string, fields: number, build: () => ServerMessage): string {
-  let n = 0;
-  for (const _ in m) if (++n > fields) return JSON.stringify(build());
-  return n === fields ? frame : JSON.stringify(build());
+  return memberCount(m, fields) === fields ? frame : JSON.stringify(build());
 }

@@ -72,6 +72,34 @@ describe("signaling relay", () => {
     visitor.close();
   });
 
+  // The broker reuses the sdp's JSON text when it can (see offerText); every way a
+  // frame can be written must still reach the origin as exactly {t, sessionId, sdp}.
+  test("offers reach the origin as {t, sessionId, sdp} however the frame is written", async () => {
+    const origin = await registeredOrigin(srv.wsUrl, "pod-shapes");
+    // Two sockets: one may hold at most 8 sessions.
+    const visitors = [await TestSocket.open(srv.wsUrl), await TestSocket.open(srv.wsUrl)];
+    const sdp = JSON.stringify(SDP);
+    const shapes: [string, string][] = [
+      ["plain", `{"t":"offer","podId":"pod-shapes","sessionId":"f1","sdp":${sdp}}`],
+      ["sdp first", `{"sdp":${sdp},"t":"offer","podId":"pod-shapes","sessionId":"f2"}`],
+      ["quotes inside", `{"t":"offer","podId":"pod-shapes","sessionId":"f3","sdp":"a=\\"sdp\\":x\\"}"}`],
+      ["spaces", `{ "t": "offer", "podId": "pod-shapes", "sessionId": "f4", "sdp": ${sdp} }`],
+      ["duplicate sdp, last wins", `{"t":"offer","podId":"pod-shapes","sessionId":"f5","sdp":"first","sdp":"last"}`],
+      ["escaped key, then literal", `{"t":"offer","podId":"pod-shapes","sessionId":"f6","\\u0073dp":"hidden","sdp":"shown"}`],
+      ["extra member after", `{"t":"offer","podId":"pod-shapes","sessionId":"f7","sdp":"x","more":"y"}`],
+      ["a member named x\"sdp last", `{"t":"offer","podId":"pod-shapes","sessionId":"f9","\\u0073dp":"real","x\\"sdp":"fake"}`],
+      ["key-like text in ids", `{"t":"offer","podId":"pod-shapes","sessionId":"f8\\"sdp\\":\\"","sdp":"z"}`],
+    ];
+    shapes.forEach(([, frame], i) => visitors[i % 2]!.send(frame));
+    for (const [name, frame] of shapes) {
+      const sent = JSON.parse(frame);
+      const got = await origin.next({ sessionId: sent.sessionId });
+      expect({ name, got }).toEqual({ name, got: { t: "offer", sessionId: sent.sessionId, sdp: sent.sdp } });
+    }
+    origin.close();
+    visitors.forEach((v) => v.close());
+  });
+
   test("an offer to a pod without origin gets 'origin offline'", async () => {
     const visitor = await TestSocket.open(srv.wsUrl);
     visitor.send({ t: "offer", podId: "nobody-home", sessionId: "s2", sdp: SDP });
