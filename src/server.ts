@@ -120,6 +120,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     sessions: () => broker.sessionCount(),
     async close() {
       janitor?.stop();
+      cache.clear();
       rondevu.close();
       broker.closeAll();
       await server.stop(true);

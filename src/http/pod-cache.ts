@@ -17,9 +17,16 @@ export interface ServedPod {
  * used first. Each page is hashed once and compressed once (brotli at maximum
  * quality, gzip -9) on the libuv pool, off the event loop; until a variant is
  * ready the page goes out in the best form already at hand.
+ *
+ * Pages are compressed one at a time, in upload order, and only while cached:
+ * a flood of uploads queues no more work than the cache holds, keeps at most one
+ * pool thread busy, and a page evicted before its turn is never compressed.
  */
 export class PodCache {
   private readonly entries = new Map<string, ServedPod>();
+  /** Ids of cached pages not compressed yet, oldest first (a subset of `entries`). */
+  private readonly waiting = new Set<string>();
+  private compressing = false;
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
@@ -33,7 +40,7 @@ export class PodCache {
     return entry;
   }
 
-  /** Adds a page (e.g. right after upload) and starts compressing it. */
+  /** Adds a page (e.g. right after upload) and queues it for compression. */
   put(id: string, blob: Uint8Array): ServedPod {
     const existing = this.entries.get(id);
     if (existing) return existing;
@@ -42,7 +49,8 @@ export class PodCache {
     if (blob.byteLength > this.maxBytes) return entry;
     this.entries.set(id, entry);
     this.grow(blob.byteLength);
-    void this.compress(id, entry);
+    this.waiting.add(id);
+    void this.drain();
     return entry;
   }
 
@@ -50,11 +58,33 @@ export class PodCache {
     const entry = this.entries.get(id);
     if (!entry) return;
     this.entries.delete(id);
+    this.waiting.delete(id);
     this.bytes -= sizeOf(entry);
   }
 
-  size(): { entries: number; bytes: number } {
-    return { entries: this.entries.size, bytes: this.bytes };
+  /** Drops every page and the pending work (the job under way finishes unused). */
+  clear(): void {
+    this.entries.clear();
+    this.waiting.clear();
+    this.bytes = 0;
+  }
+
+  size(): { entries: number; bytes: number; waiting: number } {
+    return { entries: this.entries.size, bytes: this.bytes, waiting: this.waiting.size };
+  }
+
+  private async drain(): Promise<void> {
+    if (this.compressing) return;
+    this.compressing = true;
+    try {
+      for (const id of this.waiting) {
+        this.waiting.delete(id);
+        const entry = this.entries.get(id);
+        if (entry) await this.compress(id, entry);
+      }
+    } finally {
+      this.compressing = false;
+    }
   }
 
   private async compress(id: string, entry: ServedPod): Promise<void> {
@@ -65,7 +95,7 @@ export class PodCache {
       this.grow(gz.byteLength);
       const br = new Uint8Array(
         await brotli(entry.identity, {
-          params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: entry.identity.byteLength },
+          params: { [zlib.constants.BROTLI_PARAM_QUALITY]: brotliQuality(entry.identity.byteLength), [zlib.constants.BROTLI_PARAM_SIZE_HINT]: entry.identity.byteLength },
         }),
       );
       if (this.entries.get(id) !== entry) return;
@@ -79,12 +109,20 @@ export class PodCache {
 
   private grow(n: number): void {
     this.bytes += n;
-    for (const [id, entry] of this.entries) {
+    for (const id of this.entries.keys()) {
       if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(id);
-      this.bytes -= sizeOf(entry);
+      this.delete(id);
     }
   }
+}
+
+/**
+ * Brotli 11 runs at about 1 MB/s: right for typical ~1 MB pods, but a 50 MB page
+ * would hold the queue for most of a minute; quality 9 is ~10x faster for a few
+ * percent more bytes.
+ */
+function brotliQuality(bytes: number): number {
+  return bytes <= 8 * 1024 * 1024 ? 11 : 9;
 }
 
 function sizeOf(entry: ServedPod): number {

@@ -121,4 +121,25 @@ describe("serving helpers", () => {
     expect(cache.put("huge", new Uint8Array(5000)).etag).toStartWith('"');
     expect(cache.get("huge")).toBeUndefined();
   });
+
+  test("pages are compressed one at a time, and only while cached", async () => {
+    const page = (i: number) => new TextEncoder().encode(`<!doctype html><title>${i}</title>` + `<p>pod ${i} says hello</p>`.repeat(4000));
+    const size = page(0).byteLength;
+    // Room for 5 pages and their (tiny, repetitive text) compressed forms.
+    const cache = new PodCache(Math.floor(size * 5.5));
+    // A flood of uploads: only what the cache holds waits for compression.
+    for (let i = 0; i < 40; i++) cache.put(`pod-${i}`, page(i));
+    expect(cache.size().entries).toBe(5);
+    expect(cache.size().waiting).toBeLessThanOrEqual(5);
+    const kept = Array.from({ length: 40 }, (_, i) => cache.get(`pod-${i}`)).filter((p) => p !== undefined);
+    expect(kept.length).toBe(5);
+    // Never two pages half done (gzip ready, brotli not yet) at the same time.
+    for (let rounds = 0; !kept.every((p) => p.br && p.gzip); rounds++) {
+      expect(rounds).toBeLessThan(3000);
+      expect(kept.filter((p) => p.gzip && !p.br).length).toBeLessThanOrEqual(1);
+      await Bun.sleep(2);
+    }
+    expect(cache.size()).toMatchObject({ entries: 5, waiting: 0 });
+    for (const p of kept) expect(new Uint8Array(zlib.brotliDecompressSync(p.br!))).toEqual(p.identity);
+  });
 });
