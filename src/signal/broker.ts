@@ -5,6 +5,7 @@ import { podTopic, sessionTopic, type Router } from "./router.ts";
 import type { SocketData } from "./socket-data.ts";
 import type { PodBindings } from "../registry/bindings.ts";
 import { verifyOwnerToken } from "./owner-token.ts";
+import { relayText } from "./relay-text.ts";
 
 /** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
 export type OriginAuth = Config["originAuth"];
@@ -28,6 +29,9 @@ export interface BrokerOptions {
 
 interface Session {
   podId: string;
+  /** Topics to reach the visitor and the origin, built once rather than per relayed frame. */
+  toVisitor: string;
+  toOrigin: string;
   /** `SocketData.id` of the visitor that opened it. */
   visitorId: number;
   /** performance.now() at the offer; sessions are kept in this order. */
@@ -186,57 +190,45 @@ export class Broker {
       }
       data.role = "visitor";
       mine.add(m.sessionId);
-      this.sessions.set(m.sessionId, { podId: m.podId, visitorId: data.id, openedAt: performance.now(), answered: false });
+      const session: Session = { podId: m.podId, toVisitor: sessionTopic(m.sessionId), toOrigin: podTopic(m.podId), visitorId: data.id, openedAt: performance.now(), answered: false };
+      this.sessions.set(m.sessionId, session);
       if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = new Set()));
       ofPod.add(m.sessionId);
-      ws.subscribe(sessionTopic(m.sessionId));
+      ws.subscribe(session.toVisitor);
     }
-    this.options.router.publish(podTopic(m.podId), offerText(m, frame));
+    this.options.router.publish(podTopic(m.podId), relayText(m, frame));
   }
 
   private answer(ws: SignalSocket, m: Msg<"answer">, frame: string): void {
-    if (!this.ownSessionOfOrigin(ws, m.sessionId, true)) return;
-    this.sessions.get(m.sessionId)!.answered = true;
-    this.options.router.publish(sessionTopic(m.sessionId), relayText(m, frame, 3, () => ({ t: "answer", sessionId: m.sessionId, sdp: m.sdp })));
+    const session = this.ownSessionOfOrigin(ws, m.sessionId, true);
+    if (!session) return;
+    session.answered = true;
+    this.options.router.publish(session.toVisitor, relayText(m, frame));
   }
 
   private candidate(ws: SignalSocket, m: Msg<"candidate">, frame: string): void {
-    const out = () => ({ t: "candidate", sessionId: m.sessionId, candidate: m.candidate }) as const;
-    if (ws.data.role === "origin") {
-      // A late candidate for a session whose visitor already left is normal trickle: drop it quietly.
-      if (this.ownSessionOfOrigin(ws, m.sessionId, false)) {
-        this.options.router.publish(sessionTopic(m.sessionId), relayText(m, frame, 3, out));
-      }
-      return;
-    }
-    const session = this.ownSessionOfVisitor(ws, m.sessionId);
-    if (session) this.options.router.publish(podTopic(session.podId), relayText(m, frame, 3, out));
+    // From an origin, a late candidate for a session whose visitor already left is normal trickle: dropped quietly.
+    const session = ws.data.role === "origin" ? this.ownSessionOfOrigin(ws, m.sessionId, false) : this.ownSessionOfVisitor(ws, m.sessionId);
+    if (session) this.options.router.publish(ws.data.role === "origin" ? session.toVisitor : session.toOrigin, relayText(m, frame));
   }
 
   private relayError(ws: SignalSocket, m: Msg<"error">, frame: string): void {
     const { sessionId } = m;
     if (sessionId === undefined) return send(ws, { t: "error", message: "error needs the sessionId it is about" });
-    const out = () => ({ t: "error", sessionId, message: m.message }) as const;
-    if (ws.data.role === "origin") {
-      if (this.ownSessionOfOrigin(ws, sessionId, true)) {
-        this.options.router.publish(sessionTopic(sessionId), relayText(m, frame, 3, out));
-      }
-      return;
-    }
-    const session = this.ownSessionOfVisitor(ws, sessionId);
-    if (session) this.options.router.publish(podTopic(session.podId), relayText(m, frame, 3, out));
+    const session = ws.data.role === "origin" ? this.ownSessionOfOrigin(ws, sessionId, true) : this.ownSessionOfVisitor(ws, sessionId);
+    if (session) this.options.router.publish(ws.data.role === "origin" ? session.toVisitor : session.toOrigin, relayText(m, frame));
   }
 
   /** An origin may only address sessions offered to its own pod. */
-  private ownSessionOfOrigin(ws: SignalSocket, sessionId: string, reportMissing: boolean): boolean {
+  private ownSessionOfOrigin(ws: SignalSocket, sessionId: string, reportMissing: boolean): Session | undefined {
     if (ws.data.role !== "origin") {
       send(ws, { t: "error", sessionId, message: "wrong role" });
-      return false;
+      return undefined;
     }
     const session = this.sessions.get(sessionId);
-    if (session && session.podId === ws.data.podId) return true;
+    if (session && session.podId === ws.data.podId) return session;
     if (session || reportMissing) send(ws, { t: "error", sessionId, message: session ? "session belongs to another pod" : "unknown session" });
-    return false;
+    return undefined;
   }
 
   /** A visitor may only use sessions it opened itself. */
@@ -279,8 +271,9 @@ export class Broker {
       if (session.openedAt > cutoff) break;
       if (session.answered) continue;
       const message = "session expired: no answer from the origin in time";
-      this.options.router.publish(sessionTopic(sessionId), JSON.stringify({ t: "error", sessionId, message }));
-      this.options.router.publish(podTopic(session.podId), JSON.stringify({ t: "error", sessionId, message }));
+      const text = JSON.stringify({ t: "error", sessionId, message });
+      this.options.router.publish(session.toVisitor, text);
+      this.options.router.publish(session.toOrigin, text);
       this.forgetSession(sessionId, session.visitorId);
     }
   }
@@ -290,7 +283,12 @@ export class Broker {
     for (const id of mine) if (this.sessions.get(id)?.visitorId !== visitorId) mine.delete(id);
   }
 
+  /** Refills only once the bucket is empty, so most frames cost no clock read (~50 ns). */
   private takeToken(data: SocketData): boolean {
+    if (data.tokens >= 1) {
+      data.tokens -= 1;
+      return true;
+    }
     const rate = this.options.messageRate;
     const now = performance.now();
     data.tokens = Math.min(rate * 2, data.tokens + ((now - data.refilledAt) / 1000) * rate);
@@ -312,38 +310,4 @@ export class Broker {
 
 function send(ws: SignalSocket, message: ServerMessage): void {
   ws.send(JSON.stringify(message));
-}
-
-/**
- * The origin's copy of an offer: `{t, sessionId, sdp}`, without the visitor's podId.
- * Escaping a 2 KB SDP again is the costliest step of a relay, so when the sdp is the
- * frame's last member and holds no quote, its JSON text is reused as it came.
- */
-function offerText(m: Msg<"offer">, frame: string): string {
-  const head = `{"t":"offer","sessionId":${JSON.stringify(m.sessionId)},`;
-  const key = frame.indexOf('"sdp":');
-  // The tail is then exactly `"sdp":"<no quotes>"}`; with only the 4 validated string
-  // members present, that is the sdp member and its value is m.sdp.
-  const reusable =
-    key !== -1 &&
-    frame.charCodeAt(key + 6) === 34 /* " */ &&
-    frame.indexOf('"', key + 7) === frame.length - 2 &&
-    frame.charCodeAt(frame.length - 1) === 125 /* } */ &&
-    memberCount(m, 4) === 4;
-  return reusable ? `${head}${frame.slice(key, -1)}}` : `${head}"sdp":${JSON.stringify(m.sdp)}}`;
-}
-
-/** Own members of a parsed frame, counting no further than `atMost + 1`. */
-function memberCount(m: object, atMost: number): number {
-  let n = 0;
-  for (const _ in m) if (++n > atMost) break;
-  return n;
-}
-
-/**
- * Forwards the client's own frame when it holds exactly the fields we would send
- * (validated, so no extra keys): saves a stringify per relayed message.
- */
-function relayText(m: object, frame: string, fields: number, build: () => ServerMessage): string {
-  return memberCount(m, fields) === fields ? frame : JSON.stringify(build());
 }
