@@ -5,7 +5,7 @@ import { podTopic, sessionTopic, type Router } from "./router.ts";
 import type { SocketData } from "./socket-data.ts";
 import type { PodBindings } from "../registry/bindings.ts";
 import { verifyOwnerToken } from "./owner-token.ts";
-import { relayText } from "./relay-text.ts";
+import { textForOrigin, textForVisitor, type RelayedMessage } from "./relay-text.ts";
 
 /** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
 export type OriginAuth = Config["originAuth"];
@@ -196,27 +196,33 @@ export class Broker {
       ofPod.add(m.sessionId);
       ws.subscribe(session.toVisitor);
     }
-    this.options.router.publish(podTopic(m.podId), relayText(m, frame));
+    this.options.router.publish(podTopic(m.podId), textForOrigin(m, frame));
   }
 
   private answer(ws: SignalSocket, m: Msg<"answer">, frame: string): void {
     const session = this.ownSessionOfOrigin(ws, m.sessionId, true);
     if (!session) return;
     session.answered = true;
-    this.options.router.publish(session.toVisitor, relayText(m, frame));
+    this.options.router.publish(session.toVisitor, textForVisitor(m, frame));
   }
 
   private candidate(ws: SignalSocket, m: Msg<"candidate">, frame: string): void {
     // From an origin, a late candidate for a session whose visitor already left is normal trickle: dropped quietly.
     const session = ws.data.role === "origin" ? this.ownSessionOfOrigin(ws, m.sessionId, false) : this.ownSessionOfVisitor(ws, m.sessionId);
-    if (session) this.options.router.publish(ws.data.role === "origin" ? session.toVisitor : session.toOrigin, relayText(m, frame));
+    if (session) this.passOn(ws, session, m, frame);
   }
 
   private relayError(ws: SignalSocket, m: Msg<"error">, frame: string): void {
     const { sessionId } = m;
     if (sessionId === undefined) return send(ws, { t: "error", message: "error needs the sessionId it is about" });
     const session = ws.data.role === "origin" ? this.ownSessionOfOrigin(ws, sessionId, true) : this.ownSessionOfVisitor(ws, sessionId);
-    if (session) this.options.router.publish(ws.data.role === "origin" ? session.toVisitor : session.toOrigin, relayText(m, frame));
+    if (session) this.passOn(ws, session, m, frame);
+  }
+
+  /** Candidates and errors go to the other side of their session. */
+  private passOn(ws: SignalSocket, session: Session, m: RelayedMessage, frame: string): void {
+    if (ws.data.role === "origin") this.options.router.publish(session.toVisitor, textForVisitor(m, frame));
+    else this.options.router.publish(session.toOrigin, textForOrigin(m, frame));
   }
 
   /** An origin may only address sessions offered to its own pod. */

@@ -3,50 +3,49 @@ import type { ClientMessage, ServerMessage } from "./protocol.ts";
 /** Client messages the broker passes on to the other side. */
 export type RelayedMessage = Exclude<ClientMessage, { t: "register" }>;
 
+// Relayed text is `{t, sessionId, sdp|candidate|message}` (never the visitor's podId).
+// Serialising is the costliest step of a relay, so a client's own text is passed on
+// where that is safe. JSON.parse keeps the last of duplicate keys and some parsers keep
+// the first, so the question is who could be misled by a frame read two ways.
+
 /**
- * The text relayed for a validated client message: `{t, sessionId, sdp|candidate|message}`,
- * without the visitor's podId.
- *
- * Escaping a 2 KB SDP again is the costliest step of a relay, so an offer or answer
- * written the way browsers and Hosts write it has its own text passed on (minus the
- * podId). Everything else is serialised anew. Either way no parser can read the result
- * differently from the broker: reused text holds each member exactly once (JSON.parse
- * keeps the last of duplicate keys, some parsers keep the first).
+ * Text for a session's visitor, from the pod's origin. Only that visitor receives it,
+ * on the topic the broker chose, so a frame with exactly the three members is passed
+ * on as it came: duplicate keys in it could mislead no one but the sender's own peer.
  */
-export function relayText(m: RelayedMessage, frame: string): string {
-  if (m.t === "offer" || m.t === "answer") {
-    const rest = plainSdpFrameRest(m, frame);
-    if (rest !== -1) return `{"t":"${m.t}",${frame.slice(rest)}`;
+export function textForVisitor(m: RelayedMessage, frame: string): string {
+  return memberCount(m) === 3 ? frame : JSON.stringify(rebuilt(m));
+}
+
+/**
+ * Text for a pod's origin, from a visitor. The origin tells many visitors' sessions
+ * apart by `sessionId`, so it must read exactly what the broker checked: an offer
+ * written the way browsers write it is reused minus its podId (its 2 KB SDP is not
+ * escaped again), anything else is serialised anew.
+ */
+export function textForOrigin(m: RelayedMessage, frame: string): string {
+  if (m.t === "offer") {
+    const rest = plainOfferRest(m, frame);
+    if (rest !== -1) return `{"t":"offer",${frame.slice(rest)}`;
   }
   // Validated and holding just the three members, the parsed message serialises as it is.
   return JSON.stringify(memberCount(m) === 3 ? m : rebuilt(m));
 }
 
-function memberCount(m: object): number {
-  let n = 0;
-  for (const _ in m) n++;
-  return n;
-}
-
 /**
- * For a frame that is exactly `{"t":"<t>",["podId":"<podId>",]"sessionId":"<id>","sdp":"<sdp>"}`
- * (the podId only on offers), with ids free of escapes and no quote in the sdp text, the
- * index where `"sessionId"` starts; otherwise -1. Such a frame holds no other member, no
- * duplicate and no escaped key, and its values are the ones the broker validated.
+ * For a frame that is exactly `{"t":"offer","podId":"<podId>","sessionId":"<id>","sdp":"<sdp>"}`,
+ * with ids free of escapes and no quote in the sdp text, the index where `"sessionId"`
+ * starts; otherwise -1. Such a frame holds no other member, no duplicate and no escaped
+ * key, and its values are the ones the broker validated.
  */
-function plainSdpFrameRest(m: Extract<RelayedMessage, { t: "offer" | "answer" }>, frame: string): number {
-  const head = `{"t":"${m.t}",`;
+function plainOfferRest(m: Extract<RelayedMessage, { t: "offer" }>, frame: string): number {
+  const head = '{"t":"offer",';
   if (!frame.startsWith(head)) return -1;
-  let at = head.length;
-  if (m.t === "offer") {
-    at = afterPlainMember(frame, at, '"podId":"', m.podId);
-    if (at === -1) return -1;
-  }
-  const rest = at;
-  at = afterPlainMember(frame, at, '"sessionId":"', m.sessionId);
-  if (at === -1 || !frame.startsWith('"sdp":"', at)) return -1;
+  const rest = afterPlainMember(frame, head.length, '"podId":"', m.podId);
+  const sdpAt = rest === -1 ? -1 : afterPlainMember(frame, rest, '"sessionId":"', m.sessionId);
+  if (sdpAt === -1 || !frame.startsWith('"sdp":"', sdpAt)) return -1;
   // The sdp is the last member and one string literal: no quote until the closing one.
-  const close = frame.indexOf('"', at + 7);
+  const close = frame.indexOf('"', sdpAt + 7);
   return close === frame.length - 2 && frame.charCodeAt(close + 1) === 125 /* } */ ? rest : -1;
 }
 
@@ -57,6 +56,12 @@ function afterPlainMember(frame: string, at: number, key: string, value: string)
   const start = at + key.length;
   const end = start + value.length;
   return frame.startsWith(value, start) && frame.charCodeAt(end) === 34 /* " */ && frame.charCodeAt(end + 1) === 44 /* , */ ? end + 2 : -1;
+}
+
+function memberCount(m: object): number {
+  let n = 0;
+  for (const _ in m) n++;
+  return n;
 }
 
 function rebuilt(m: RelayedMessage): ServerMessage {

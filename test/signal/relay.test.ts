@@ -206,6 +206,33 @@ describe("signaling relay", () => {
     v2.close();
   });
 
+  // Parsers disagree on duplicate keys (JSON.parse keeps the last, some keep the first).
+  test("frames with duplicate keys cannot reach another visitor's session", async () => {
+    const origin = await registeredOrigin(srv.wsUrl, "pod-dup");
+    const toOrigin: string[] = [];
+    origin.ws.addEventListener("message", (e) => toOrigin.push(String(e.data)));
+    const mine = await TestSocket.open(srv.wsUrl);
+    const other = await TestSocket.open(srv.wsUrl);
+    mine.send({ t: "offer", podId: "pod-dup", sessionId: "mine", sdp: "o" });
+    other.send({ t: "offer", podId: "pod-dup", sessionId: "other", sdp: "o" });
+    await origin.next({ sessionId: "mine" });
+    await origin.next({ sessionId: "other" });
+    const candidate = JSON.stringify(cand(7));
+
+    // A visitor's frame reaches the origin with the one sessionId the broker checked.
+    mine.send(`{"t":"candidate","sessionId":"other","sessionId":"mine","candidate":${candidate}}`);
+    expect(await origin.next({ t: "candidate" })).toEqual({ t: "candidate", sessionId: "mine", candidate: cand(7) });
+    expect(toOrigin.at(-1)!.match(/"sessionId"/g)).toHaveLength(1);
+
+    // An origin's frame goes only to the visitor of the session the broker checked.
+    origin.send(`{"t":"candidate","sessionId":"other","sessionId":"mine","candidate":${candidate}}`);
+    expect(await mine.next({ t: "candidate" })).toEqual({ t: "candidate", sessionId: "mine", candidate: cand(7) });
+    await expect(other.next({ t: "candidate" }, 200)).rejects.toThrow("no matching message");
+    origin.close();
+    mine.close();
+    other.close();
+  });
+
   test("a late candidate from the origin after the visitor left is dropped quietly", async () => {
     const origin = await registeredOrigin(srv.wsUrl, "pod-late");
     const visitor = await TestSocket.open(srv.wsUrl);
