@@ -81,3 +81,11 @@ export async function registeredOrigin(wsUrl: string, podId: string): Promise<Te
   await origin.next({ t: "registered" });
   return origin;
 }
+
+/** A visitor whose offer for `sessionId` has reached `origin`. */
+export async function offeringVisitor(wsUrl: string, origin: TestSocket, podId: string, sessionId: string): Promise<TestSocket> {
+  const visitor = await TestSocket.open(wsUrl);
+  visitor.send({ t: "offer", podId, sessionId, sdp: "o" });
+  await origin.next({ t: "offer", sessionId });
+  return visitor;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { withServer, type TestServer } from "../helpers/server.ts";
-import { registeredOrigin, TestSocket } from "../helpers/ws-client.ts";
+import { offeringVisitor, registeredOrigin, TestSocket } from "../helpers/ws-client.ts";
 
 describe("websocket limits", () => {
   test("a message flood gets an error, then close 1008; others are unaffected", () =>
@@ -91,12 +91,8 @@ describe("websocket limits", () => {
   test("an unanswered session expires and both sides are told; answered ones do not", () =>
     withServer({ sessionAnswerTimeoutMs: 300 }, async (srv) => {
       const origin = await registeredOrigin(srv.wsUrl, "slow-pod");
-      const waiting = await TestSocket.open(srv.wsUrl);
-      const answered = await TestSocket.open(srv.wsUrl);
-      waiting.send({ t: "offer", podId: "slow-pod", sessionId: "w1", sdp: "x" });
-      answered.send({ t: "offer", podId: "slow-pod", sessionId: "a1", sdp: "x" });
-      await origin.next({ sessionId: "w1" });
-      await origin.next({ sessionId: "a1" });
+      const waiting = await offeringVisitor(srv.wsUrl, origin, "slow-pod", "w1");
+      const answered = await offeringVisitor(srv.wsUrl, origin, "slow-pod", "a1");
       origin.send({ t: "answer", sessionId: "a1", sdp: "y" });
       await answered.next({ t: "answer" });
       const message = "session expired: no answer from the origin in time";

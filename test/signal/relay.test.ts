@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { registeredOrigin, TestSocket } from "../helpers/ws-client.ts";
+import { offeringVisitor, registeredOrigin, TestSocket } from "../helpers/ws-client.ts";
 
 let srv: TestServer;
 const events: string[] = [];
@@ -191,12 +191,8 @@ describe("signaling relay", () => {
 
   test("visitors are told when their origin goes away, and state is freed", async () => {
     const origin = await registeredOrigin(srv.wsUrl, "pod-gone");
-    const v1 = await TestSocket.open(srv.wsUrl);
-    const v2 = await TestSocket.open(srv.wsUrl);
-    v1.send({ t: "offer", podId: "pod-gone", sessionId: "g1", sdp: "x" });
-    v2.send({ t: "offer", podId: "pod-gone", sessionId: "g2", sdp: "x" });
-    await origin.next({ sessionId: "g1" });
-    await origin.next({ sessionId: "g2" });
+    const v1 = await offeringVisitor(srv.wsUrl, origin, "pod-gone", "g1");
+    const v2 = await offeringVisitor(srv.wsUrl, origin, "pod-gone", "g2");
     const before = srv.server.sessions();
     origin.close();
     expect(await v1.next()).toEqual({ t: "error", sessionId: "g1", message: "origin offline" });
@@ -211,12 +207,8 @@ describe("signaling relay", () => {
     const origin = await registeredOrigin(srv.wsUrl, "pod-dup");
     const toOrigin: string[] = [];
     origin.ws.addEventListener("message", (e) => toOrigin.push(String(e.data)));
-    const mine = await TestSocket.open(srv.wsUrl);
-    const other = await TestSocket.open(srv.wsUrl);
-    mine.send({ t: "offer", podId: "pod-dup", sessionId: "mine", sdp: "o" });
-    other.send({ t: "offer", podId: "pod-dup", sessionId: "other", sdp: "o" });
-    await origin.next({ sessionId: "mine" });
-    await origin.next({ sessionId: "other" });
+    const mine = await offeringVisitor(srv.wsUrl, origin, "pod-dup", "mine");
+    const other = await offeringVisitor(srv.wsUrl, origin, "pod-dup", "other");
     const candidate = JSON.stringify(cand(7));
 
     // A visitor's frame reaches the origin with the one sessionId the broker checked.
