@@ -2,20 +2,19 @@ import type { Server } from "bun";
 import { DEFAULT_CONFIG, type Config } from "./config.ts";
 import { openRondevu } from "./discovery/rondevu/open.ts";
 import { createApp } from "./http/app.ts";
-import { clientIp } from "./http/client-ip.ts";
 import { limitRequestBody } from "./http/body-limit.ts";
 import { jsonError } from "./http/errors.ts";
 import type { PodHeaderOptions } from "./http/security-headers.ts";
 import { localUrl } from "./local-url.ts";
-import { RateLimiter } from "./limits/rate-limiter.ts";
+import { WebSockets, type KindedData } from "./http/websockets.ts";
 import { PodCache } from "./http/pod-cache.ts";
 import { openBindings } from "./registry/bindings.ts";
 import { startJanitor } from "./registry/janitor.ts";
 import { isManaged } from "./registry/types.ts";
 import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
-import { localRouter } from "./signal/router.ts";
-import { newSocketData, type SocketData } from "./signal/socket-data.ts";
+import { LocalHub } from "./cluster/local-hub.ts";
+import { newSocketData } from "./signal/socket-data.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
 export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
@@ -30,7 +29,7 @@ export interface SignalServer {
   /** `http://host:port` the server listens on. */
   readonly url: string;
   readonly port: number;
-  readonly server: Server<SocketData>;
+  readonly server: Server<KindedData>;
   /** Pod ids with a live origin. */
   origins(): string[];
   /** Visitor sessions being negotiated. */
@@ -46,8 +45,9 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const bindings = openBindings(options.registry);
   const cache = new PodCache(settings.podCacheBytes);
   const janitor = settings.podTtlMs > 0 && isManaged(options.registry) ? startJanitor(options.registry, settings.podTtlMs, (id) => cache.delete(id)) : undefined;
+  const hub = new LocalHub(() => server);
   const broker = new Broker({
-    router: localRouter(() => server),
+    hub,
     maxMessageBytes,
     messageRate: settings.wsMessageRate,
     maxSessionsPerSocket: settings.maxSessionsPerSocket,
@@ -74,23 +74,19 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
   });
 
-  const connectLimiter = new RateLimiter(settings.wsConnectRate, settings.wsConnectRate * 2);
+  const sockets = new WebSockets({ signal: broker.handlers() }, { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy });
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
-  const server: Server<SocketData> = Bun.serve<SocketData>({
+  const server: Server<KindedData> = Bun.serve<KindedData>({
     port: settings.port,
     hostname: settings.hostname,
     // Bun's own cap answers without a JSON body; limitRequestBody bounds every body instead.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // Bun matches this path natively: no URL string is built per upgrade.
     routes: {
-      "/signal": (req: Request, srv: Server<SocketData>) => {
-        if (broker.connectionCount() >= settings.maxConnections) {
-          return jsonError(503, "server is at its connection limit", { "Retry-After": "5" });
-        }
-        const ip = clientIp(req, srv, settings.trustProxy);
-        const retry = connectLimiter.take(ip);
-        if (retry > 0) return jsonError(429, "too many new connections from this address", { "Retry-After": String(retry) });
+      "/signal": (req: Request, srv: Server<KindedData>) => {
+        const ip = sockets.admit(req, srv);
+        if (typeof ip !== "string") return ip;
         if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
         return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
       },
@@ -100,7 +96,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       return bounded instanceof Response ? bounded : app.fetch(bounded, { server: srv });
     },
     websocket: {
-      ...broker.handlers(),
+      ...sockets.handler(),
       // Frames up to twice the limit get a JSON error; bigger ones are cut off
       // by Bun (close 1009) before they are buffered whole.
       maxPayloadLength: maxMessageBytes * 2,

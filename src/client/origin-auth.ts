@@ -2,7 +2,7 @@
 // pod it registers, when the broker runs with --origin-auth claimed|required.
 import * as ed from "@noble/ed25519";
 import { readFile } from "node:fs/promises";
-import { registerChallengeBytes } from "../signal/owner-token.ts";
+import { registerChallengeBytes } from "../identity/owner-token.ts";
 
 /** An owner key file as `gemmapod keygen` writes it. */
 export interface OwnerKey {

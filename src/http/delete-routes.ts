@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { isManaged, type ManagedRegistry, type Registry } from "../registry/types.ts";
 import { bearerMatches } from "./admin-token.ts";
 import { HttpError } from "./errors.ts";
-import { SignedRequestVerifier } from "./signed-request.ts";
+import { SignedRequestVerifier } from "../identity/signed-request.ts";
 
 export interface DeleteRoutesOptions {
   registry: Registry;

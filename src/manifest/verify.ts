@@ -1,5 +1,5 @@
 import { CborError, decodeCbor, type CborMap, type CborValue } from "./cbor.ts";
-import { verifyEd25519 } from "./ed25519.ts";
+import { verifyEd25519 } from "../identity/ed25519.ts";
 import { ManifestError } from "./errors.ts";
 import { extractManifestBytes } from "./extract.ts";
 import type { PodManifest, PodTool, PodTransport, VerifiedManifest } from "./types.ts";

@@ -1,10 +1,11 @@
-import type { ServerWebSocket, WebSocketHandler } from "bun";
+import type { ServerWebSocket } from "bun";
+import type { SocketHandlers } from "../http/websockets.ts";
 import type { Config } from "../config.ts";
 import { parseClientMessage, type ClientMessage, type ServerMessage } from "./protocol.ts";
-import { podTopic, sessionTopic, type Router } from "./router.ts";
+import { podTopic, sessionTopic, type Hub } from "../cluster/hub.ts";
 import type { SocketData } from "./socket-data.ts";
 import type { PodBindings } from "../registry/bindings.ts";
-import { verifyOwnerToken } from "./owner-token.ts";
+import { verifyOwnerToken } from "../identity/owner-token.ts";
 import { textForOrigin, textForVisitor, type RelayedMessage } from "./relay-text.ts";
 
 /** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
@@ -13,7 +14,7 @@ export type OriginAuth = Config["originAuth"];
 export type SignalSocket = ServerWebSocket<SocketData>;
 
 export interface BrokerOptions {
-  router: Router;
+  hub: Hub;
   maxMessageBytes: number;
   /** Messages per second per socket; bursts of twice that. */
   messageRate: number;
@@ -39,26 +40,24 @@ interface Session {
   answered: boolean;
 }
 
+/** The claim value of an origin that proved its owner key: no unproven origin may take its place. */
+const PROVEN = "proven";
+
 type Msg<T extends ClientMessage["t"]> = Extract<ClientMessage, { t: T }>;
 
 /**
  * Relays offers, answers, candidates and errors between a pod's origin and its
- * visitors. Who-may-talk-to-whom is checked here; delivery goes through the router.
+ * visitors. Who-may-talk-to-whom is checked here; delivery and ownership go through the hub.
  */
 export class Broker {
   private readonly origins = new Map<string, SignalSocket>();
   private readonly sessions = new Map<string, Session>();
   private readonly sessionsByPod = new Map<string, Set<string>>();
-  private connections = 0;
   private readonly sweeper: Timer;
 
   constructor(private readonly options: BrokerOptions) {
     this.sweeper = setInterval(() => this.expireUnanswered(), Math.max(250, Math.min(options.answerTimeoutMs / 4, 5000)));
     this.sweeper.unref();
-  }
-
-  connectionCount(): number {
-    return this.connections;
   }
 
   originPodIds(): string[] {
@@ -69,19 +68,15 @@ export class Broker {
     return this.sessions.size;
   }
 
-  /** Bun websocket handlers bound to this broker. */
-  handlers(): WebSocketHandler<SocketData> {
+  /** Websocket handlers bound to this broker. */
+  handlers(): SocketHandlers<SocketData> {
     return {
       open: (ws) => {
-        this.connections++;
         // Older clients ignore unknown message types; owners can answer it.
         ws.send(`{"t":"challenge","nonce":"${ws.data.nonce}"}`);
       },
       message: (ws, frame) => this.onFrame(ws, frame),
-      close: (ws) => {
-        this.connections--;
-        this.onClose(ws);
-      },
+      close: (ws) => this.onClose(ws),
     };
   }
 
@@ -120,9 +115,9 @@ export class Broker {
 
   private register(ws: SignalSocket, m: Msg<"register">): void {
     if (ws.data.role !== "none") return send(ws, { t: "error", message: "already initialized" });
-    if (this.options.originAuth === "open" && m.ownerToken === undefined) return this.becomeOrigin(ws, m.podId, false);
     ws.data.role = "registering";
-    void this.registerWithProof(ws, m).catch((error) => {
+    const registering = this.options.originAuth === "open" && m.ownerToken === undefined ? this.becomeOrigin(ws, m.podId, false) : this.registerWithProof(ws, m);
+    void registering.catch((error) => {
       console.error("[gemmapod-signal] register failed:", error);
       this.refuse(ws, "register failed");
     });
@@ -139,12 +134,12 @@ export class Broker {
       if (originAuth === "required") return this.refuse(ws, "this broker requires an ownerToken proof to register");
       if (owner !== null) return this.refuse(ws, `pod ${m.podId} is claimed by an owner key: register with an ownerToken proof`);
       // Unclaimed: anyone may register, but never in place of a proven origin.
-      if (this.origins.get(m.podId)?.data.proven) return this.refuse(ws, "a proven origin holds this pod");
+      if ((await this.options.hub.holder(podTopic(m.podId))) === PROVEN) return this.refuse(ws, "a proven origin holds this pod");
       return this.becomeOrigin(ws, m.podId, false);
     }
     if (owner !== null && owner !== proven) return this.refuse(ws, `pod ${m.podId} belongs to another owner key`);
     if (owner === null) bindings.bind(m.podId, proven);
-    this.becomeOrigin(ws, m.podId, true);
+    return this.becomeOrigin(ws, m.podId, true);
   }
 
   private refuse(ws: SignalSocket, message: string): void {
@@ -153,21 +148,27 @@ export class Broker {
     ws.close(4003, "origin not authorized");
   }
 
-  private becomeOrigin(ws: SignalSocket, podId: string, proven: boolean): void {
+  /** Takes the pod id on every node; an older origin of it, wherever it is, is replaced. */
+  private async becomeOrigin(ws: SignalSocket, podId: string, proven: boolean): Promise<void> {
+    const topic = podTopic(podId);
+    const claim = await this.options.hub.claim(topic, proven ? PROVEN : "open", () => this.replaced(ws, podId));
+    if (ws.readyState !== 1) return claim.release();
     ws.data.role = "origin";
     ws.data.podId = podId;
+    ws.data.claim = claim;
     if (proven) ws.data.proven = true;
-    const previous = this.origins.get(podId);
-    if (previous) {
-      previous.unsubscribe(podTopic(podId));
-      // Offers in flight went to the old origin; their visitors retry against the new one.
-      this.endSessionsOfPod(podId, "origin offline");
-      previous.close(4001, "replaced by new origin");
-    }
     this.origins.set(podId, ws);
-    ws.subscribe(podTopic(podId));
+    this.options.hub.subscribe(ws, topic);
     send(ws, { t: "registered", podId });
     this.options.onOriginRegistered?.(podId);
+  }
+
+  private replaced(ws: SignalSocket, podId: string): void {
+    this.options.hub.unsubscribe(ws, podTopic(podId));
+    if (this.origins.get(podId) === ws) this.origins.delete(podId);
+    // Offers in flight went to the old origin; their visitors retry against the new one.
+    this.endSessionsOfPod(podId, "origin offline");
+    ws.close(4001, "replaced by new origin");
   }
 
   private offer(ws: SignalSocket, m: Msg<"offer">, frame: string): void {
@@ -177,7 +178,6 @@ export class Broker {
     if (existing && (existing.visitorId !== data.id || existing.podId !== m.podId)) {
       return send(ws, { t: "error", sessionId: m.sessionId, message: "session id already in use" });
     }
-    if (!this.origins.has(m.podId)) return send(ws, { t: "error", sessionId: m.sessionId, message: "origin offline" });
     if (!existing) {
       const mine = (data.sessions ??= new Set());
       if (mine.size >= this.options.maxSessionsPerSocket) this.pruneEnded(mine, data.id);
@@ -194,16 +194,19 @@ export class Broker {
       this.sessions.set(m.sessionId, session);
       if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = new Set()));
       ofPod.add(m.sessionId);
-      ws.subscribe(session.toVisitor);
+      this.options.hub.subscribe(ws, session.toVisitor);
     }
-    this.options.router.publish(podTopic(m.podId), textForOrigin(m, frame));
+    this.options.hub.deliver(podTopic(m.podId), textForOrigin(m, frame), () => {
+      this.forgetSession(m.sessionId, data.id);
+      send(ws, { t: "error", sessionId: m.sessionId, message: "origin offline" });
+    });
   }
 
   private answer(ws: SignalSocket, m: Msg<"answer">, frame: string): void {
     const session = this.ownSessionOfOrigin(ws, m.sessionId, true);
     if (!session) return;
     session.answered = true;
-    this.options.router.publish(session.toVisitor, textForVisitor(m, frame));
+    this.options.hub.publish(session.toVisitor, textForVisitor(m, frame));
   }
 
   private candidate(ws: SignalSocket, m: Msg<"candidate">, frame: string): void {
@@ -221,8 +224,8 @@ export class Broker {
 
   /** Candidates and errors go to the other side of their session. */
   private passOn(ws: SignalSocket, session: Session, m: RelayedMessage, frame: string): void {
-    if (ws.data.role === "origin") this.options.router.publish(session.toVisitor, textForVisitor(m, frame));
-    else this.options.router.publish(session.toOrigin, textForOrigin(m, frame));
+    if (ws.data.role === "origin") this.options.hub.publish(session.toVisitor, textForVisitor(m, frame));
+    else this.options.hub.publish(session.toOrigin, textForOrigin(m, frame));
   }
 
   /** An origin may only address sessions offered to its own pod. */
@@ -247,6 +250,7 @@ export class Broker {
 
   private onClose(ws: SignalSocket): void {
     const data = ws.data;
+    data.claim?.release();
     if (data.role === "origin" && data.podId !== undefined && this.origins.get(data.podId) === ws) {
       this.origins.delete(data.podId);
       this.endSessionsOfPod(data.podId, "origin offline");
@@ -263,7 +267,7 @@ export class Broker {
     this.sessionsByPod.delete(podId);
     for (const sessionId of ofPod) {
       this.sessions.delete(sessionId);
-      this.options.router.publish(sessionTopic(sessionId), JSON.stringify({ t: "error", sessionId, message }));
+      this.options.hub.publish(sessionTopic(sessionId), JSON.stringify({ t: "error", sessionId, message }));
     }
   }
 
@@ -278,8 +282,8 @@ export class Broker {
       if (session.answered) continue;
       const message = "session expired: no answer from the origin in time";
       const text = JSON.stringify({ t: "error", sessionId, message });
-      this.options.router.publish(session.toVisitor, text);
-      this.options.router.publish(session.toOrigin, text);
+      this.options.hub.publish(session.toVisitor, text);
+      this.options.hub.publish(session.toOrigin, text);
       this.forgetSession(sessionId, session.visitorId);
     }
   }

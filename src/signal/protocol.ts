@@ -18,7 +18,7 @@ export type ClientMessage =
 
 /** Messages the broker sends. */
 export type ServerMessage =
-  /** Sent on open; an origin signs the nonce to prove its owner key (see owner-token.ts). */
+  /** Sent on open; an origin signs the nonce to prove its owner key (see identity/owner-token.ts). */
   | { t: "challenge"; nonce: string }
   | { t: "registered"; podId: string }
   | { t: "offer"; sessionId: string; sdp: string }

@@ -1,7 +1,9 @@
-import { newNonce } from "./owner-token.ts";
+import type { Claim } from "../cluster/hub.ts";
+import { newNonce } from "../identity/encoding.ts";
 
 /** Per-socket state, kept small: idle origins are the broker's main memory cost. */
 export interface SocketData {
+  kind: "signal";
   /** Unique per connection; proves which socket opened a session. */
   id: number;
   ip: string;
@@ -11,6 +13,8 @@ export interface SocketData {
   nonce: string;
   /** An origin that proved it holds the pod's owner key. */
   proven?: boolean;
+  /** An origin's hold on its pod id, given up when it leaves. */
+  claim?: Claim;
   /** The pod an origin registered. */
   podId?: string;
   /** Sessions a visitor opened, freed when it leaves. */
@@ -23,5 +27,5 @@ export interface SocketData {
 let nextId = 1;
 
 export function newSocketData(ip: string, burst: number): SocketData {
-  return { id: nextId++, ip, role: "none", nonce: newNonce(), tokens: burst, refilledAt: performance.now() };
+  return { kind: "signal", id: nextId++, ip, role: "none", nonce: newNonce(), tokens: burst, refilledAt: performance.now() };
 }

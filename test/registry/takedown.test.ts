@@ -45,6 +45,25 @@ for (const kind of ["memory", "sqlite"] as const) {
         expect((await del(srv, `/${second.id}`, auth)).status).toBe(401);
       }));
 
+    test("an owner-wide takedown cannot be replayed by spelling its signature another way", () =>
+      withServer({ registry: registry() }, async (srv) => {
+        await publish(srv, alice);
+        const path = `/owners/${alice.key.publicKey}/pods`;
+        const auth = await signed(alice, path);
+        expect((await del(srv, path, auth)).status).toBe(200);
+        const republished = (await publish(srv, alice)).body;
+        const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const last = B64URL.indexOf(auth.at(-1)!);
+        for (let spare = 1; spare < 16; spare++) {
+          const respelled = auth.slice(0, -1) + B64URL[last ^ spare];
+          const res = await del(srv, path, respelled);
+          expect(res.status).toBe(401);
+        }
+        // Upper-case hex is the same key and the same statement: still a replay.
+        expect((await del(srv, path, auth.replace(alice.key.publicKey, alice.key.publicKey.toUpperCase()))).status).toBe(401);
+        expect((await fetch(`${srv.url}/${republished.id}`)).status).toBe(200);
+      }));
+
     test("other keys, stale clocks, bad signatures and missing headers are refused", () =>
       withServer({ registry: registry() }, async (srv) => {
         const { body } = await publish(srv, alice);

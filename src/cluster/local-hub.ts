@@ -1,0 +1,63 @@
+import type { Server, ServerWebSocket } from "bun";
+import type { Claim, Hub, Payload } from "./hub.ts";
+
+interface Holding {
+  value: string;
+  onLost: () => void;
+}
+
+/** One process: Bun's native pub/sub for delivery, maps for ownership and presence. */
+export class LocalHub implements Hub {
+  private readonly holdings = new Map<string, Holding>();
+  private readonly groups = new Map<string, Set<string>>();
+
+  constructor(private readonly server: () => Server<unknown>) {}
+
+  publish(topic: string, data: Payload): void {
+    this.server().publish(topic, data);
+  }
+
+  deliver(topic: string, data: Payload, onNobody: () => void): void {
+    const server = this.server();
+    if (server.subscriberCount(topic) === 0) onNobody();
+    else server.publish(topic, data);
+  }
+
+  subscribe(ws: ServerWebSocket<unknown>, topic: string): void {
+    ws.subscribe(topic);
+  }
+
+  unsubscribe(ws: ServerWebSocket<unknown>, topic: string): void {
+    ws.unsubscribe(topic);
+  }
+
+  claim(name: string, value: string, onLost: () => void): Promise<Claim> {
+    const holding: Holding = { value, onLost };
+    const previous = this.holdings.get(name);
+    this.holdings.set(name, holding);
+    previous?.onLost();
+    return Promise.resolve({
+      release: () => {
+        if (this.holdings.get(name) === holding) this.holdings.delete(name);
+      },
+    });
+  }
+
+  holder(name: string): Promise<string | null> {
+    return Promise.resolve(this.holdings.get(name)?.value ?? null);
+  }
+
+  join(group: string, member: string): Promise<string[]> {
+    let members = this.groups.get(group);
+    if (!members) this.groups.set(group, (members = new Set()));
+    const others = [...members].filter((m) => m !== member);
+    members.add(member);
+    return Promise.resolve(others);
+  }
+
+  leave(group: string, member: string): void {
+    const members = this.groups.get(group);
+    if (!members?.delete(member)) return;
+    if (members.size === 0) this.groups.delete(group);
+  }
+}

@@ -1,0 +1,68 @@
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import { RateLimiter } from "../limits/rate-limiter.ts";
+import { clientIp } from "./client-ip.ts";
+import { jsonError } from "./errors.ts";
+
+/** Every websocket the server accepts says which protocol it speaks; Bun.serve has one handler for all. */
+export type SocketKind = "signal" | "peer" | "tunnel";
+
+export interface KindedData {
+  kind: SocketKind;
+}
+
+/** What a protocol handles; `message` is the one every protocol needs. */
+export interface SocketHandlers<T> {
+  open?(ws: ServerWebSocket<T>): void;
+  message(ws: ServerWebSocket<T>, frame: string | Buffer): void;
+  drain?(ws: ServerWebSocket<T>): void;
+  close?(ws: ServerWebSocket<T>, code: number, reason: string): void;
+}
+
+type Handlers = { [K in SocketKind]?: SocketHandlers<any> };
+
+/**
+ * One Bun websocket handler that hands each event to its socket's protocol,
+ * and the gate every upgrade passes: the connection cap and the per-address
+ * connect rate count all kinds together.
+ */
+export class WebSockets {
+  private open = 0;
+  private readonly connectLimiter: RateLimiter;
+
+  constructor(
+    private readonly handlers: Handlers,
+    private readonly limits: { maxConnections: number; connectRate: number; trustProxy: boolean },
+  ) {
+    this.connectLimiter = new RateLimiter(limits.connectRate, limits.connectRate * 2);
+  }
+
+  count(): number {
+    return this.open;
+  }
+
+  /** The client's address if it may open one more socket, else the refusal to send. */
+  admit(req: Request, server: Server<unknown>): string | Response {
+    if (this.open >= this.limits.maxConnections) return jsonError(503, "server is at its connection limit", { "Retry-After": "5" });
+    const ip = clientIp(req, server, this.limits.trustProxy);
+    const retry = this.connectLimiter.take(ip);
+    if (retry > 0) return jsonError(429, "too many new connections from this address", { "Retry-After": String(retry) });
+    return ip;
+  }
+
+  handler(): Required<Pick<WebSocketHandler<KindedData>, "open" | "message" | "drain" | "close">> {
+    const { handlers } = this;
+    const of = (ws: ServerWebSocket<KindedData>) => handlers[ws.data.kind]!;
+    return {
+      open: (ws) => {
+        this.open++;
+        of(ws).open?.(ws);
+      },
+      message: (ws, frame) => of(ws).message(ws, frame),
+      drain: (ws) => of(ws).drain?.(ws),
+      close: (ws, code, reason) => {
+        this.open--;
+        of(ws).close?.(ws, code, reason);
+      },
+    };
+  }
+}
