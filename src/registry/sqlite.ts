@@ -44,6 +44,7 @@ export class SqliteRegistry implements ManagedRegistry {
     listOwner: Statement<PodRow, [string, string, number]>;
     usage: Statement<{ pods: number; bytes: number | null }, [string]>;
     idle: Statement<{ id: string }, [string]>;
+    count: Statement<{ pods: number }, []>;
   };
   /** Hit counts are batched: one write per flush instead of one per request. */
   private pendingHits = new Map<string, number>();
@@ -82,6 +83,7 @@ export class SqliteRegistry implements ManagedRegistry {
       listOwner: this.db.prepare<PodRow, [string, string, number]>("SELECT * FROM pods WHERE owner_pubkey = ? AND id > ? ORDER BY id LIMIT ?"),
       usage: this.db.prepare<{ pods: number; bytes: number | null }, [string]>("SELECT COUNT(*) AS pods, SUM(blob_size) AS bytes FROM pods WHERE owner_pubkey = ?"),
       idle: this.db.prepare<{ id: string }, [string]>("SELECT id FROM pods WHERE COALESCE(last_fetched_at, created_at) < ?"),
+      count: this.db.prepare<{ pods: number }, []>("SELECT COUNT(*) AS pods FROM pods"),
     };
     this.removeCrashLeftovers();
     this.flushTimer = setInterval(() => this.flushHits(), options.hitFlushMs ?? 2000);
@@ -119,6 +121,10 @@ export class SqliteRegistry implements ManagedRegistry {
 
   async bumpHits(id: string): Promise<void> {
     this.pendingHits.set(id, (this.pendingHits.get(id) ?? 0) + 1);
+  }
+
+  async countPods(): Promise<number> {
+    return this.statements.count.get()!.pods;
   }
 
   /** Removes record then blob (a crash in between leaves only an orphan file, swept at start). */

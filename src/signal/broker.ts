@@ -50,6 +50,8 @@ export class Broker {
   private readonly sessions = new Map<string, Session>();
   private readonly sessionsByPod = new Map<string, Set<string>>();
   private connections = 0;
+  /** Sessions ever offered here; the console samples it for its sessions-per-second graph. */
+  private started = 0;
   private readonly sweeper: Timer;
 
   constructor(private readonly options: BrokerOptions) {
@@ -67,6 +69,14 @@ export class Broker {
 
   sessionCount(): number {
     return this.sessions.size;
+  }
+
+  sessionsStarted(): number {
+    return this.started;
+  }
+
+  hasOrigin(podId: string): boolean {
+    return this.origins.has(podId);
   }
 
   /** Bun websocket handlers bound to this broker. */
@@ -192,6 +202,7 @@ export class Broker {
       mine.add(m.sessionId);
       const session: Session = { podId: m.podId, toVisitor: sessionTopic(m.sessionId), toOrigin: podTopic(m.podId), visitorId: data.id, openedAt: performance.now(), answered: false };
       this.sessions.set(m.sessionId, session);
+      this.started++;
       if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = new Set()));
       ofPod.add(m.sessionId);
       ws.subscribe(session.toVisitor);

@@ -1,0 +1,20 @@
+import { verifyPodBlob } from "../manifest/verify.ts";
+import { podIdsNamedBy } from "../registry/bindings.ts";
+import type { Registry } from "../registry/types.ts";
+import type { PodCache } from "../http/pod-cache.ts";
+import type { PodOrigins } from "./shared/api.ts";
+
+/**
+ * Whether a stored pod's origin is connected. An origin registers the pod id its
+ * manifest names (or the registry id), so the manifest is read back to know them.
+ * Null when there is no such pod.
+ */
+export async function podOrigins(id: string, registry: Registry, cache: PodCache, hasOrigin: (podId: string) => boolean): Promise<PodOrigins | null> {
+  if (!(await registry.getRecord(id))) return null;
+  const blob = cache.get(id)?.identity ?? (await registry.getBlob(id));
+  if (!blob) return null;
+  const { manifest } = await verifyPodBlob(blob);
+  const ids = [...new Set([id, ...podIdsNamedBy(manifest)])];
+  const podIds = ids.map((podId) => ({ podId, online: hasOrigin(podId) }));
+  return { id, online: podIds.some((p) => p.online), podIds };
+}
