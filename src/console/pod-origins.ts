@@ -1,3 +1,4 @@
+import { ManifestError } from "../manifest/errors.ts";
 import { verifyPodBlob } from "../manifest/verify.ts";
 import { podIdsNamedBy } from "../registry/bindings.ts";
 import type { Registry } from "../registry/types.ts";
@@ -13,8 +14,17 @@ export async function podOrigins(id: string, registry: Registry, cache: PodCache
   if (!(await registry.getRecord(id))) return null;
   const blob = cache.get(id)?.identity ?? (await registry.getBlob(id));
   if (!blob) return null;
-  const { manifest } = await verifyPodBlob(blob);
-  const ids = [...new Set([id, ...podIdsNamedBy(manifest)])];
+  const ids = [...new Set([id, ...(await namedPodIds(blob))])];
   const podIds = ids.map((podId) => ({ podId, online: hasOrigin(podId) }));
   return { id, online: podIds.some((p) => p.online), podIds };
+}
+
+/** A custom registry might hand back a page we cannot read; it then answers to its registry id only. */
+async function namedPodIds(blob: Uint8Array): Promise<string[]> {
+  try {
+    return podIdsNamedBy((await verifyPodBlob(blob)).manifest);
+  } catch (error) {
+    if (error instanceof ManifestError) return [];
+    throw error;
+  }
 }
