@@ -48,6 +48,8 @@ export class SqliteRegistry implements ManagedRegistry {
   };
   /** Hit counts are batched: one write per flush instead of one per request. */
   private pendingHits = new Map<string, number>();
+  /** Pods stored, counted once (a full scan) and then kept by this process's writes. */
+  private podCount: number | undefined;
   private readonly flushTimer: Timer;
 
   constructor(options: SqliteRegistryOptions) {
@@ -98,6 +100,7 @@ export class SqliteRegistry implements ManagedRegistry {
     await writeFileAtomic(this.blobPath(record.id), blob);
     try {
       this.statements.insert.run({ ...record });
+      if (this.podCount !== undefined) this.podCount++;
     } catch (error) {
       await unlink(this.blobPath(record.id)).catch(() => undefined);
       throw error;
@@ -124,7 +127,8 @@ export class SqliteRegistry implements ManagedRegistry {
   }
 
   async countPods(): Promise<number> {
-    return this.statements.count.get()!.pods;
+    this.podCount ??= this.statements.count.get()!.pods;
+    return this.podCount;
   }
 
   /** Removes record then blob (a crash in between leaves only an orphan file, swept at start). */
@@ -135,6 +139,7 @@ export class SqliteRegistry implements ManagedRegistry {
       if (changes > 0) this.statements.tombstone.run(id, new Date().toISOString());
       return changes;
     })();
+    if (changes > 0 && this.podCount !== undefined) this.podCount--;
     await unlink(this.blobPath(id)).catch(() => undefined);
     return changes > 0;
   }
