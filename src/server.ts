@@ -80,6 +80,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     hasOrigin: (podId) => broker.hasOrigin(podId),
     maxViewers: settings.consoleMaxViewers,
     trustProxy: settings.trustProxy,
+    maxPodBytes,
   });
   const app = createApp({
     registry: options.registry,

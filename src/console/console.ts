@@ -12,6 +12,7 @@ import page from "./page.html";
 import { podOrigins } from "./pod-origins.ts";
 import { StatusSampler } from "./sampler.ts";
 import type { ConsoleStatusProvider } from "./status.ts";
+import { formatBytes } from "./shared/status-fields.ts";
 import { renderStatus } from "./status-html.ts";
 
 export interface ConsoleOptions {
@@ -21,6 +22,8 @@ export interface ConsoleOptions {
   hasOrigin: (podId: string) => boolean;
   maxViewers: number;
   trustProxy: boolean;
+  /** Shown on the page, which refuses bigger files before uploading them. */
+  maxPodBytes: number;
 }
 
 export interface WebConsole {
@@ -34,14 +37,15 @@ const PLACEHOLDER = "{{status}}";
 const ID = ":id{[A-Za-z0-9_-]{12}}";
 
 /** Built once per process, whichever server asks first. */
-let bundle: Promise<{ built: ConsoleBundle; before: string; after: string }> | undefined;
-function consoleBundle() {
-  bundle ??= loadConsoleBundle(page, ASSET_PREFIX).then((built) => {
-    const at = built.html.indexOf(PLACEHOLDER);
-    if (at === -1) throw new Error(`the console page lacks its ${PLACEHOLDER} placeholder`);
-    return { built, before: built.html.slice(0, at), after: built.html.slice(at + PLACEHOLDER.length) };
-  });
-  return bundle;
+let bundle: Promise<ConsoleBundle> | undefined;
+const consoleBundle = () => (bundle ??= loadConsoleBundle(page, ASSET_PREFIX));
+
+/** The page with this server's settings filled in, split where each request's status goes. */
+async function pageTemplate(maxPodBytes: number): Promise<{ before: string; after: string }> {
+  const html = (await consoleBundle()).html.replaceAll("{{maxPodBytes}}", String(maxPodBytes)).replaceAll("{{maxPodSize}}", formatBytes(maxPodBytes));
+  const at = html.indexOf(PLACEHOLDER);
+  if (at === -1) throw new Error(`the console page lacks its ${PLACEHOLDER} placeholder`);
+  return { before: html.slice(0, at), after: html.slice(at + PLACEHOLDER.length) };
 }
 
 /** The web console at `/`: the page, its assets, live status events and a pod's origin state. */
@@ -49,14 +53,15 @@ export function createConsole(options: ConsoleOptions): WebConsole {
   const viewers = new LiveViewers({ maxViewers: options.maxViewers, maxPerAddress: 10 });
   const sampler = new StatusSampler({ status: options.status, onSnapshot: (json) => viewers.broadcast(json) });
   const app = new Hono<{ Bindings: { server: Server<unknown> } }>();
+  let template: ReturnType<typeof pageTemplate> | undefined;
 
   app.get("/", async () => {
-    const [{ before, after }, snapshot] = await Promise.all([consoleBundle(), sampler.snapshot()]);
+    const [{ before, after }, snapshot] = await Promise.all([(template ??= pageTemplate(options.maxPodBytes)), sampler.snapshot()]);
     return new Response(before + renderStatus(snapshot) + after, { headers: PAGE_HEADERS });
   });
 
   app.get(`${ASSET_PREFIX}:name`, async (c) => {
-    const asset = (await consoleBundle()).built.assets.get(c.req.param("name"));
+    const asset = (await consoleBundle()).assets.get(c.req.param("name"));
     if (!asset) return jsonError(404, "not found");
     if (c.req.header("if-none-match") === asset.etag) return new Response(null, { status: 304, headers: { ETag: asset.etag } });
     return new Response(asset.body, { headers: assetHeaders(asset.type, asset.etag) });

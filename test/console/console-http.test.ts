@@ -56,6 +56,8 @@ describe("the page", () => {
       expect(body!.trim()).toBe("");
     }
     expect(html).not.toMatch(/<style\b|\sstyle=|\son[a-z]+=|javascript:/i);
+    expect(html).not.toContain("{{");
+    expect(html).toContain('data-max-bytes="52428800">Up to 50.0 MiB');
   });
 
   test("serves its built script and stylesheet with their types, cached for good", async () => {

@@ -130,20 +130,23 @@ test("publishes a real pod by file input, shows its URL, opens it, looks it up a
 test("each refusal gets its own clear message: too large, bad signature, not allowed, rate limited", async () => {
   const allowed = buildPod({ podId: "console-allowed" });
   const stranger = buildPod({ podId: "console-stranger" });
-  const guarded = startServer({ maxPodBytes: 1536 * 1024, allowedOwners: new Set([allowed.key.publicKey]), uploadsPerMinute: 4 });
+  const guarded = startServer({ maxPodBytes: 1536 * 1024, maxBytesPerOwner: 1536 * 1024, allowedOwners: new Set([allowed.key.publicKey]), uploadsPerMinute: 4 });
   try {
     const { page } = await openConsole(guarded.url);
     const upload = async (name: string, buffer: Buffer) => {
       await page.setInputFiles("#pod-file", { name, mimeType: "text/html", buffer });
       return page.locator("#publish-result .error", { hasText: name }).textContent({ timeout: 5000 });
     };
-    expect(await upload("big.html", Buffer.alloc(2 * 1024 * 1024, "a"))).toStartWith("big.html: Too large:");
+    // Over the size limit: refused by the page itself, before any upload.
+    expect(await upload("big.html", Buffer.alloc(2 * 1024 * 1024, "a"))).toBe("big.html: Too large: it is 2.0 MiB (2,097,152 bytes); this server accepts pods up to 1.5 MiB (1,572,864 bytes).");
     const { b64 } = manifestSpan(stranger.html);
     const tampered = withManifest(stranger.html, b64.slice(0, 40) + (b64[40] === "A" ? "B" : "A") + b64.slice(41));
     expect(await upload("tampered.html", Buffer.from(tampered))).toStartWith("tampered.html: Refused:");
     expect(await upload("stranger.html", Buffer.from(stranger.bytes))).toBe("stranger.html: Not allowed: pods signed by this owner key are not accepted here.");
     await page.setInputFiles("#pod-file", { name: "allowed.html", mimeType: "text/html", buffer: Buffer.from(allowed.bytes) });
     await page.locator("#publish-result .success").waitFor({ timeout: 5000 });
+    // The server's own 413: this owner's quota of bytes is used up.
+    expect(await upload("second.html", Buffer.from(allowed.bytes))).toStartWith("second.html: Too large: this owner key's pods would exceed its quota");
     expect(await upload("again.html", Buffer.from(allowed.bytes))).toMatch(/^again\.html: Rate limited: too many uploads from this address\. Try again in \d+ seconds?\.$/);
     await page.close();
   } finally {

@@ -36,6 +36,9 @@ export function setUpPublishing(): void {
 }
 
 async function publish(file: File, result: HTMLElement): Promise<void> {
+  // Refused here rather than after uploading megabytes the server would not keep.
+  const limit = Number(byId("pod-limit").dataset.maxBytes);
+  if (file.size > limit) return say(result, `${file.name}: Too large: it is ${formatBytes(file.size)}; this server accepts pods up to ${formatBytes(limit)}.`, "error");
   say(result, `Uploading ${file.name} (${formatBytes(file.size)})…`);
   const token = byId<HTMLInputElement>("upload-token").value.trim();
   const upload = await callJson<Published>("/pods", { method: "POST", body: file, headers: { "Content-Type": "text/html", ...bearer(token) } });
