@@ -68,6 +68,46 @@ test("live counts follow an origin registering and a session running", async () 
   await page.close();
 }, 30_000);
 
+/** Runs in the page: text elements whose colour against their backdrop is under 4.5:1 (WCAG AA). */
+function lowContrast(): string[] {
+  const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+  const luminance = ([r, g, b]: number[]) => {
+    const lin = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * lin(r!) + 0.7152 * lin(g!) + 0.0722 * lin(b!);
+  };
+  const backdrop = (el: Element | null): number[] => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || c[3] !== 0) return c;
+    }
+    return [255, 255, 255];
+  };
+  const bad: string[] = [];
+  for (const el of document.querySelectorAll("h1, h2, h3, p, dt, dd, label, button, a, li, th, td, code, figcaption, span")) {
+    if (!el.textContent?.trim() || !(el as HTMLElement).offsetParent) continue;
+    const [fg, bg] = [luminance(rgb(getComputedStyle(el).color)), luminance(backdrop(el))];
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) bad.push(`${el.tagName.toLowerCase()} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}:1`);
+  }
+  return bad;
+}
+
+test("is accessible: every control labelled, reachable by keyboard, text in sufficient contrast", async () => {
+  const { page } = await openConsole(srv.url);
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll("input")].filter((i) => i.labels?.length === 0).map((i) => i.id));
+  expect(unlabelled).toEqual([]);
+  await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+  const reached = new Set<string>();
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press("Tab");
+    reached.add(await page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent || ""));
+  }
+  for (const id of ["pod-file", "upload-token", "lookup-id", "Look up", "admin-token", "admin-owner", "List pods"]) expect(reached).toContain(id);
+  expect(await page.evaluate(lowContrast)).toEqual([]);
+  await page.close();
+}, 30_000);
+
 test("publishes a real pod by file input, shows its URL, opens it, looks it up and deletes it as admin", async () => {
   const { page, problems } = await openConsole(srv.url);
   const pod = buildPod({ podId: "console-published", name: "Console Pod", signalUrl: srv.wsUrl });
