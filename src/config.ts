@@ -39,6 +39,7 @@ export interface Config {
   rondevuMaxSessionsPerTopic: number;
   rondevuMaxSessions: number;
   rondevuRate: number;
+  consoleMaxViewers: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -74,6 +75,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   rondevuMaxSessionsPerTopic: 1000,
   rondevuMaxSessions: 20_000,
   rondevuRate: 50,
+  consoleMaxViewers: 100,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -172,6 +174,7 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "rondevuMaxSessionsPerTopic", flag: "--rondevu-max-sessions-per-topic", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS_PER_TOPIC"], value: "N", help: "live Rondevu sessions per origin and topic", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuMaxSessions", flag: "--rondevu-max-sessions", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS"], value: "N", help: "live Rondevu sessions in all (the memory bound)", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuRate", flag: "--rondevu-rate", env: ["GEMMAPOD_SIGNAL_RONDEVU_RATE"], value: "N", help: "Rondevu requests per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
+  flag({ key: "consoleMaxViewers", flag: "--console-max-viewers", env: ["GEMMAPOD_SIGNAL_CONSOLE_MAX_VIEWERS"], value: "N", help: "web consoles (at /) receiving live status at once; past it 503 (10 per client address)", parse: integer(1, 100_000) }),
 ];
 
 export type CliCommand =

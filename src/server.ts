@@ -1,5 +1,6 @@
 import type { Server } from "bun";
 import { DEFAULT_CONFIG, type Config } from "./config.ts";
+import { createConsole } from "./console/console.ts";
 import { openRondevu } from "./discovery/rondevu/open.ts";
 import { createApp } from "./http/app.ts";
 import { limitRequestBody } from "./http/body-limit.ts";
@@ -15,6 +16,7 @@ import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { LocalHub } from "./cluster/local-hub.ts";
 import { newSocketData } from "./signal/socket-data.ts";
+import { VERSION } from "./version.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
 export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
@@ -58,6 +60,28 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     onOriginRegistered: options.onOriginRegistered,
     onOriginDisconnected: options.onOriginDisconnected,
   });
+  const registryName = options.registry.name ?? "custom";
+  const webConsole = createConsole({
+    // Features fill their fields here (peers, rooms, tunnels, warnings).
+    status: async () => ({
+      version: VERSION,
+      registry: registryName,
+      origins: broker.originPodIds().length,
+      sessions: broker.sessionCount(),
+      sessionsStarted: broker.sessionsStarted(),
+      peers: 0,
+      rooms: 0,
+      tunnels: 0,
+      pods: (await options.registry.countPods?.()) ?? null,
+      warnings: [],
+    }),
+    registry: options.registry,
+    cache,
+    hasOrigin: (podId) => broker.hasOrigin(podId),
+    maxViewers: settings.consoleMaxViewers,
+    trustProxy: settings.trustProxy,
+    maxPodBytes,
+  });
   const app = createApp({
     registry: options.registry,
     maxPodBytes,
@@ -72,6 +96,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     bindings,
     rondevu: { prefix: settings.rondevuPrefix, app: rondevu.app },
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
+    console: webConsole.app,
   });
 
   const sockets = new WebSockets({ signal: broker.handlers() }, { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy });
@@ -118,6 +143,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       janitor?.stop();
       cache.clear();
       rondevu.close();
+      webConsole.close();
       broker.closeAll();
       await server.stop(true);
       await options.registry.close?.();
