@@ -1,8 +1,9 @@
 #!/usr/bin/env bun
-import { ConfigError, parseArgs, usage } from "./config.ts";
+import { ConfigError, parseArgs } from "./config.ts";
 import { runHealthcheck } from "./healthcheck.ts";
 import { openRegistry } from "./registry/open.ts";
 import { createSignalServer } from "./server.ts";
+import { usage } from "./usage.ts";
 import { VERSION } from "./version.ts";
 
 function main(): void {
