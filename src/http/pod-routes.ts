@@ -32,6 +32,8 @@ export interface PodRoutesOptions {
 
 const ID = ":id{[A-Za-z0-9_-]{12}}";
 const encoder = new TextEncoder();
+/** A request waits at most this long for a page's fast compression (a big page, or a busy pool). */
+const MAX_COMPRESSION_WAIT_MS = 2000;
 
 export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server: Server<unknown> } }> {
   const { registry } = options;
@@ -52,7 +54,7 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
         await checkQuota(v.manifest.owner_pubkey.toLowerCase(), blob.byteLength);
       });
       for (const podId of podIdsNamedBy(verified.manifest)) options.bindings.bind(podId, ownerPubkey);
-      cache.put(id, blob); // hash and compress once, at ingest, off the request path
+      cache.put(id, blob); // hash and start compressing at ingest, off the request path
       const base = options.publicUrl ?? new URL(c.req.url).origin;
       return c.json({ id, url: `${base}/${id}`, ownerPubkey, blobSize: blob.byteLength });
     } catch (error) {
@@ -73,12 +75,16 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     if (!record || !pod) return missing(id);
     if (c.req.method === "GET") registry.bumpHits(id).catch(() => undefined);
 
-    const revalidation = { ETag: pod.etag, Vary: "Accept-Encoding", "Cache-Control": servedHeaders["Cache-Control"]!, "X-Pod-Owner": record.ownerPubkey };
-    if (etagMatches(c.req.header("if-none-match") ?? null, pod.etag)) return new Response(null, { status: 304, headers: revalidation });
-    const encoding = pickEncoding(c.req.header("accept-encoding") ?? null, { br: pod.br !== undefined, gzip: pod.gzip !== undefined });
+    const accepted = c.req.header("accept-encoding") ?? null;
+    // A page just uploaded (or reloaded) is being compressed fast: worth a few ms to never send identity.
+    if (!(pod.br && pod.gzip) && pickEncoding(accepted, { br: true, gzip: true }) !== "identity") await Promise.race([pod.ready, Bun.sleep(MAX_COMPRESSION_WAIT_MS)]);
+    const encoding = pickEncoding(accepted, { br: pod.br !== undefined, gzip: pod.gzip !== undefined });
+    const variant = encoding === "identity" ? pod.identity : pod[encoding]!;
+    const revalidation = { ETag: variant.etag, Vary: "Accept-Encoding", "Cache-Control": servedHeaders["Cache-Control"]!, "X-Pod-Owner": record.ownerPubkey };
+    if (etagMatches(c.req.header("if-none-match") ?? null, variant.etag)) return new Response(null, { status: 304, headers: revalidation });
     const headers: Record<string, string> = { ...servedHeaders, ...revalidation };
     if (encoding !== "identity") headers["Content-Encoding"] = encoding;
-    return new Response(encoding === "identity" ? pod.identity : pod[encoding], { headers });
+    return new Response(variant.bytes, { headers });
   });
 
   app.get(`/${ID}/meta`, async (c) => {
