@@ -11,12 +11,14 @@ export interface ServedPod {
   identity: Variant;
   br?: Variant;
   gzip?: Variant;
-  /** Settles once the fast brotli and gzip exist (or will not): wait for it before picking an encoding. */
-  ready: Promise<void>;
+  /** Settle once the fast brotli, or gzip, exists (or will not): wait for the one a client would get. */
+  ready: Record<Encoding, Promise<void>>;
 }
 
+type Encoding = "br" | "gzip";
+
 interface Entry extends ServedPod {
-  markReady: () => void;
+  markReady: Record<Encoding, () => void>;
 }
 
 /**
@@ -62,10 +64,15 @@ export class PodCache {
   put(id: string, blob: Uint8Array): ServedPod {
     const existing = this.entries.get(id);
     if (existing) return existing;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    const entry: Entry = { identity: { bytes: blob, etag: strongEtag(blob) }, ready: promise, markReady: resolve };
+    const br = Promise.withResolvers<void>();
+    const gzip = Promise.withResolvers<void>();
+    const entry: Entry = {
+      identity: { bytes: blob, etag: strongEtag(blob) },
+      ready: { br: br.promise, gzip: gzip.promise },
+      markReady: { br: br.resolve, gzip: gzip.resolve },
+    };
     if (blob.byteLength > this.maxBytes) {
-      resolve();
+      markAllReady(entry);
       return entry;
     }
     this.entries.set(id, entry);
@@ -82,7 +89,7 @@ export class PodCache {
     this.fastWaiting.delete(id);
     this.settleWaiting.delete(id);
     this.bytes -= sizeOf(entry);
-    entry.markReady();
+    markAllReady(entry);
   }
 
   /** Drops every page and the pending work (jobs under way finish unused). */
@@ -101,16 +108,16 @@ export class PodCache {
       // An id leaves its lane's set once its job is done, so `waiting` counts the job under way.
       for (const id of this.fastWaiting) {
         const entry = this.entries.get(id)!;
-        const [br, gzip] = await Promise.all([compressPage(id, entry.identity.bytes, FAST.br), compressPage(id, entry.identity.bytes, FAST.gzip)]);
+        // Both at once, each served as soon as it is done (brotli, the one most clients take, is the faster).
+        await Promise.all(
+          (["br", "gzip"] as const).map(async (encoding) => {
+            this.setVariant(id, entry, encoding, await compressPage(id, entry.identity.bytes, FAST[encoding]));
+            entry.markReady[encoding]();
+          }),
+        );
         // Evicted meanwhile (and maybe put again: that newer entry keeps its place in the lane).
-        const current = this.entries.get(id) === entry;
-        if (current) {
-          this.fastWaiting.delete(id);
-          this.setVariant(id, entry, "gzip", gzip);
-          this.setVariant(id, entry, "br", br);
-        }
-        entry.markReady();
-        if (!current || this.entries.get(id) !== entry) continue;
+        if (this.entries.get(id) !== entry) continue;
+        this.fastWaiting.delete(id);
         this.settleWaiting.add(id);
         void this.drainSettle();
       }
@@ -150,6 +157,11 @@ export class PodCache {
       this.delete(id);
     }
   }
+}
+
+function markAllReady(entry: Entry): void {
+  entry.markReady.br();
+  entry.markReady.gzip();
 }
 
 function sizeOf(entry: ServedPod): number {

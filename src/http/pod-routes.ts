@@ -4,6 +4,7 @@ import { cors } from "hono/cors";
 import { ManifestError } from "../manifest/errors.ts";
 import { createPod } from "../registry/create-pod.ts";
 import { podIdsNamedBy, type PodBindings } from "../registry/bindings.ts";
+import { PodDataError } from "../registry/damaged-pods.ts";
 import { isManaged, type Registry } from "../registry/types.ts";
 import { pickEncoding } from "./accept-encoding.ts";
 import { HttpError, jsonError } from "./errors.ts";
@@ -69,7 +70,8 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     const record = await registry.getRecord(id);
     let pod = record ? cache.get(id) : undefined;
     if (record && !pod) {
-      const blob = await registry.getBlob(id);
+      const blob = await readBlob(id);
+      if (blob instanceof Response) return blob;
       if (blob) pod = cache.put(id, blob);
     }
     if (!record || !pod) return missing(id);
@@ -77,7 +79,8 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
 
     const accepted = c.req.header("accept-encoding") ?? null;
     // A page just uploaded (or reloaded) is being compressed fast: worth a few ms to never send identity.
-    if (!(pod.br && pod.gzip) && pickEncoding(accepted, { br: true, gzip: true }) !== "identity") await Promise.race([pod.ready, Bun.sleep(MAX_COMPRESSION_WAIT_MS)]);
+    const wanted = pickEncoding(accepted, { br: true, gzip: true });
+    if (wanted !== "identity" && !pod[wanted]) await Promise.race([pod.ready[wanted], Bun.sleep(MAX_COMPRESSION_WAIT_MS)]);
     const encoding = pickEncoding(accepted, { br: pod.br !== undefined, gzip: pod.gzip !== undefined });
     const variant = encoding === "identity" ? pod.identity : pod[encoding]!;
     const revalidation = { ETag: variant.etag, Vary: "Accept-Encoding", "Cache-Control": servedHeaders["Cache-Control"]!, "X-Pod-Owner": record.ownerPubkey };
@@ -100,6 +103,16 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     const usage = await registry.ownerUsage(owner);
     if (maxPodsPerOwner && usage.pods + 1 > maxPodsPerOwner) throw new HttpError(403, `this owner key has reached its quota of ${maxPodsPerOwner} pods`);
     if (maxBytesPerOwner && usage.bytes + bytes > maxBytesPerOwner) throw new HttpError(413, `this owner key's pods would exceed its quota of ${maxBytesPerOwner} bytes`);
+  }
+
+  /** The stored page, or a 500 when its record exists but the page is missing or damaged (the registry logs it). */
+  async function readBlob(id: string): Promise<Uint8Array | null | Response> {
+    try {
+      return await registry.getBlob(id);
+    } catch (error) {
+      if (error instanceof PodDataError) return jsonError(500, "pod data is missing or damaged");
+      throw error;
+    }
   }
 
   /** 410 for a pod that was taken down (its tombstone), 404 for one that never was. */
