@@ -16,6 +16,8 @@ import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { localRouter } from "./signal/router.ts";
 import { newSocketData, type SocketData } from "./signal/socket-data.ts";
+import { ProxyWarning } from "./http/proxy-warning.ts";
+import { Warnings } from "./warnings.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
 export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
@@ -35,6 +37,8 @@ export interface SignalServer {
   origins(): string[];
   /** Visitor sessions being negotiated. */
   sessions(): number;
+  /** Setup problems shown on `/health`; add to it. */
+  readonly warnings: Warnings;
   /** Closes every socket, stops listening, then closes the registry. */
   close(): Promise<void>;
 }
@@ -45,6 +49,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const rondevu = openRondevu(settings, options.registry);
   const bindings = openBindings(options.registry);
   const cache = new PodCache(settings.podCacheBytes);
+  const warnings = new Warnings();
+  const proxyWarning = settings.trustProxy ? undefined : new ProxyWarning(warnings);
   const janitor = settings.podTtlMs > 0 && isManaged(options.registry) ? startJanitor(options.registry, settings.podTtlMs, (id) => cache.delete(id)) : undefined;
   const broker = new Broker({
     router: localRouter(() => server),
@@ -72,6 +78,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     bindings,
     rondevu: { prefix: settings.rondevuPrefix, app: rondevu.app },
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
+    warnings,
   });
 
   const connectLimiter = new RateLimiter(settings.wsConnectRate, settings.wsConnectRate * 2);
@@ -85,6 +92,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     // Bun matches this path natively: no URL string is built per upgrade.
     routes: {
       "/signal": (req: Request, srv: Server<SocketData>) => {
+        proxyWarning?.check(req, srv);
         if (broker.connectionCount() >= settings.maxConnections) {
           return jsonError(503, "server is at its connection limit", { "Retry-After": "5" });
         }
@@ -96,6 +104,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       },
     },
     fetch(req, srv) {
+      proxyWarning?.check(req, srv);
       const bounded = limitRequestBody(req, maxBodyBytes);
       return bounded instanceof Response ? bounded : app.fetch(bounded, { server: srv });
     },
@@ -118,6 +127,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     server,
     origins: () => broker.originPodIds(),
     sessions: () => broker.sessionCount(),
+    warnings,
     async close() {
       janitor?.stop();
       cache.clear();

@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { TEMP_PREFIX, writeFileAtomic } from "./atomic-file.ts";
+import { DamagedPods, PodDataError } from "./damaged-pods.ts";
 import type { ManagedRegistry, OwnerUsage, PodPage, PodRecord } from "./types.ts";
 
 export interface SqliteRegistryOptions {
@@ -20,6 +21,8 @@ interface PodRow {
   blob_size: number;
   created_at: string;
   hits: number;
+  /** base64url; null for pods stored before it was recorded. */
+  blob_sha256: string | null;
 }
 
 /**
@@ -45,6 +48,7 @@ export class SqliteRegistry implements ManagedRegistry {
     usage: Statement<{ pods: number; bytes: number | null }, [string]>;
     idle: Statement<{ id: string }, [string]>;
   };
+  private readonly damaged = new DamagedPods();
   /** Hit counts are batched: one write per flush instead of one per request. */
   private pendingHits = new Map<string, number>();
   private readonly flushTimer: Timer;
@@ -68,10 +72,11 @@ export class SqliteRegistry implements ManagedRegistry {
     CREATE TABLE IF NOT EXISTS pod_tombstones (id TEXT PRIMARY KEY, deleted_at TEXT NOT NULL);`);
     const columns = this.db.query<{ name: string }, []>("PRAGMA table_info(pods)").all();
     if (!columns.some((c) => c.name === "last_fetched_at")) this.db.exec("ALTER TABLE pods ADD COLUMN last_fetched_at TEXT");
+    if (!columns.some((c) => c.name === "blob_sha256")) this.db.exec("ALTER TABLE pods ADD COLUMN blob_sha256 TEXT");
     this.statements = {
       insert: this.db.prepare(
-        `INSERT INTO pods (id, name, owner_pubkey, manifest_size, blob_size, created_at, hits)
-         VALUES ($id, $name, $ownerPubkey, $manifestSize, $blobSize, $createdAt, $hits)`,
+        `INSERT INTO pods (id, name, owner_pubkey, manifest_size, blob_size, created_at, hits, blob_sha256)
+         VALUES ($id, $name, $ownerPubkey, $manifestSize, $blobSize, $createdAt, $hits, $sha256)`,
       ),
       select: this.db.prepare<PodRow, [string]>("SELECT * FROM pods WHERE id = ?"),
       remove: this.db.prepare("DELETE FROM pods WHERE id = ?"),
@@ -84,6 +89,7 @@ export class SqliteRegistry implements ManagedRegistry {
       idle: this.db.prepare<{ id: string }, [string]>("SELECT id FROM pods WHERE COALESCE(last_fetched_at, created_at) < ?"),
     };
     this.removeCrashLeftovers();
+    this.reportMissingBlobs();
     this.flushTimer = setInterval(() => this.flushHits(), options.hitFlushMs ?? 2000);
     this.flushTimer.unref();
   }
@@ -95,7 +101,7 @@ export class SqliteRegistry implements ManagedRegistry {
   async putPod(record: PodRecord, blob: Uint8Array): Promise<void> {
     await writeFileAtomic(this.blobPath(record.id), blob);
     try {
-      this.statements.insert.run({ ...record });
+      this.statements.insert.run({ ...record, sha256: sha256(blob) });
     } catch (error) {
       await unlink(this.blobPath(record.id)).catch(() => undefined);
       throw error;
@@ -107,14 +113,35 @@ export class SqliteRegistry implements ManagedRegistry {
     return row ? this.toRecord(row) : null;
   }
 
+  /**
+   * The page as stored, checked against its record (size, and SHA-256 where
+   * recorded): a missing or altered file throws `PodDataError`, logged once per pod.
+   */
   async getBlob(id: string): Promise<Uint8Array | null> {
-    const file = Bun.file(this.blobPath(id));
+    const row = this.statements.select.get(id);
+    if (!row) return null;
+    const path = this.blobPath(id);
+    let blob: Uint8Array;
     try {
-      return await file.bytes();
+      blob = await Bun.file(path).bytes();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      throw this.damagedPod(id, path, "file is missing");
     }
+    if (blob.byteLength !== row.blob_size) throw this.damagedPod(id, path, `file has ${blob.byteLength} bytes, record says ${row.blob_size}`);
+    if (row.blob_sha256 !== null && sha256(blob) !== row.blob_sha256) throw this.damagedPod(id, path, "file's SHA-256 differs from the record's");
+    return blob;
+  }
+
+  /** Pods found with a missing or damaged file since start-up (including those found at start-up). */
+  damagedPods(): number {
+    return this.damaged.count();
+  }
+
+  private damagedPod(id: string, path: string, reason: string): PodDataError {
+    const error = new PodDataError(id, path, reason);
+    this.damaged.report(error);
+    return error;
   }
 
   async bumpHits(id: string): Promise<void> {
@@ -130,6 +157,7 @@ export class SqliteRegistry implements ManagedRegistry {
       return changes;
     })();
     await unlink(this.blobPath(id)).catch(() => undefined);
+    this.damaged.forget(id);
     return changes > 0;
   }
 
@@ -175,6 +203,17 @@ export class SqliteRegistry implements ManagedRegistry {
     }
   }
 
+  /** Records whose file is gone (e.g. deleted by hand, a lost volume) answer 500 until restored or deleted: say so at once. */
+  private reportMissingBlobs(): void {
+    const files = new Set(readdirSync(this.blobDir));
+    const ids = this.db.query<{ id: string }, []>("SELECT id FROM pods").all();
+    const missing = ids.filter(({ id }) => !files.has(`${id}.html`)).map(({ id }) => id);
+    for (const id of missing) this.damaged.addQuietly(id);
+    if (missing.length === 0) return;
+    const examples = missing.slice(0, 5).join(", ") + (missing.length > 5 ? ", …" : "");
+    console.error(`[gemmapod-signal] ${missing.length} of ${ids.length} pod records lack their file in ${this.blobDir} (${examples}); they answer 500 until restored or deleted`);
+  }
+
   private toRecord(row: PodRow): PodRecord {
     return {
       id: row.id,
@@ -192,4 +231,8 @@ export class SqliteRegistry implements ManagedRegistry {
     this.flushHits();
     this.db.close();
   }
+}
+
+function sha256(blob: Uint8Array): string {
+  return new Bun.CryptoHasher("sha256").update(blob).digest("base64url");
 }
