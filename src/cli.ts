@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { ConfigError, parseArgs } from "./config.ts";
 import { runHealthcheck } from "./healthcheck.ts";
+import { DataDirInUseError } from "./registry/data-dir-lock.ts";
 import { openRegistry } from "./registry/open.ts";
 import { createSignalServer } from "./server.ts";
 import { usage } from "./usage.ts";
@@ -20,7 +21,14 @@ function main(): void {
   if (command.kind === "healthcheck") return void runHealthcheck(command.url).then((code) => process.exit(code));
 
   const { config } = command;
-  const registry = openRegistry(config);
+  let registry;
+  try {
+    registry = openRegistry(config);
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    console.error(`gemmapod-signal: ${error.message}`);
+    process.exit(2);
+  }
   const server = createSignalServer({ ...config, registry });
   console.log(`gemmapod-signal listening on ${server.url} (registry: ${config.registry})`);
 

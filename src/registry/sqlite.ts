@@ -4,6 +4,7 @@ import { unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { TEMP_PREFIX, writeFileAtomic } from "./atomic-file.ts";
 import { DamagedPods, PodDataError } from "./damaged-pods.ts";
+import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 import type { ManagedRegistry, OwnerUsage, PodPage, PodRecord } from "./types.ts";
 
 export interface SqliteRegistryOptions {
@@ -49,6 +50,7 @@ export class SqliteRegistry implements ManagedRegistry {
     idle: Statement<{ id: string }, [string]>;
   };
   private readonly damaged = new DamagedPods();
+  private readonly lock: DataDirLock;
   /** Hit counts are batched: one write per flush instead of one per request. */
   private pendingHits = new Map<string, number>();
   private readonly flushTimer: Timer;
@@ -57,6 +59,8 @@ export class SqliteRegistry implements ManagedRegistry {
     this.dataDir = resolve(options.dataDir);
     this.blobDir = join(this.dataDir, "blobs");
     mkdirSync(this.blobDir, { recursive: true });
+    // Throws DataDirInUseError while another server runs on this dir.
+    this.lock = lockDataDir(this.dataDir);
     this.db = new Database(join(this.dataDir, "gemmapod.sqlite"), { create: true, strict: true });
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
     this.db.exec(`CREATE TABLE IF NOT EXISTS pods (
@@ -230,6 +234,7 @@ export class SqliteRegistry implements ManagedRegistry {
     clearInterval(this.flushTimer);
     this.flushHits();
     this.db.close();
+    this.lock.release();
   }
 }
 
