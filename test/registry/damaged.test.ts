@@ -68,4 +68,4 @@ test("missing, truncated and altered pod files answer 500, are logged once each 
   } finally {
     await srv.close();
   }
-});
+}, 20_000);

@@ -71,7 +71,7 @@ describe("first visit after upload", () => {
     // The identity ETag does not validate a brotli response.
     const identityTag = [...etags].at(-1)!;
     expect((await get(srv, id, { ...BROWSER, "If-None-Match": identityTag })).status).toBe(200);
-  });
+  }, 15_000);
 });
 
 test("a pod evicted from the cache is compressed again before its next visitor gets it", async () => {
@@ -86,7 +86,7 @@ test("a pod evicted from the cache is compressed again before its next visitor g
   } finally {
     await srv.close();
   }
-});
+}, 15_000);
 
 test("with the cache disabled pages go out as stored (compressing per request would cost more CPU than it saves)", async () => {
   const srv = startServer({ podCacheBytes: 0 });
@@ -99,4 +99,4 @@ test("with the cache disabled pages go out as stored (compressing per request wo
   } finally {
     await srv.close();
   }
-});
+}, 15_000);
