@@ -80,7 +80,7 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     const accepted = c.req.header("accept-encoding") ?? null;
     // A page just uploaded (or reloaded) is being compressed fast: worth a few ms to never send identity.
     const wanted = pickEncoding(accepted, { br: true, gzip: true });
-    if (wanted !== "identity" && !pod[wanted]) await Promise.race([pod.ready[wanted], Bun.sleep(MAX_COMPRESSION_WAIT_MS)]);
+    if (wanted !== "identity" && !pod[wanted]) await waitAtMost(pod.ready[wanted], MAX_COMPRESSION_WAIT_MS);
     const encoding = pickEncoding(accepted, { br: pod.br !== undefined, gzip: pod.gzip !== undefined });
     const variant = encoding === "identity" ? pod.identity : pod[encoding]!;
     const revalidation = { ETag: variant.etag, Vary: "Accept-Encoding", "Cache-Control": servedHeaders["Cache-Control"]!, "X-Pod-Owner": record.ownerPubkey };
@@ -122,6 +122,12 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
   }
 
   return app;
+}
+
+async function waitAtMost(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: Timer | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** The pod page as uploaded: raw HTML/text bytes, or the `html` string of a JSON body. */

@@ -27,7 +27,8 @@ export interface DataDirLock {
 export function lockDataDir(dataDir: string): DataDirLock {
   const db = new Database(join(dataDir, "gemmapod.lock"), { create: true });
   try {
-    db.exec("PRAGMA busy_timeout = 0; BEGIN EXCLUSIVE");
+    // The file only carries the lock: no journal file next to it.
+    db.exec("PRAGMA busy_timeout = 0; PRAGMA journal_mode = MEMORY; BEGIN EXCLUSIVE");
   } catch (error) {
     db.close();
     if ((error as { code?: string }).code === "SQLITE_BUSY") throw new DataDirInUseError(dataDir, holderPid(dataDir));
