@@ -31,9 +31,10 @@ interface Entry extends ServedPod {
  *   compressed page — requests wait for it on `ready`;
  * - settled: brotli 11 (about a second per MB) then replaces the fast brotli.
  *
- * Each lane works on one page at a time, in upload order, and only on pages
- * still cached: a flood of uploads queues no more work than the cache holds,
- * keeps at most three pool threads busy, and an evicted page is never compressed.
+ * Each lane works on one page at a time, one job at a time, in upload order, and
+ * only on pages still cached: a flood of uploads queues no more work than the
+ * cache holds, keeps at most two pool threads busy, and an evicted page is never
+ * compressed.
  */
 export class PodCache {
   private readonly entries = new Map<string, Entry>();
@@ -108,13 +109,11 @@ export class PodCache {
       // An id leaves its lane's set once its job is done, so `waiting` counts the job under way.
       for (const id of this.fastWaiting) {
         const entry = this.entries.get(id)!;
-        // Both at once, each served as soon as it is done (brotli, the one most clients take, is the faster).
-        await Promise.all(
-          (["br", "gzip"] as const).map(async (encoding) => {
-            this.setVariant(id, entry, encoding, await compressPage(id, entry.identity.bytes, FAST[encoding]));
-            entry.markReady[encoding]();
-          }),
-        );
+        // Brotli first (most clients take it, and it is the faster), each served as soon as it is done.
+        for (const encoding of ["br", "gzip"] as const) {
+          this.setVariant(id, entry, encoding, await compressPage(id, entry.identity.bytes, FAST[encoding]));
+          entry.markReady[encoding]();
+        }
         // Evicted meanwhile (and maybe put again: that newer entry keeps its place in the lane).
         if (this.entries.get(id) !== entry) continue;
         this.fastWaiting.delete(id);

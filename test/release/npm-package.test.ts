@@ -55,7 +55,7 @@ describe("npm package", () => {
   test("bunx gemmapod-signal starts, answers /health and stops on SIGTERM", async () => {
     const server = await spawnServer([], { command: BUNX, cwd: project });
     try {
-      expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ ok: true, origins: [], sessions: 0, registry: "memory" });
+      expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ ok: true, origins: [], sessions: 0, registry: "memory", damagedPods: 0, warnings: [] });
       expect(await exec([...BUNX, "healthcheck", "--url", server.url], project)).toMatchObject({ out: `healthy: ${server.url}/health\n` });
     } finally {
       expect(await server.stop("SIGTERM")).toBe(0);
