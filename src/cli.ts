@@ -30,7 +30,6 @@ function main(): void {
     process.exit(2);
   }
   const server = createSignalServer({ ...config, registry });
-  console.log(`gemmapod-signal listening on ${server.url} (registry: ${config.registry})`);
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -47,6 +46,8 @@ function main(): void {
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  // Announced only once a supervisor's SIGTERM would shut down cleanly.
+  console.log(`gemmapod-signal listening on ${server.url} (registry: ${config.registry})`);
 }
 
 main();
