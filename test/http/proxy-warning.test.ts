@@ -1,7 +1,8 @@
 // Issue 11 item 2: a proxy in front of a server without --trust-proxy is reported once, and on /health.
 import { afterEach, beforeEach, expect, spyOn, test, type Mock } from "bun:test";
 import { isPrivateAddress } from "../../src/http/proxy-warning.ts";
-import { withServer, type TestServer } from "../helpers/server.ts";
+import { spawnServer } from "../helpers/cli.ts";
+import { withServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
 
 const FORWARDED = { "X-Forwarded-For": "203.0.113.7" };
@@ -12,7 +13,7 @@ beforeEach(() => {
 });
 afterEach(() => warn.mockRestore());
 
-const health = async (srv: TestServer) => (await (await fetch(`${srv.url}/health`)).json()) as { warnings: string[]; [k: string]: unknown };
+const health = async (srv: { url: string }) => (await (await fetch(`${srv.url}/health`)).json()) as { warnings: string[]; [k: string]: unknown };
 const proxyWarnings = () => warn.mock.calls.filter((args) => String(args[0]).includes("--trust-proxy"));
 
 test("HTTP requests with X-Forwarded-For from loopback: one warning naming --trust-proxy, listed on /health", async () => {
@@ -67,4 +68,16 @@ test.each([
   ["2001:db8::1", false],
 ])("%s is a private address: %p", (address, expected) => {
   expect(isPrivateAddress(address)).toBe(expected);
+});
+
+test("the CLI logs the warning once per process, however many requests carry X-Forwarded-For", async () => {
+  const server = await spawnServer([]);
+  try {
+    for (let i = 0; i < 10; i++) await (await fetch(`${server.url}/health`, { headers: FORWARDED })).arrayBuffer();
+    expect((await health(server)).warnings).toHaveLength(1);
+  } finally {
+    await server.stop("SIGTERM");
+  }
+  const stderr = await new Response(server.proc.stderr).text();
+  expect(stderr.split("\n").filter((line) => line.includes("--trust-proxy"))).toHaveLength(1);
 });
