@@ -1,8 +1,10 @@
 #!/usr/bin/env bun
-import { ConfigError, parseArgs, usage } from "./config.ts";
+import { ConfigError, parseArgs } from "./config.ts";
 import { runHealthcheck } from "./healthcheck.ts";
+import { DataDirInUseError } from "./registry/data-dir-lock.ts";
 import { openRegistry } from "./registry/open.ts";
 import { createSignalServer } from "./server.ts";
+import { usage } from "./usage.ts";
 import { VERSION } from "./version.ts";
 
 function main(): void {
@@ -19,9 +21,15 @@ function main(): void {
   if (command.kind === "healthcheck") return void runHealthcheck(command.url).then((code) => process.exit(code));
 
   const { config } = command;
-  const registry = openRegistry(config);
+  let registry;
+  try {
+    registry = openRegistry(config);
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    console.error(`gemmapod-signal: ${error.message}`);
+    process.exit(2);
+  }
   const server = createSignalServer({ ...config, registry });
-  console.log(`gemmapod-signal listening on ${server.url} (registry: ${config.registry})`);
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -38,6 +46,8 @@ function main(): void {
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  // Announced only once a supervisor's SIGTERM would shut down cleanly.
+  console.log(`gemmapod-signal listening on ${server.url} (registry: ${config.registry})`);
 }
 
 main();

@@ -223,30 +223,6 @@ function parseValue<T>(parse: (raw: string) => T, raw: string, source: string): 
   }
 }
 
-export function usage(): string {
-  const rows = FLAGS.map((f) => {
-    const left = `  ${f.flag} ${f.value}`.padEnd(30);
-    const fallback = DEFAULT_CONFIG[f.key];
-    return `${left}${f.help}${fallback === undefined ? "" : ` [${fallback}]`}\n${" ".repeat(30)}env: ${f.env.join(", ")}`;
-  });
-  return [
-    "Usage: gemmapod-signal [options]",
-    "       gemmapod-signal healthcheck [--url URL] [options]",
-    "",
-    "GemmaPod signaling broker and signed pod registry.",
-    "",
-    "healthcheck exits 0 if GET URL/health answers {ok: true}, else 1. URL defaults to",
-    "where these options (--port, --hostname, PORT, HOST) make the server listen.",
-    "",
-    "Options:",
-    ...rows,
-    "  -h, --help                  show this help",
-    "  -v, --version               print the version",
-    "",
-    "Sizes take an optional k, m or g suffix (binary: 64k = 65536).",
-  ].join("\n");
-}
-
 function integer(min: number, max: number) {
   return (raw: string): number => {
     if (!/^\d+$/.test(raw.trim())) throw new Error(`expected a whole number from ${min} to ${max}`);

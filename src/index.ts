@@ -12,3 +12,6 @@ export type { ClientMessage, ServerMessage, SignalMsg, IceCandidateJson } from "
 export { VERSION } from "./version.ts";
 export { connectOrigin, ownerToken, readOwnerKey, type OwnerKey } from "./client/origin-auth.ts";
 export type { PodBindings } from "./registry/bindings.ts";
+export { DataDirInUseError } from "./registry/data-dir-lock.ts";
+export { PodDataError } from "./registry/damaged-pods.ts";
+export type { Warnings } from "./warnings.ts";

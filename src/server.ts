@@ -17,6 +17,8 @@ import { Broker } from "./signal/broker.ts";
 import { LocalHub } from "./cluster/local-hub.ts";
 import { newSocketData } from "./signal/socket-data.ts";
 import { VERSION } from "./version.ts";
+import { ProxyWarning } from "./http/proxy-warning.ts";
+import { Warnings } from "./warnings.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
 export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
@@ -36,6 +38,8 @@ export interface SignalServer {
   origins(): string[];
   /** Visitor sessions being negotiated. */
   sessions(): number;
+  /** Setup problems shown on `/health`; add to it. */
+  readonly warnings: Warnings;
   /** Closes every socket, stops listening, then closes the registry. */
   close(): Promise<void>;
 }
@@ -46,6 +50,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const rondevu = openRondevu(settings, options.registry);
   const bindings = openBindings(options.registry);
   const cache = new PodCache(settings.podCacheBytes);
+  const warnings = new Warnings();
+  const proxyWarning = settings.trustProxy ? undefined : new ProxyWarning(warnings);
   const janitor = settings.podTtlMs > 0 && isManaged(options.registry) ? startJanitor(options.registry, settings.podTtlMs, (id) => cache.delete(id)) : undefined;
   const hub = new LocalHub(() => server);
   const broker = new Broker({
@@ -73,7 +79,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       rooms: 0,
       tunnels: 0,
       pods: (await options.registry.countPods?.()) ?? null,
-      warnings: [],
+      warnings: warnings.list(),
     }),
     registry: options.registry,
     cache,
@@ -97,9 +103,10 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     rondevu: { prefix: settings.rondevuPrefix, app: rondevu.app },
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
     console: webConsole.app,
+    warnings,
   });
 
-  const sockets = new WebSockets({ signal: broker.handlers() }, { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy });
+  const sockets = new WebSockets({ signal: broker.handlers() }, { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning });
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
   const server: Server<KindedData> = Bun.serve<KindedData>({
@@ -117,6 +124,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       },
     },
     fetch(req, srv) {
+      proxyWarning?.check(req, srv);
       const bounded = limitRequestBody(req, maxBodyBytes);
       return bounded instanceof Response ? bounded : app.fetch(bounded, { server: srv });
     },
@@ -139,6 +147,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     server,
     origins: () => broker.originPodIds(),
     sessions: () => broker.sessionCount(),
+    warnings,
     async close() {
       janitor?.stop();
       cache.clear();

@@ -12,7 +12,7 @@ import type { PodOrigins } from "./shared/api.ts";
  */
 export async function podOrigins(id: string, registry: Registry, cache: PodCache, hasOrigin: (podId: string) => Promise<boolean>): Promise<PodOrigins | null> {
   if (!(await registry.getRecord(id))) return null;
-  const blob = cache.get(id)?.identity ?? (await registry.getBlob(id));
+  const blob = cache.get(id)?.identity.bytes ?? (await registry.getBlob(id));
   if (!blob) return null;
   const ids = [...new Set([id, ...(await namedPodIds(blob))])];
   const podIds = await Promise.all(ids.map(async (podId) => ({ podId, online: await hasOrigin(podId) })));

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { HttpError, jsonError } from "./errors.ts";
 import { deleteRoutes } from "./delete-routes.ts";
 import { podRoutes, type PodRoutesOptions } from "./pod-routes.ts";
+import type { Warnings } from "../warnings.ts";
 
 export interface AppOptions extends PodRoutesOptions {
   /** The Rondevu discovery API and where to mount it. */
@@ -11,13 +12,21 @@ export interface AppOptions extends PodRoutesOptions {
   health: () => { origins: string[]; sessions: number };
   /** The web console (`/` and `/console/…`). */
   console?: Hono<any>;
+  /** Setup problems noticed so far, listed on `/health`. */
+  warnings: Warnings;
 }
 
 export function createApp(options: AppOptions): Hono {
   // Non-strict: `/rondevu/` (how Rondevu clients ask for the topic list) matches `/rondevu`.
   const app = new Hono({ strict: false });
   app.get("/health", (c) =>
-    c.json({ ok: true, ...options.health(), registry: options.registry.name ?? "custom" }),
+    c.json({
+      ok: true,
+      ...options.health(),
+      registry: options.registry.name ?? "custom",
+      damagedPods: options.registry.damagedPods?.() ?? 0,
+      warnings: options.warnings.list(),
+    }),
   );
   if (options.rondevu) app.route(options.rondevu.prefix, options.rondevu.app);
   if (options.console) app.route("/", options.console);

@@ -1,32 +1,48 @@
-import { promisify } from "node:util";
-import zlib from "node:zlib";
+import { compressPage, FAST, settledBrotli, type Compressed } from "./pod-compression.ts";
 
-const brotli = promisify(zlib.brotliCompress);
-const gzip = promisify(zlib.gzip);
-
-/** A pod page ready to serve: its strong ETag and, once ready, compressed variants. */
-export interface ServedPod {
-  identity: Uint8Array;
+/** One representation of a page: its bytes and their strong ETag. */
+export interface Variant {
+  bytes: Uint8Array;
   etag: string;
-  br?: Uint8Array;
-  gzip?: Uint8Array;
+}
+
+/** A pod page ready to serve, and its compressed variants once made. */
+export interface ServedPod {
+  identity: Variant;
+  br?: Variant;
+  gzip?: Variant;
+  /** Settle once the fast brotli, or gzip, exists (or will not): wait for the one a client would get. */
+  ready: Record<Encoding, Promise<void>>;
+}
+
+type Encoding = "br" | "gzip";
+
+interface Entry extends ServedPod {
+  markReady: Record<Encoding, () => void>;
 }
 
 /**
  * Hot pod pages in memory, bounded by total bytes and evicted least recently
- * used first. Each page is hashed once and compressed once (brotli at maximum
- * quality, gzip -9) on the libuv pool, off the event loop; until a variant is
- * ready the page goes out in the best form already at hand.
+ * used first. Each page is hashed once, then compressed in two lanes on the
+ * libuv pool, off the event loop:
  *
- * Pages are compressed one at a time, in upload order, and only while cached:
- * a flood of uploads queues no more work than the cache holds, keeps at most one
- * pool thread busy, and a page evicted before its turn is never compressed.
+ * - fast: brotli 5 and gzip 6 (tens of ms for a 1 MB pod, brotli within a few
+ *   percent of its best), so even the first visitor after an upload gets a
+ *   compressed page — requests wait for it on `ready`;
+ * - settled: brotli 11 (about a second per MB) then replaces the fast brotli.
+ *
+ * Each lane works on one page at a time, one job at a time, in upload order, and
+ * only on pages still cached: a flood of uploads queues no more work than the
+ * cache holds, keeps at most two pool threads busy, and an evicted page is never
+ * compressed.
  */
 export class PodCache {
-  private readonly entries = new Map<string, ServedPod>();
-  /** Ids of cached pages not compressed yet, oldest first (a subset of `entries`). */
-  private readonly waiting = new Set<string>();
-  private compressing = false;
+  private readonly entries = new Map<string, Entry>();
+  /** Ids of cached pages waiting for (or in) each lane, oldest first (subsets of `entries`). */
+  private readonly fastWaiting = new Set<string>();
+  private readonly settleWaiting = new Set<string>();
+  private fastBusy = false;
+  private settleBusy = false;
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
@@ -40,17 +56,30 @@ export class PodCache {
     return entry;
   }
 
-  /** Adds a page (e.g. right after upload) and queues it for compression. */
+  /**
+   * Adds a page (right after upload, or when a request finds it missing) and
+   * queues it for compression. A page bigger than the whole cache is served
+   * uncached and uncompressed: compressing it anew for every request would cost
+   * more CPU than the bandwidth it saves is worth.
+   */
   put(id: string, blob: Uint8Array): ServedPod {
     const existing = this.entries.get(id);
     if (existing) return existing;
-    const entry: ServedPod = { identity: blob, etag: strongEtag(blob) };
-    // Pages bigger than the whole cache are served uncached but still hashed.
-    if (blob.byteLength > this.maxBytes) return entry;
+    const br = Promise.withResolvers<void>();
+    const gzip = Promise.withResolvers<void>();
+    const entry: Entry = {
+      identity: { bytes: blob, etag: strongEtag(blob) },
+      ready: { br: br.promise, gzip: gzip.promise },
+      markReady: { br: br.resolve, gzip: gzip.resolve },
+    };
+    if (blob.byteLength > this.maxBytes) {
+      markAllReady(entry);
+      return entry;
+    }
     this.entries.set(id, entry);
     this.grow(blob.byteLength);
-    this.waiting.add(id);
-    void this.drain();
+    this.fastWaiting.add(id);
+    void this.drainFast();
     return entry;
   }
 
@@ -58,53 +87,66 @@ export class PodCache {
     const entry = this.entries.get(id);
     if (!entry) return;
     this.entries.delete(id);
-    this.waiting.delete(id);
+    this.fastWaiting.delete(id);
+    this.settleWaiting.delete(id);
     this.bytes -= sizeOf(entry);
+    markAllReady(entry);
   }
 
-  /** Drops every page and the pending work (the job under way finishes unused). */
+  /** Drops every page and the pending work (jobs under way finish unused). */
   clear(): void {
-    this.entries.clear();
-    this.waiting.clear();
-    this.bytes = 0;
+    for (const id of [...this.entries.keys()]) this.delete(id);
   }
 
   size(): { entries: number; bytes: number; waiting: number } {
-    return { entries: this.entries.size, bytes: this.bytes, waiting: this.waiting.size };
+    return { entries: this.entries.size, bytes: this.bytes, waiting: this.fastWaiting.size + this.settleWaiting.size };
   }
 
-  private async drain(): Promise<void> {
-    if (this.compressing) return;
-    this.compressing = true;
+  private async drainFast(): Promise<void> {
+    if (this.fastBusy) return;
+    this.fastBusy = true;
     try {
-      for (const id of this.waiting) {
-        this.waiting.delete(id);
-        const entry = this.entries.get(id);
-        if (entry) await this.compress(id, entry);
+      // An id leaves its lane's set once its job is done, so `waiting` counts the job under way.
+      for (const id of this.fastWaiting) {
+        const entry = this.entries.get(id)!;
+        // Brotli first (most clients take it, and it is the faster), each served as soon as it is done.
+        for (const encoding of ["br", "gzip"] as const) {
+          this.setVariant(id, entry, encoding, await compressPage(id, entry.identity.bytes, FAST[encoding]));
+          entry.markReady[encoding]();
+        }
+        // Evicted meanwhile (and maybe put again: that newer entry keeps its place in the lane).
+        if (this.entries.get(id) !== entry) continue;
+        this.fastWaiting.delete(id);
+        this.settleWaiting.add(id);
+        void this.drainSettle();
       }
     } finally {
-      this.compressing = false;
+      this.fastBusy = false;
     }
   }
 
-  private async compress(id: string, entry: ServedPod): Promise<void> {
+  private async drainSettle(): Promise<void> {
+    if (this.settleBusy) return;
+    this.settleBusy = true;
     try {
-      const gz = new Uint8Array(await gzip(entry.identity, { level: 9 }));
-      if (this.entries.get(id) !== entry) return;
-      entry.gzip = gz;
-      this.grow(gz.byteLength);
-      const br = new Uint8Array(
-        await brotli(entry.identity, {
-          params: { [zlib.constants.BROTLI_PARAM_QUALITY]: brotliQuality(entry.identity.byteLength), [zlib.constants.BROTLI_PARAM_SIZE_HINT]: entry.identity.byteLength },
-        }),
-      );
-      if (this.entries.get(id) !== entry) return;
-      entry.br = br;
-      this.grow(br.byteLength);
-    } catch (error) {
-      // Serving identity is always correct; a failed compression only costs bandwidth.
-      console.error(`[gemmapod-signal] compressing pod ${id} failed:`, error);
+      for (const id of this.settleWaiting) {
+        const entry = this.entries.get(id)!;
+        const br = await compressPage(id, entry.identity.bytes, settledBrotli(entry.identity.bytes.byteLength));
+        if (this.entries.get(id) !== entry) continue;
+        this.settleWaiting.delete(id);
+        // Keep the fast form if the slow one is no smaller (tiny or incompressible pages).
+        if (br && br.bytes.byteLength < (entry.br?.bytes.byteLength ?? Infinity)) this.setVariant(id, entry, "br", br);
+      }
+    } finally {
+      this.settleBusy = false;
     }
+  }
+
+  private setVariant(id: string, entry: Entry, encoding: "br" | "gzip", made: Compressed | undefined): void {
+    if (!made || this.entries.get(id) !== entry) return;
+    this.bytes -= entry[encoding]?.bytes.byteLength ?? 0;
+    entry[encoding] = { bytes: made.bytes, etag: `"${entry.identity.etag.slice(1, -1)}.${made.tag}"` };
+    this.grow(made.bytes.byteLength);
   }
 
   private grow(n: number): void {
@@ -116,17 +158,13 @@ export class PodCache {
   }
 }
 
-/**
- * Brotli 11 runs at about 1 MB/s: right for typical ~1 MB pods, but a 50 MB page
- * would hold the queue for most of a minute; quality 9 is ~10x faster for a few
- * percent more bytes.
- */
-function brotliQuality(bytes: number): number {
-  return bytes <= 8 * 1024 * 1024 ? 11 : 9;
+function markAllReady(entry: Entry): void {
+  entry.markReady.br();
+  entry.markReady.gzip();
 }
 
 function sizeOf(entry: ServedPod): number {
-  return entry.identity.byteLength + (entry.gzip?.byteLength ?? 0) + (entry.br?.byteLength ?? 0);
+  return entry.identity.bytes.byteLength + (entry.gzip?.bytes.byteLength ?? 0) + (entry.br?.bytes.byteLength ?? 0);
 }
 
 function strongEtag(blob: Uint8Array): string {

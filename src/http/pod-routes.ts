@@ -4,6 +4,7 @@ import { cors } from "hono/cors";
 import { ManifestError } from "../manifest/errors.ts";
 import { createPod } from "../registry/create-pod.ts";
 import { podIdsNamedBy, type PodBindings } from "../registry/bindings.ts";
+import { PodDataError } from "../registry/damaged-pods.ts";
 import { isManaged, type Registry } from "../registry/types.ts";
 import { pickEncoding } from "./accept-encoding.ts";
 import { HttpError, jsonError } from "./errors.ts";
@@ -32,6 +33,8 @@ export interface PodRoutesOptions {
 
 const ID = ":id{[A-Za-z0-9_-]{12}}";
 const encoder = new TextEncoder();
+/** A request waits at most this long for a page's fast compression (a big page, or a busy pool). */
+const MAX_COMPRESSION_WAIT_MS = 2000;
 
 export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server: Server<unknown> } }> {
   const { registry } = options;
@@ -52,7 +55,7 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
         await checkQuota(v.manifest.owner_pubkey.toLowerCase(), blob.byteLength);
       });
       for (const podId of podIdsNamedBy(verified.manifest)) options.bindings.bind(podId, ownerPubkey);
-      cache.put(id, blob); // hash and compress once, at ingest, off the request path
+      cache.put(id, blob); // hash and start compressing at ingest, off the request path
       const base = options.publicUrl ?? new URL(c.req.url).origin;
       return c.json({ id, url: `${base}/${id}`, ownerPubkey, blobSize: blob.byteLength });
     } catch (error) {
@@ -67,18 +70,24 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     const record = await registry.getRecord(id);
     let pod = record ? cache.get(id) : undefined;
     if (record && !pod) {
-      const blob = await registry.getBlob(id);
+      const blob = await readBlob(id);
+      if (blob instanceof Response) return blob;
       if (blob) pod = cache.put(id, blob);
     }
     if (!record || !pod) return missing(id);
     if (c.req.method === "GET") registry.bumpHits(id).catch(() => undefined);
 
-    const revalidation = { ETag: pod.etag, Vary: "Accept-Encoding", "Cache-Control": servedHeaders["Cache-Control"]!, "X-Pod-Owner": record.ownerPubkey };
-    if (etagMatches(c.req.header("if-none-match") ?? null, pod.etag)) return new Response(null, { status: 304, headers: revalidation });
-    const encoding = pickEncoding(c.req.header("accept-encoding") ?? null, { br: pod.br !== undefined, gzip: pod.gzip !== undefined });
+    const accepted = c.req.header("accept-encoding") ?? null;
+    // A page just uploaded (or reloaded) is being compressed fast: worth a few ms to never send identity.
+    const wanted = pickEncoding(accepted, { br: true, gzip: true });
+    if (wanted !== "identity" && !pod[wanted]) await waitAtMost(pod.ready[wanted], MAX_COMPRESSION_WAIT_MS);
+    const encoding = pickEncoding(accepted, { br: pod.br !== undefined, gzip: pod.gzip !== undefined });
+    const variant = encoding === "identity" ? pod.identity : pod[encoding]!;
+    const revalidation = { ETag: variant.etag, Vary: "Accept-Encoding", "Cache-Control": servedHeaders["Cache-Control"]!, "X-Pod-Owner": record.ownerPubkey };
+    if (etagMatches(c.req.header("if-none-match") ?? null, variant.etag)) return new Response(null, { status: 304, headers: revalidation });
     const headers: Record<string, string> = { ...servedHeaders, ...revalidation };
     if (encoding !== "identity") headers["Content-Encoding"] = encoding;
-    return new Response(encoding === "identity" ? pod.identity : pod[encoding], { headers });
+    return new Response(variant.bytes, { headers });
   });
 
   app.get(`/${ID}/meta`, async (c) => {
@@ -96,6 +105,16 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     if (maxBytesPerOwner && usage.bytes + bytes > maxBytesPerOwner) throw new HttpError(413, `this owner key's pods would exceed its quota of ${maxBytesPerOwner} bytes`);
   }
 
+  /** The stored page, or a 500 when its record exists but the page is missing or damaged (the registry logs it). */
+  async function readBlob(id: string): Promise<Uint8Array | null | Response> {
+    try {
+      return await registry.getBlob(id);
+    } catch (error) {
+      if (error instanceof PodDataError) return jsonError(500, "pod data is missing or damaged");
+      throw error;
+    }
+  }
+
   /** 410 for a pod that was taken down (its tombstone), 404 for one that never was. */
   async function missing(id: string): Promise<Response> {
     const gone = isManaged(registry) && (await registry.isDeleted(id));
@@ -103,6 +122,12 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
   }
 
   return app;
+}
+
+async function waitAtMost(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: Timer | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** The pod page as uploaded: raw HTML/text bytes, or the `html` string of a JSON body. */

@@ -2,6 +2,7 @@ import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { RateLimiter } from "../limits/rate-limiter.ts";
 import { clientIp } from "./client-ip.ts";
 import { jsonError } from "./errors.ts";
+import type { ProxyWarning } from "./proxy-warning.ts";
 
 /** Every websocket the server accepts says which protocol it speaks; Bun.serve has one handler for all. */
 export type SocketKind = "signal" | "peer" | "tunnel";
@@ -31,7 +32,7 @@ export class WebSockets {
 
   constructor(
     private readonly handlers: Handlers,
-    private readonly limits: { maxConnections: number; connectRate: number; trustProxy: boolean },
+    private readonly limits: { maxConnections: number; connectRate: number; trustProxy: boolean; proxyWarning?: ProxyWarning },
   ) {
     this.connectLimiter = new RateLimiter(limits.connectRate, limits.connectRate * 2);
   }
@@ -42,6 +43,7 @@ export class WebSockets {
 
   /** The client's address if it may open one more socket, else the refusal to send. */
   admit(req: Request, server: Server<unknown>): string | Response {
+    this.limits.proxyWarning?.check(req, server);
     if (this.open >= this.limits.maxConnections) return jsonError(503, "server is at its connection limit", { "Retry-After": "5" });
     const ip = clientIp(req, server, this.limits.trustProxy);
     const retry = this.connectLimiter.take(ip);

@@ -3,6 +3,8 @@ import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { TEMP_PREFIX, writeFileAtomic } from "./atomic-file.ts";
+import { DamagedPods, PodDataError } from "./damaged-pods.ts";
+import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 import type { ManagedRegistry, OwnerUsage, PodPage, PodRecord } from "./types.ts";
 
 export interface SqliteRegistryOptions {
@@ -20,6 +22,8 @@ interface PodRow {
   blob_size: number;
   created_at: string;
   hits: number;
+  /** base64url; null for pods stored before it was recorded. */
+  blob_sha256: string | null;
 }
 
 /**
@@ -46,6 +50,8 @@ export class SqliteRegistry implements ManagedRegistry {
     idle: Statement<{ id: string }, [string]>;
     count: Statement<{ pods: number }, []>;
   };
+  private readonly damaged = new DamagedPods();
+  private readonly lock: DataDirLock;
   /** Hit counts are batched: one write per flush instead of one per request. */
   private pendingHits = new Map<string, number>();
   /** Pods stored, counted once (a full scan) and then kept by this process's writes. */
@@ -56,6 +62,8 @@ export class SqliteRegistry implements ManagedRegistry {
     this.dataDir = resolve(options.dataDir);
     this.blobDir = join(this.dataDir, "blobs");
     mkdirSync(this.blobDir, { recursive: true });
+    // Throws DataDirInUseError while another server runs on this dir.
+    this.lock = lockDataDir(this.dataDir);
     this.db = new Database(join(this.dataDir, "gemmapod.sqlite"), { create: true, strict: true });
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
     this.db.exec(`CREATE TABLE IF NOT EXISTS pods (
@@ -71,10 +79,11 @@ export class SqliteRegistry implements ManagedRegistry {
     CREATE TABLE IF NOT EXISTS pod_tombstones (id TEXT PRIMARY KEY, deleted_at TEXT NOT NULL);`);
     const columns = this.db.query<{ name: string }, []>("PRAGMA table_info(pods)").all();
     if (!columns.some((c) => c.name === "last_fetched_at")) this.db.exec("ALTER TABLE pods ADD COLUMN last_fetched_at TEXT");
+    if (!columns.some((c) => c.name === "blob_sha256")) this.db.exec("ALTER TABLE pods ADD COLUMN blob_sha256 TEXT");
     this.statements = {
       insert: this.db.prepare(
-        `INSERT INTO pods (id, name, owner_pubkey, manifest_size, blob_size, created_at, hits)
-         VALUES ($id, $name, $ownerPubkey, $manifestSize, $blobSize, $createdAt, $hits)`,
+        `INSERT INTO pods (id, name, owner_pubkey, manifest_size, blob_size, created_at, hits, blob_sha256)
+         VALUES ($id, $name, $ownerPubkey, $manifestSize, $blobSize, $createdAt, $hits, $sha256)`,
       ),
       select: this.db.prepare<PodRow, [string]>("SELECT * FROM pods WHERE id = ?"),
       remove: this.db.prepare("DELETE FROM pods WHERE id = ?"),
@@ -88,6 +97,7 @@ export class SqliteRegistry implements ManagedRegistry {
       count: this.db.prepare<{ pods: number }, []>("SELECT COUNT(*) AS pods FROM pods"),
     };
     this.removeCrashLeftovers();
+    this.reportMissingBlobs();
     this.flushTimer = setInterval(() => this.flushHits(), options.hitFlushMs ?? 2000);
     this.flushTimer.unref();
   }
@@ -99,7 +109,7 @@ export class SqliteRegistry implements ManagedRegistry {
   async putPod(record: PodRecord, blob: Uint8Array): Promise<void> {
     await writeFileAtomic(this.blobPath(record.id), blob);
     try {
-      this.statements.insert.run({ ...record });
+      this.statements.insert.run({ ...record, sha256: sha256(blob) });
       if (this.podCount !== undefined) this.podCount++;
     } catch (error) {
       await unlink(this.blobPath(record.id)).catch(() => undefined);
@@ -112,14 +122,35 @@ export class SqliteRegistry implements ManagedRegistry {
     return row ? this.toRecord(row) : null;
   }
 
+  /**
+   * The page as stored, checked against its record (size, and SHA-256 where
+   * recorded): a missing or altered file throws `PodDataError`, logged once per pod.
+   */
   async getBlob(id: string): Promise<Uint8Array | null> {
-    const file = Bun.file(this.blobPath(id));
+    const row = this.statements.select.get(id);
+    if (!row) return null;
+    const path = this.blobPath(id);
+    let blob: Uint8Array;
     try {
-      return await file.bytes();
+      blob = await Bun.file(path).bytes();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      throw this.damagedPod(id, path, "file is missing");
     }
+    if (blob.byteLength !== row.blob_size) throw this.damagedPod(id, path, `file has ${blob.byteLength} bytes, record says ${row.blob_size}`);
+    if (row.blob_sha256 !== null && sha256(blob) !== row.blob_sha256) throw this.damagedPod(id, path, "file's SHA-256 differs from the record's");
+    return blob;
+  }
+
+  /** Pods found with a missing or damaged file since start-up (including those found at start-up). */
+  damagedPods(): number {
+    return this.damaged.count();
+  }
+
+  private damagedPod(id: string, path: string, reason: string): PodDataError {
+    const error = new PodDataError(id, path, reason);
+    this.damaged.report(error);
+    return error;
   }
 
   async bumpHits(id: string): Promise<void> {
@@ -141,6 +172,7 @@ export class SqliteRegistry implements ManagedRegistry {
     })();
     if (changes > 0 && this.podCount !== undefined) this.podCount--;
     await unlink(this.blobPath(id)).catch(() => undefined);
+    this.damaged.forget(id);
     return changes > 0;
   }
 
@@ -186,6 +218,17 @@ export class SqliteRegistry implements ManagedRegistry {
     }
   }
 
+  /** Records whose file is gone (e.g. deleted by hand, a lost volume) answer 500 until restored or deleted: say so at once. */
+  private reportMissingBlobs(): void {
+    const files = new Set(readdirSync(this.blobDir));
+    const ids = this.db.query<{ id: string }, []>("SELECT id FROM pods").all();
+    const missing = ids.filter(({ id }) => !files.has(`${id}.html`)).map(({ id }) => id);
+    for (const id of missing) this.damaged.addQuietly(id);
+    if (missing.length === 0) return;
+    const examples = missing.slice(0, 5).join(", ") + (missing.length > 5 ? ", …" : "");
+    console.error(`[gemmapod-signal] ${missing.length} of ${ids.length} pod records lack their file in ${this.blobDir} (${examples}); they answer 500 until restored or deleted`);
+  }
+
   private toRecord(row: PodRow): PodRecord {
     return {
       id: row.id,
@@ -202,5 +245,10 @@ export class SqliteRegistry implements ManagedRegistry {
     clearInterval(this.flushTimer);
     this.flushHits();
     this.db.close();
+    this.lock.release();
   }
+}
+
+function sha256(blob: Uint8Array): string {
+  return new Bun.CryptoHasher("sha256").update(blob).digest("base64url");
 }

@@ -19,12 +19,15 @@ export interface Registry {
   /** Store a verified pod; record and blob become visible together. */
   putPod(record: PodRecord, blob: Uint8Array): Promise<void>;
   getRecord(id: string): Promise<PodRecord | null>;
+  /** May throw `PodDataError` when the record exists but its page is missing or damaged. */
   getBlob(id: string): Promise<Uint8Array | null>;
   /** Best effort; failures must not break serving. */
   bumpHits(id: string): Promise<void>;
   /** How many pods are stored (the console shows it); optional for custom backends. */
   countPods?(): Promise<number>;
   close?(): Promise<void>;
+  /** Pods found with missing or damaged data so far (for `/health`). */
+  damagedPods?(): number;
 }
 
 /** Pods of one owner, for quotas. */

@@ -1,0 +1,43 @@
+/** A pod whose record exists but whose stored page is missing or not what was stored. */
+export class PodDataError extends Error {
+  constructor(
+    readonly id: string,
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`pod ${id}: ${reason} (${path})`);
+  }
+}
+
+/** Ids remembered (so each is logged once); past this they are still counted. */
+const MAX_REMEMBERED = 100_000;
+
+/**
+ * The pods found damaged so far: each is logged once, with its id and path, and
+ * counted for `/health` until it is deleted.
+ */
+export class DamagedPods {
+  private readonly ids = new Set<string>();
+  private unremembered = 0;
+
+  report(error: PodDataError): void {
+    if (this.ids.has(error.id)) return;
+    if (this.ids.size >= MAX_REMEMBERED) this.unremembered++;
+    else this.ids.add(error.id);
+    console.error(`[gemmapod-signal] pod data is missing or damaged: ${error.message}`);
+  }
+
+  /** Found at start-up: counted, and summed up in one line by the caller instead of one line each. */
+  addQuietly(id: string): void {
+    if (this.ids.size < MAX_REMEMBERED) this.ids.add(id);
+    else this.unremembered++;
+  }
+
+  forget(id: string): void {
+    this.ids.delete(id);
+  }
+
+  count(): number {
+    return this.ids.size + this.unremembered;
+  }
+}
