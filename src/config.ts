@@ -39,6 +39,8 @@ export interface Config {
   rondevuMaxSessionsPerTopic: number;
   rondevuMaxSessions: number;
   rondevuRate: number;
+  cluster: string | undefined;
+  clusterTtlMs: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -74,6 +76,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   rondevuMaxSessionsPerTopic: 1000,
   rondevuMaxSessions: 20_000,
   rondevuRate: 50,
+  cluster: undefined,
+  clusterTtlMs: 10_000,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -172,6 +176,8 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "rondevuMaxSessionsPerTopic", flag: "--rondevu-max-sessions-per-topic", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS_PER_TOPIC"], value: "N", help: "live Rondevu sessions per origin and topic", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuMaxSessions", flag: "--rondevu-max-sessions", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS"], value: "N", help: "live Rondevu sessions in all (the memory bound)", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuRate", flag: "--rondevu-rate", env: ["GEMMAPOD_SIGNAL_RONDEVU_RATE"], value: "N", help: "Rondevu requests per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
+  flag({ key: "cluster", flag: "--cluster", env: ["GEMMAPOD_SIGNAL_CLUSTER"], value: "URL", help: "join the cluster routed through this Redis (redis://host:port)", parse: redisUrl }),
+  flag({ key: "clusterTtlMs", flag: "--cluster-ttl", env: ["GEMMAPOD_SIGNAL_CLUSTER_TTL"], value: "DURATION", help: "a cluster node silent this long is dead: its origins are offline (e.g. 10s)", parse: clusterTtl }),
 ];
 
 export type CliCommand =
@@ -293,6 +299,18 @@ function duration(raw: string): number {
   const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(raw.trim());
   if (!m) throw new Error("expected a duration such as 0, 90s, 12h or 30d");
   return Number(m[1]) * DURATION_UNITS[m[2] ?? "ms"]!;
+}
+
+function redisUrl(raw: string): string {
+  const url = URL.parse(raw.trim());
+  if (!url || (url.protocol !== "redis:" && url.protocol !== "rediss:") || !url.hostname) throw new Error("expected redis://host:port");
+  return url.href;
+}
+
+function clusterTtl(raw: string): number {
+  const ms = duration(raw);
+  if (ms < 500 || ms > 600_000) throw new Error("expected a duration from 500ms to 10m");
+  return ms;
 }
 
 function secret(raw: string): string {

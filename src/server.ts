@@ -14,6 +14,8 @@ import { isManaged } from "./registry/types.ts";
 import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { LocalHub } from "./cluster/local-hub.ts";
+import { RedisHub } from "./cluster/redis-hub.ts";
+import type { Hub, HubStatus } from "./cluster/hub.ts";
 import { newSocketData } from "./signal/socket-data.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
@@ -45,7 +47,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const bindings = openBindings(options.registry);
   const cache = new PodCache(settings.podCacheBytes);
   const janitor = settings.podTtlMs > 0 && isManaged(options.registry) ? startJanitor(options.registry, settings.podTtlMs, (id) => cache.delete(id)) : undefined;
-  const hub = new LocalHub(() => server);
+  const hub = settings.cluster ? new RedisHub({ url: settings.cluster, ttlMs: settings.clusterTtlMs, server: () => server }) : new LocalHub(() => server);
   const broker = new Broker({
     hub,
     maxMessageBytes,
@@ -71,7 +73,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     upload: settings,
     bindings,
     rondevu: { prefix: settings.rondevuPrefix, app: rondevu.app },
-    health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
+    health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount(), ...clusterHealth(hub) }),
   });
 
   const sockets = new WebSockets({ signal: broker.handlers() }, { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy });
@@ -120,9 +122,16 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       rondevu.close();
       broker.closeAll();
       await server.stop(true);
+      await hub.close();
       await options.registry.close?.();
     },
   };
+}
+
+/** A cluster node says how it sees the cluster; a single node adds nothing. */
+function clusterHealth(hub: Hub): { cluster?: HubStatus } {
+  const status = hub.status();
+  return status ? { cluster: status } : {};
 }
 
 /** Options left `undefined` keep their defaults instead of erasing them. */

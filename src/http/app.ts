@@ -1,3 +1,4 @@
+import type { HubStatus } from "../cluster/hub.ts";
 import { Hono } from "hono";
 import { HttpError, jsonError } from "./errors.ts";
 import { deleteRoutes } from "./delete-routes.ts";
@@ -8,7 +9,7 @@ export interface AppOptions extends PodRoutesOptions {
   rondevu?: { prefix: string; app: Hono<any> };
   adminToken?: string;
   /** Live broker figures for `/health`. */
-  health: () => { origins: string[]; sessions: number };
+  health: () => { origins: string[]; sessions: number; cluster?: HubStatus };
 }
 
 export function createApp(options: AppOptions): Hono {

@@ -1,0 +1,145 @@
+import { RedisClient } from "bun";
+import { ALL_SCRIPTS, type Script } from "./redis-scripts.ts";
+
+/** Commands waiting for Redis at once; past it they fail at once instead of piling up in memory. */
+const MAX_IN_FLIGHT = 50_000;
+
+export interface LinkEvents {
+  /** A message on this node's channel. */
+  message(text: string): void;
+  /** The command connection came back after a drop (Redis may have lost everything). */
+  reconnected(): void;
+}
+
+/**
+ * This node's two connections to Redis: commands, and the subscriber of its own
+ * channel. Every call is handled: a failure resolves `undefined` (an unhandled
+ * rejection would end the process), so callers decide what "Redis is away" means.
+ * Bun reconnects by itself but restores no subscription: that is re-issued here.
+ */
+export class RedisLink {
+  private readonly cmd: RedisClient;
+  private readonly sub: RedisClient;
+  private subscribed = false;
+  private started = false;
+  private closed = false;
+  private inFlight = 0;
+  private lastLog = 0;
+  /** Calls that failed or were refused, for benchmarks and logs. */
+  failures = 0;
+
+  constructor(
+    url: string,
+    private readonly channel: string,
+    private readonly events: LinkEvents,
+  ) {
+    // No offline queue: while Redis is away calls fail fast and local traffic goes on.
+    const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 5000 };
+    this.cmd = new RedisClient(url, options);
+    this.sub = new RedisClient(url, options);
+    this.cmd.onconnect = () => {
+      if (!this.started || this.closed) return;
+      this.loadScripts();
+      this.events.reconnected();
+    };
+    this.sub.onconnect = () => {
+      if (this.started && !this.closed) void this.resubscribe();
+    };
+  }
+
+  /** Resolves once this node receives its channel; retries until Redis answers or close(). */
+  async start(): Promise<void> {
+    for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.cmd.connect();
+        await this.sub.connect();
+        await this.sub.subscribe(this.channel, (text) => this.events.message(text));
+        // subscribe() resolving is not the server's acknowledgement; a reply after it is.
+        await this.sub.ping();
+        this.subscribed = true;
+        this.started = true;
+        this.loadScripts();
+        return;
+      } catch (error) {
+        this.log("could not join the cluster yet", error);
+        await Bun.sleep(delay);
+      }
+    }
+  }
+
+  up(): boolean {
+    return this.started && this.subscribed && this.cmd.connected && this.sub.connected;
+  }
+
+  /** One command; undefined if it failed. */
+  async call(command: string, args: string[]): Promise<unknown> {
+    if (this.inFlight >= MAX_IN_FLIGHT || !this.cmd.connected) return this.refuse();
+    this.inFlight++;
+    try {
+      return await this.cmd.send(command, args);
+    } catch (error) {
+      return this.fail(error);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** A script by its hash, loading it if this Redis has not seen it (a restart empties the cache). */
+  async run(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    if (this.inFlight >= MAX_IN_FLIGHT || !this.cmd.connected) return this.refuse();
+    this.inFlight++;
+    try {
+      return await this.cmd.send("EVALSHA", [s.sha, String(keys.length), ...keys, ...args]);
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) return this.fail(error);
+      try {
+        return await this.cmd.send("EVAL", [s.text, String(keys.length), ...keys, ...args]);
+      } catch (again) {
+        return this.fail(again);
+      }
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cmd.close();
+    this.sub.close();
+  }
+
+  private async resubscribe(): Promise<void> {
+    this.subscribed = false;
+    try {
+      // subscribe() again would deliver each message twice; the raw command restores the server side only.
+      await this.sub.send("SUBSCRIBE", [this.channel]);
+      await this.sub.ping();
+      this.subscribed = true;
+    } catch (error) {
+      this.log("could not re-subscribe (retried on the next reconnect)", error);
+    }
+  }
+
+  private loadScripts(): void {
+    for (const s of ALL_SCRIPTS) void this.call("SCRIPT", ["LOAD", s.text]);
+  }
+
+  private refuse(): undefined {
+    this.failures++;
+    return undefined;
+  }
+
+  private fail(error: unknown): undefined {
+    this.failures++;
+    this.log("redis call failed", error);
+    return undefined;
+  }
+
+  /** At most one line per 10 s: an outage must not flood the log. */
+  private log(what: string, error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastLog < 10_000 || this.closed) return;
+    this.lastLog = now;
+    console.error(`[gemmapod-signal] cluster: ${what}: ${(error as Error)?.message ?? error}`);
+  }
+}

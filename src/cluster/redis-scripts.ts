@@ -1,0 +1,138 @@
+// The Lua scripts of the Redis hub. Each runs atomically on the server, so a
+// lookup and the PUBLISH it decides on cannot be split by another node.
+// Keys:  gp:nodes          zset node -> last heartbeat (Redis time, ms)
+//        gp:n:<node>       the node's channel (see envelope.ts)
+//        gp:t:<topic>      nodes with a local subscriber of topic;   gp:ni:<node> its topics
+//        gp:c:<name>       claim "node|epoch|value";                 gp:nc:<node> its claims
+//        gp:w:<name>       nodes watching name;                      gp:nw:<node> its watches
+//        gp:g:<group>      hash member -> node;                      gp:ng:<node> its groups
+//        gp:epoch          claim epochs (fencing: every claim is newer than the one it replaces)
+
+export interface Script {
+  text: string;
+  sha: string;
+}
+
+function script(text: string): Script {
+  return { text, sha: new Bun.CryptoHasher("sha1").update(text).digest("hex") };
+}
+
+/** KEYS: topic's node set. ARGV: self, envelope. Returns how many other nodes' subscribers got it. */
+export const PUBLISH_TOPIC = script(`
+local nodes = redis.call('SMEMBERS', KEYS[1])
+local n = 0
+for i = 1, #nodes do
+  if nodes[i] ~= ARGV[1] then n = n + redis.call('PUBLISH', 'gp:n:' .. nodes[i], ARGV[2]) end
+end
+return n`);
+
+/** KEYS: set, this node's index of such sets. ARGV: member to add to the set, name to add to the index. */
+export const INDEXED_ADD = script(`
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1`);
+
+/** The reverse of INDEXED_ADD. */
+export const INDEXED_REMOVE = script(`
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1`);
+
+/** KEYS: watchers of name, this node's watches, the claim. ARGV: self, name. Returns the claim or nil. */
+export const WATCH = script(`
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return redis.call('GET', KEYS[3])`);
+
+/**
+ * KEYS: claim, this node's claims, watchers, epoch counter. ARGV: self, value, name.
+ * Takes the name; tells the previous holder's node it lost it and every watcher it is gone. Returns the epoch.
+ */
+export const CLAIM = script(`
+local prev = redis.call('GET', KEYS[1])
+local epoch = redis.call('INCR', KEYS[4])
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. epoch .. '|' .. ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+if prev then
+  local node, old = string.match(prev, '^(.-)|(%d+)|')
+  if node then
+    redis.call('PUBLISH', 'gp:n:' .. node, 'l' .. old .. ':' .. ARGV[3])
+    if node ~= ARGV[1] then redis.call('SREM', 'gp:nc:' .. node, ARGV[3]) end
+    local watchers = redis.call('SMEMBERS', KEYS[3])
+    for i = 1, #watchers do redis.call('PUBLISH', 'gp:n:' .. watchers[i], 'g' .. old .. ':' .. ARGV[3]) end
+  end
+end
+return epoch`);
+
+/** KEYS: claim, this node's claims, watchers. ARGV: the claim as stored, name, epoch. Only the holder releases. */
+export const RELEASE = script(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+local watchers = redis.call('SMEMBERS', KEYS[3])
+for i = 1, #watchers do redis.call('PUBLISH', 'gp:n:' .. watchers[i], 'g' .. ARGV[3] .. ':' .. ARGV[2]) end
+return 1`);
+
+/**
+ * KEYS: claim, this node's claims, epoch counter. ARGV: the claim as stored, name, epoch.
+ * After a Redis restart or a partition: 1 if the claim still stands (restored if it was lost with
+ * Redis), 0 if another node took the name meanwhile. Epochs never go back below a restored one.
+ */
+export const RECLAIM = script(`
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then return 0 end
+if not cur then redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('SADD', KEYS[2], ARGV[2])
+if tonumber(redis.call('GET', KEYS[3]) or '0') < tonumber(ARGV[3]) then redis.call('SET', KEYS[3], ARGV[3]) end
+return 1`);
+
+/** KEYS: group, this node's groups. ARGV: member, self, group. Returns the group as [member, node, …]. */
+export const JOIN = script(`
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return redis.call('HGETALL', KEYS[1])`);
+
+/** KEYS: group. ARGV: member, self. Only the member's own node removes it. */
+export const LEAVE = script(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1`);
+
+/** KEYS: node zset. ARGV: self. Returns {Redis now ms, own previous heartbeat or '', {node, ms, …}}. */
+export const HEARTBEAT = script(`
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local prev = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return {tostring(now), prev or '', redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}`);
+
+/**
+ * ARGV: a node that died or left. Removes everything it announced: interests, watches, claims
+ * still naming it, group memberships, its heartbeat. O(what it held); run by one node (a lock).
+ */
+export const FORGET_NODE = script(`
+local node = ARGV[1]
+local function unindex(index, prefix)
+  local names = redis.call('SMEMBERS', index)
+  for i = 1, #names do redis.call('SREM', prefix .. names[i], node) end
+  redis.call('DEL', index)
+end
+unindex('gp:ni:' .. node, 'gp:t:')
+unindex('gp:nw:' .. node, 'gp:w:')
+local claims = redis.call('SMEMBERS', 'gp:nc:' .. node)
+for i = 1, #claims do
+  local v = redis.call('GET', 'gp:c:' .. claims[i])
+  if v and string.sub(v, 1, #node + 1) == node .. '|' then redis.call('DEL', 'gp:c:' .. claims[i]) end
+end
+redis.call('DEL', 'gp:nc:' .. node)
+local groups = redis.call('SMEMBERS', 'gp:ng:' .. node)
+for i = 1, #groups do
+  local kv = redis.call('HGETALL', 'gp:g:' .. groups[i])
+  for j = 1, #kv, 2 do
+    if kv[j + 1] == node then redis.call('HDEL', 'gp:g:' .. groups[i], kv[j]) end
+  end
+end
+redis.call('DEL', 'gp:ng:' .. node)
+redis.call('ZREM', 'gp:nodes', node)
+return 1`);
+
+export const ALL_SCRIPTS = [PUBLISH_TOPIC, INDEXED_ADD, INDEXED_REMOVE, WATCH, CLAIM, RELEASE, RECLAIM, JOIN, LEAVE, HEARTBEAT, FORGET_NODE];
