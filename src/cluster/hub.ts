@@ -35,6 +35,7 @@ export interface Hub {
   deliver(topic: string, data: Payload, onNobody: () => void, note?: string): void;
   /** Adds a listener for the notes of `deliver` (see there). */
   onNote(listener: (topic: string, note: string) => void): void;
+  /** In effect on every node once any promise this hub returns later has resolved (a cluster hub keeps order). */
   subscribe(ws: ServerWebSocket<unknown>, topic: string): void;
   /** Also call it for a closing socket's topics: Bun drops them silently, a cluster must hear it. */
   unsubscribe(ws: ServerWebSocket<unknown>, topic: string): void;

@@ -11,7 +11,7 @@ export interface LivenessEvents {
 /**
  * Heartbeats in a sorted set scored by Redis time, so nodes' clocks need not agree.
  * A node is dead when its last heartbeat is older than the TTL; a node missing from the
- * set (Redis restarted) is dead only once this node has not seen it for the TTL.
+ * set (Redis restarted empty) is dead only once this node has not seen it for the TTL.
  */
 export class NodeLiveness {
   /** Nodes seen alive, with the local time they were last seen. */
@@ -54,7 +54,7 @@ export class NodeLiveness {
     if (this.beating) return;
     this.beating = true;
     try {
-      const reply = await this.link.run(HEARTBEAT, ["gp:nodes"], [this.self]);
+      const reply = await this.link.run(HEARTBEAT, ["gp:nodes"], [this.self, String(this.ttlMs)]);
       this.lastBeatOk = Array.isArray(reply);
       if (this.lastBeatOk) this.read(reply as [string, string, string[]]);
     } finally {

@@ -143,7 +143,7 @@ export class RedisHub implements Hub {
     clearInterval(this.sweeper);
     this.liveness.stop();
     // Queued after every release the closing sockets sent: others see this node leave at once.
-    await this.link.run(FORGET_NODE, [], [this.node]);
+    await this.link.run(FORGET_NODE, [], [this.node, String(this.options.ttlMs)]);
     this.link.close();
   }
 
@@ -175,7 +175,7 @@ export class RedisHub implements Hub {
     this.watches.nodeDied(node);
     // One node cleans up after the dead one; the lock lasts long enough for it to finish.
     void this.link.call("SET", [`gp:lock:forget:${node}`, this.node, "NX", "PX", String(this.options.ttlMs)]).then((won) => {
-      if (won === "OK") void this.link.run(FORGET_NODE, [], [node]);
+      if (won === "OK") void this.link.run(FORGET_NODE, [], [node, String(this.options.ttlMs)]);
     });
   }
 

@@ -97,17 +97,22 @@ export const LEAVE = script(`
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 1`);
 
-/** KEYS: node zset. ARGV: self. Returns {Redis now ms, own previous heartbeat or '', {node, ms, …}}. */
+/**
+ * KEYS: node zset. ARGV: self, ttl ms. Returns {Redis now ms, own previous heartbeat or '', {node, ms, …}}.
+ * Entries of dead nodes stay (stale) for ten TTLs so every node sees them die, then go.
+ */
 export const HEARTBEAT = script(`
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local prev = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 10 * tonumber(ARGV[2]))
 return {tostring(now), prev or '', redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}`);
 
 /**
- * ARGV: a node that died or left. Removes everything it announced: interests, watches, claims
- * still naming it, group memberships, its heartbeat. O(what it held); run by one node (a lock).
+ * ARGV: a node that died or left, ttl ms. Removes everything it announced: interests, watches,
+ * claims still naming it, group memberships. Its heartbeat is left stale (a leaving node makes it
+ * so), for the others to see it dead. O(what it held); run by one node (a lock).
  */
 export const FORGET_NODE = script(`
 local node = ARGV[1]
@@ -132,7 +137,12 @@ for i = 1, #groups do
   end
 end
 redis.call('DEL', 'gp:ng:' .. node)
-redis.call('ZREM', 'gp:nodes', node)
+local score = redis.call('ZSCORE', 'gp:nodes', node)
+if score then
+  local t = redis.call('TIME')
+  local stale = t[1] * 1000 + math.floor(t[2] / 1000) - tonumber(ARGV[2]) - 1
+  if tonumber(score) > stale then redis.call('ZADD', 'gp:nodes', stale, node) end
+end
 return 1`);
 
 export const ALL_SCRIPTS = [PUBLISH_TOPIC, INDEXED_ADD, INDEXED_REMOVE, WATCH, CLAIM, RELEASE, RECLAIM, JOIN, LEAVE, HEARTBEAT, FORGET_NODE];

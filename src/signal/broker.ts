@@ -164,15 +164,23 @@ export class Broker {
 
   /** Takes the pod id on every node; an older origin of it, wherever it is, is replaced. */
   private async becomeOrigin(ws: SignalSocket, podId: string, proven: boolean): Promise<void> {
+    const { hub } = this.options;
     const topic = podTopic(podId);
-    const claim = await this.options.hub.claim(topic, proven ? PROVEN : "open", () => this.replaced(ws, podId));
-    if (ws.readyState !== 1) return claim.release();
+    // Subscribed first: once the claim stands, so does the subscription on every node ("registered" means reachable).
+    hub.subscribe(ws, topic);
+    const claim = await hub.claim(topic, proven ? PROVEN : "open", () => this.replaced(ws, podId)).catch((error) => {
+      hub.unsubscribe(ws, topic);
+      throw error;
+    });
+    if (ws.readyState !== 1) {
+      hub.unsubscribe(ws, topic);
+      return claim.release();
+    }
     ws.data.role = "origin";
     ws.data.podId = podId;
     ws.data.claim = claim;
     if (proven) ws.data.proven = true;
     this.origins.set(podId, ws);
-    this.options.hub.subscribe(ws, topic);
     send(ws, { t: "registered", podId });
     this.options.onOriginRegistered?.(podId);
   }
