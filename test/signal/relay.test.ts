@@ -171,6 +171,19 @@ describe("signaling relay", () => {
     thief.close();
   });
 
+  test("pod and session ids with colons cannot reach each other's sessions", async () => {
+    // ("a:b", "c") and ("a", "b:c") would meet on a naive "s:<podId>:<sessionId>" topic.
+    const target = await registeredOrigin(srv.wsUrl, "colon:b");
+    const attacker = await registeredOrigin(srv.wsUrl, "colon");
+    const visitor = await TestSocket.open(srv.wsUrl);
+    visitor.send({ t: "offer", podId: "colon:b", sessionId: "c", sdp: "x" });
+    await target.next({ t: "offer" });
+    attacker.send({ t: "answer", sessionId: "b:c", sdp: "hijack" });
+    expect(await attacker.next()).toEqual({ t: "error", sessionId: "b:c", message: "unknown session" });
+    await visitor.nothing();
+    for (const s of [target, attacker, visitor]) s.close();
+  });
+
   test("an origin can only answer sessions of its own pod", async () => {
     const a = await registeredOrigin(srv.wsUrl, "pod-own-a");
     const b = await registeredOrigin(srv.wsUrl, "pod-own-b");
