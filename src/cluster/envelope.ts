@@ -6,6 +6,7 @@ import type { Payload } from "./hub.ts";
 //   b<topic length>:<topic><base64>                   binary data (Bun delivers channel messages as text)
 //   l<epoch>:<name>                                   the claim on name made at epoch was taken over
 //   g<epoch>:<name>                                   the holder of name at epoch is gone (watchers fire)
+//   m<length>:<d|n|b message>…                         several data messages, in order (one PUBLISH per batch)
 // Lengths count UTF-16 units: both ends are JavaScript. The Lua scripts write only `l` and `g`,
 // which put the one free-form field last so that no length is needed.
 
@@ -14,14 +15,36 @@ export type Envelope =
   | { kind: "lost"; epoch: number; name: string }
   | { kind: "gone"; epoch: number; name: string };
 
-export function encodeData(topic: string, data: Payload, note?: string): string {
+/** One data message, framed for a batch (see PUBLISH_BATCH). */
+export function framedData(topic: string, data: Payload, note?: string): string {
+  const message = encodeData(topic, data, note);
+  return `${message.length}:${message}`;
+}
+
+function encodeData(topic: string, data: Payload, note?: string): string {
   const head = `${topic.length}:${topic}`;
   if (typeof data !== "string") return `b${head}${Buffer.from(data).toString("base64")}`;
   return note === undefined ? `d${head}${data}` : `n${head}${note.length}:${note}${data}`;
 }
 
-/** null for a message this version does not understand (a newer node, a stray publisher). */
-export function decode(message: string): Envelope | null {
+/** The messages in one channel message; those this version does not understand are left out. */
+export function decodeAll(message: string): Envelope[] {
+  if (message[0] !== "m") {
+    const one = decode(message);
+    return one ? [one] : [];
+  }
+  const out: Envelope[] = [];
+  for (let at = 1; at < message.length; ) {
+    const framed = field(message, at);
+    if (!framed) break;
+    const one = decode(framed.value);
+    if (one) out.push(one);
+    at = framed.end;
+  }
+  return out;
+}
+
+function decode(message: string): Envelope | null {
   const kind = message[0];
   if (kind === "l" || kind === "g") {
     const colon = message.indexOf(":");

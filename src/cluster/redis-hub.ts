@@ -1,11 +1,11 @@
 import type { Server, ServerWebSocket } from "bun";
 import { nanoid } from "nanoid";
-import { decode, encodeData } from "./envelope.ts";
+import { decodeAll, framedData } from "./envelope.ts";
 import type { Claim, Hub, HubStatus, Payload } from "./hub.ts";
 import { NodeLiveness } from "./node-liveness.ts";
 import { batches, parseClaim, RedisClaims } from "./redis-claims.ts";
 import { RedisLink } from "./redis-link.ts";
-import { FORGET_NODE, INDEXED_ADD, INDEXED_REMOVE, JOIN, LEAVE, PUBLISH_TOPIC } from "./redis-scripts.ts";
+import { FORGET_NODE, INDEXED_ADD, INDEXED_REMOVE, JOIN, LEAVE } from "./redis-scripts.ts";
 import { RedisWatches } from "./redis-watches.ts";
 
 export interface RedisHubOptions {
@@ -44,7 +44,7 @@ export class RedisHub implements Hub {
   readonly ready: Promise<void>;
 
   constructor(private readonly options: RedisHubOptions) {
-    this.link = new RedisLink(options.url, `gp:n:${this.node}`, {
+    this.link = new RedisLink(options.url, this.node, {
       message: (text) => this.onMessage(text),
       reconnected: () => void this.reannounce(),
     });
@@ -62,7 +62,7 @@ export class RedisHub implements Hub {
 
   publish(topic: string, data: Payload): void {
     this.options.server().publish(topic, data);
-    void this.link.run(PUBLISH_TOPIC, [`gp:t:${topic}`], [this.node, encodeData(topic, data)]);
+    this.link.publishes.add(`gp:t:${topic}`, framedData(topic, data));
   }
 
   deliver(topic: string, data: Payload, onNobody: () => void, note?: string): void {
@@ -72,9 +72,8 @@ export class RedisHub implements Hub {
       server.publish(topic, data);
       if (note !== undefined) this.noted(topic, note);
     }
-    const sent = this.link.run(PUBLISH_TOPIC, [`gp:t:${topic}`], [this.node, encodeData(topic, data, note)]);
     // No receiver (0) or no Redis (undefined): nobody elsewhere heard it.
-    if (!here) void sent.then((receivers) => (receivers ? undefined : onNobody()));
+    this.link.publishes.add(`gp:t:${topic}`, framedData(topic, data, note), here ? undefined : (receivers) => (receivers ? undefined : onNobody()));
   }
 
   onNote(listener: (topic: string, note: string) => void): void {
@@ -148,13 +147,15 @@ export class RedisHub implements Hub {
   }
 
   private onMessage(text: string): void {
-    const m = decode(text);
-    if (!m) return;
-    if (m.kind === "lost") return this.claims.lost(m.epoch, m.name);
-    if (m.kind === "gone") return this.watches.gone(m.epoch, m.name);
     const server = this.options.server();
-    server.publish(m.topic, m.data);
-    if (m.note !== undefined && server.subscriberCount(m.topic) > 0) this.noted(m.topic, m.note);
+    for (const m of decodeAll(text)) {
+      if (m.kind === "lost") this.claims.lost(m.epoch, m.name);
+      else if (m.kind === "gone") this.watches.gone(m.epoch, m.name);
+      else {
+        server.publish(m.topic, m.data);
+        if (m.note !== undefined && server.subscriberCount(m.topic) > 0) this.noted(m.topic, m.note);
+      }
+    }
   }
 
   private noted(topic: string, note: string): void {

@@ -1,4 +1,5 @@
 import { RedisClient } from "bun";
+import { PublishBatch } from "./publish-batch.ts";
 import { ALL_SCRIPTS, type Script } from "./redis-scripts.ts";
 
 /** Commands waiting for Redis at once; past it they fail at once instead of piling up in memory. */
@@ -20,6 +21,9 @@ export interface LinkEvents {
 export class RedisLink {
   private readonly cmd: RedisClient;
   private readonly sub: RedisClient;
+  private readonly channel: string;
+  /** What this node publishes, gathered per event-loop turn. */
+  readonly publishes: PublishBatch;
   private subscribed = false;
   private started = false;
   private closed = false;
@@ -30,9 +34,11 @@ export class RedisLink {
 
   constructor(
     url: string,
-    private readonly channel: string,
+    node: string,
     private readonly events: LinkEvents,
   ) {
+    this.channel = `gp:n:${node}`;
+    this.publishes = new PublishBatch(node, (script, keys, args) => this.runNow(script, keys, args));
     // No offline queue: while Redis is away calls fail fast and local traffic goes on.
     const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 5000 };
     this.cmd = new RedisClient(url, options);
@@ -71,36 +77,40 @@ export class RedisLink {
     return this.started && this.subscribed && this.cmd.connected && this.sub.connected;
   }
 
-  /** One command; undefined if it failed. */
-  async call(command: string, args: string[]): Promise<unknown> {
-    if (this.inFlight >= MAX_IN_FLIGHT || !this.cmd.connected) return this.refuse();
+  /** One command, after what was published before it; undefined if it failed. */
+  call(command: string, args: string[]): Promise<unknown> {
+    this.publishes.flush();
+    if (this.inFlight >= MAX_IN_FLIGHT || !this.cmd.connected) return Promise.resolve(this.refuse());
     this.inFlight++;
-    try {
-      return await this.cmd.send(command, args);
-    } catch (error) {
-      return this.fail(error);
-    } finally {
-      this.inFlight--;
-    }
+    return this.cmd.send(command, args).then(this.done, this.failed);
+  }
+
+  /** A script, after what was published before it; undefined if it failed. */
+  run(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    this.publishes.flush();
+    return this.runNow(s, keys, args);
   }
 
   /** A script by its hash, loading it if this Redis has not seen it (a restart empties the cache). */
-  async run(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    if (this.inFlight >= MAX_IN_FLIGHT || !this.cmd.connected) return this.refuse();
+  private runNow(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    if (this.inFlight >= MAX_IN_FLIGHT || !this.cmd.connected) return Promise.resolve(this.refuse());
     this.inFlight++;
-    try {
-      return await this.cmd.send("EVALSHA", [s.sha, String(keys.length), ...keys, ...args]);
-    } catch (error) {
-      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) return this.fail(error);
-      try {
-        return await this.cmd.send("EVAL", [s.text, String(keys.length), ...keys, ...args]);
-      } catch (again) {
-        return this.fail(again);
-      }
-    } finally {
-      this.inFlight--;
-    }
+    const tail = [String(keys.length), ...keys, ...args];
+    return this.cmd.send("EVALSHA", [s.sha, ...tail]).then(this.done, (error: unknown) => {
+      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) return this.failed(error);
+      return this.cmd.send("EVAL", [s.text, ...tail]).then(this.done, this.failed);
+    });
   }
+
+  private readonly done = (reply: unknown): unknown => {
+    this.inFlight--;
+    return reply;
+  };
+
+  private readonly failed = (error: unknown): undefined => {
+    this.inFlight--;
+    return this.fail(error);
+  };
 
   close(): void {
     this.closed = true;

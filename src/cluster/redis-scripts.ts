@@ -17,14 +17,44 @@ function script(text: string): Script {
   return { text, sha: new Bun.CryptoHasher("sha1").update(text).digest("hex") };
 }
 
-/** KEYS: topic's node set. ARGV: self, envelope. Returns how many other nodes' subscribers got it. */
-export const PUBLISH_TOPIC = script(`
-local nodes = redis.call('SMEMBERS', KEYS[1])
-local n = 0
-for i = 1, #nodes do
-  if nodes[i] ~= ARGV[1] then n = n + redis.call('PUBLISH', 'gp:n:' .. nodes[i], ARGV[2]) end
+/**
+ * KEYS: each message's topic node set. ARGV: self, then each message framed as `<length>:<envelope>`.
+ * All messages for one node go out as one PUBLISH of `m<framed>…`, in order. Returns, per message,
+ * how many subscribers of other nodes' channels got it (0: nobody elsewhere).
+ */
+export const PUBLISH_BATCH = script(`
+local self = ARGV[1]
+local buffers, order, targets = {}, {}, {}
+for i = 1, #KEYS do
+  local nodes = redis.call('SMEMBERS', KEYS[i])
+  local mine = {}
+  for j = 1, #nodes do
+    local node = nodes[j]
+    if node ~= self then
+      local buffer = buffers[node]
+      if not buffer then
+        buffer = {'m'}
+        buffers[node] = buffer
+        order[#order + 1] = node
+      end
+      buffer[#buffer + 1] = ARGV[i + 1]
+      mine[#mine + 1] = node
+    end
+  end
+  targets[i] = mine
 end
-return n`);
+local receivers = {}
+for k = 1, #order do
+  local node = order[k]
+  receivers[node] = redis.call('PUBLISH', 'gp:n:' .. node, table.concat(buffers[node]))
+end
+local counts = {}
+for i = 1, #KEYS do
+  local n = 0
+  for _, node in ipairs(targets[i]) do n = n + receivers[node] end
+  counts[i] = n
+end
+return counts`);
 
 /** KEYS: set, this node's index of such sets. ARGV: member to add to the set, name to add to the index. */
 export const INDEXED_ADD = script(`
@@ -145,4 +175,4 @@ if score then
 end
 return 1`);
 
-export const ALL_SCRIPTS = [PUBLISH_TOPIC, INDEXED_ADD, INDEXED_REMOVE, WATCH, CLAIM, RELEASE, RECLAIM, JOIN, LEAVE, HEARTBEAT, FORGET_NODE];
+export const ALL_SCRIPTS = [PUBLISH_BATCH, INDEXED_ADD, INDEXED_REMOVE, WATCH, CLAIM, RELEASE, RECLAIM, JOIN, LEAVE, HEARTBEAT, FORGET_NODE];
