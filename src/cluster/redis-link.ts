@@ -2,7 +2,7 @@ import { RedisClient } from "bun";
 import { PublishBatch } from "./publish-batch.ts";
 import { ALL_SCRIPTS, type Script } from "./redis-scripts.ts";
 
-/** Commands waiting for Redis at once; past it they fail at once instead of piling up in memory. */
+/** Commands (a batch counts each message) waiting for Redis at once; past it they fail at once instead of piling up in memory. */
 const MAX_IN_FLIGHT = 50_000;
 
 export interface LinkEvents {
@@ -25,6 +25,8 @@ export class RedisLink {
   /** What this node publishes, gathered per event-loop turn. */
   readonly publishes: PublishBatch;
   private subscribed = false;
+  /** The channel's listener is registered with the client (once for its lifetime). */
+  private listening = false;
   private started = false;
   private closed = false;
   private inFlight = 0;
@@ -38,7 +40,7 @@ export class RedisLink {
     private readonly events: LinkEvents,
   ) {
     this.channel = `gp:n:${node}`;
-    this.publishes = new PublishBatch(node, (script, keys, args) => this.runNow(script, keys, args));
+    this.publishes = new PublishBatch(node, (script, keys, args) => this.runNow(script, keys, args, keys.length));
     // No offline queue: while Redis is away calls fail fast and local traffic goes on.
     const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 5000 };
     this.cmd = new RedisClient(url, options);
@@ -59,7 +61,12 @@ export class RedisLink {
       try {
         await this.cmd.connect();
         await this.sub.connect();
-        await this.sub.subscribe(this.channel, (text) => this.events.message(text));
+        // subscribe() a second time would deliver every message twice: retries use the raw command.
+        if (this.listening) await this.sub.send("SUBSCRIBE", [this.channel]);
+        else {
+          this.listening = true;
+          await this.sub.subscribe(this.channel, (text) => this.events.message(text));
+        }
         // subscribe() resolving is not the server's acknowledgement; a reply after it is.
         await this.sub.ping();
         this.subscribed = true;
@@ -92,14 +99,21 @@ export class RedisLink {
   }
 
   /** A script by its hash, loading it if this Redis has not seen it (a restart empties the cache). */
-  private runNow(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    if (this.inFlight >= MAX_IN_FLIGHT || !this.cmd.connected) return Promise.resolve(this.refuse());
-    this.inFlight++;
+  private runNow(s: Script, keys: string[], args: string[], weight = 1): Promise<unknown> {
+    if (this.inFlight + weight > MAX_IN_FLIGHT || !this.cmd.connected) return Promise.resolve(this.refuse());
+    this.inFlight += weight;
     const tail = [String(keys.length), ...keys, ...args];
-    return this.cmd.send("EVALSHA", [s.sha, ...tail]).then(this.done, (error: unknown) => {
-      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) return this.failed(error);
-      return this.cmd.send("EVAL", [s.text, ...tail]).then(this.done, this.failed);
-    });
+    const settled = (reply: unknown) => {
+      this.inFlight -= weight;
+      return reply;
+    };
+    return this.cmd
+      .send("EVALSHA", [s.sha, ...tail])
+      .catch((error: unknown) => {
+        if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
+        return this.cmd.send("EVAL", [s.text, ...tail]);
+      })
+      .then(settled, (error: unknown) => (settled(undefined), this.fail(error)));
   }
 
   private readonly done = (reply: unknown): unknown => {
