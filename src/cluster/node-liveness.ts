@@ -57,6 +57,10 @@ export class NodeLiveness {
       const reply = await this.link.run(HEARTBEAT, ["gp:nodes"], [this.self, String(this.ttlMs)]);
       this.lastBeatOk = Array.isArray(reply);
       if (this.lastBeatOk) this.read(reply as [string, string, string[]]);
+    } catch (error) {
+      // A listener that threw must not end the process nor stop the heartbeat.
+      this.lastBeatOk = false;
+      console.error("[gemmapod-signal] cluster: heartbeat failed:", error);
     } finally {
       this.beating = false;
     }

@@ -142,7 +142,8 @@ export class RedisHub implements Hub {
     clearInterval(this.sweeper);
     this.liveness.stop();
     // Queued after every release the closing sockets sent: others see this node leave at once.
-    await this.link.run(FORGET_NODE, [], [this.node, String(this.options.ttlMs)]);
+    // A Redis that does not answer must not hold up the shutdown: the TTL covers it then.
+    await Promise.race([this.link.run(FORGET_NODE, [], [this.node, String(this.options.ttlMs)]), Bun.sleep(1000)]);
     this.link.close();
   }
 
