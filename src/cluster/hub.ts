@@ -8,6 +8,12 @@ export interface Claim {
   release(): void;
 }
 
+/** What the others hear about a group member whose node died (e.g. a room's `peer-left`). */
+export interface Farewell {
+  topic: string;
+  data: string;
+}
+
 /** How this node sees the cluster, for `/health`. */
 export interface HubStatus {
   node: string;
@@ -52,8 +58,12 @@ export interface Hub {
    * is replaced, or its node dies. Nothing runs if nobody holds it. Returns the way to stop watching.
    */
   watch(name: string, onGone: () => void): () => void;
-  /** Adds `member` to `group` and resolves with the other members. */
-  join(group: string, member: string): Promise<string[]>;
+  /**
+   * Adds `member` to `group` and resolves with the other members. `farewell`, if given, is
+   * published to its topic should the member's node die while it is in the group (a live node
+   * says goodbye itself; `leave` drops it unsaid). A single node ignores it.
+   */
+  join(group: string, member: string, farewell?: Farewell): Promise<string[]>;
   leave(group: string, member: string): void;
   /** null for a single node. */
   status(): HubStatus | null;

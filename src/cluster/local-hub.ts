@@ -1,5 +1,5 @@
 import type { Server, ServerWebSocket } from "bun";
-import type { Claim, Hub, HubStatus, Payload } from "./hub.ts";
+import type { Claim, Farewell, Hub, HubStatus, Payload } from "./hub.ts";
 
 interface Holding {
   value: string;
@@ -72,7 +72,8 @@ export class LocalHub implements Hub {
     };
   }
 
-  join(group: string, member: string): Promise<string[]> {
+  /** One process has no node to die apart from it: a farewell is never needed. */
+  join(group: string, member: string, _farewell?: Farewell): Promise<string[]> {
     let members = this.groups.get(group);
     if (!members) this.groups.set(group, (members = new Set()));
     const others = [...members].filter((m) => m !== member);

@@ -1,7 +1,7 @@
 import type { Server, ServerWebSocket } from "bun";
 import { nanoid } from "nanoid";
 import { decodeAll, framedData } from "./envelope.ts";
-import type { Claim, Hub, HubStatus, Payload } from "./hub.ts";
+import type { Claim, Farewell, Hub, HubStatus, Payload } from "./hub.ts";
 import { NodeLiveness } from "./node-liveness.ts";
 import { batches, parseClaim, RedisClaims } from "./redis-claims.ts";
 import { RedisLink } from "./redis-link.ts";
@@ -31,8 +31,8 @@ export class RedisHub implements Hub {
   private readonly watches: RedisWatches;
   /** Topics with at least one local subscriber, as announced to Redis. */
   private readonly interests = new Set<string>();
-  /** Local members of each group. */
-  private readonly groups = new Map<string, Set<string>>();
+  /** Local members of each group, with their stored farewells ('' for none). */
+  private readonly groups = new Map<string, Map<string, string>>();
   private readonly noteListeners: ((topic: string, note: string) => void)[] = [];
   private readonly sweeper: Timer;
   private reannouncing = false;
@@ -108,15 +108,16 @@ export class RedisHub implements Hub {
     return this.watches.watch(name, onGone);
   }
 
-  async join(group: string, member: string): Promise<string[]> {
+  async join(group: string, member: string, farewell?: Farewell): Promise<string[]> {
     let mine = this.groups.get(group);
-    if (!mine) this.groups.set(group, (mine = new Set()));
-    mine.add(member);
-    const all = await this.link.run(JOIN, [`gp:g:${group}`, `gp:ng:${this.node}`], [member, this.node, group]);
+    if (!mine) this.groups.set(group, (mine = new Map()));
+    const said = farewell ? `${Buffer.byteLength(farewell.topic)}:${farewell.topic}${framedData(farewell.topic, farewell.data)}` : "";
+    mine.set(member, said);
+    const all = await this.link.run(JOIN, [`gp:g:${group}`, `gp:ng:${this.node}`, `gp:gf:${group}`], [member, this.node, group, said]);
     const others: string[] = [];
     if (Array.isArray(all)) {
       for (let i = 0; i + 1 < all.length; i += 2) if (all[i] !== member && this.liveness.isAlive(all[i + 1])) others.push(all[i]);
-    } else for (const m of mine) if (m !== member) others.push(m);
+    } else for (const m of mine.keys()) if (m !== member) others.push(m);
     return others;
   }
 
@@ -124,7 +125,7 @@ export class RedisHub implements Hub {
     const mine = this.groups.get(group);
     if (!mine?.delete(member)) return;
     if (mine.size === 0) this.groups.delete(group);
-    void this.link.run(LEAVE, [`gp:g:${group}`], [member, this.node]);
+    void this.link.run(LEAVE, [`gp:g:${group}`, `gp:gf:${group}`], [member, this.node]);
   }
 
   status(): HubStatus {
@@ -209,9 +210,9 @@ export class RedisHub implements Hub {
     for (const batch of batches([...this.interests])) {
       await Promise.all(batch.map((topic) => this.link.run(INDEXED_ADD, [`gp:t:${topic}`, `gp:ni:${this.node}`], [this.node, topic])));
     }
-    const memberships = [...this.groups].flatMap(([group, members]) => [...members].map((member) => [group, member] as const));
+    const memberships = [...this.groups].flatMap(([group, members]) => [...members].map(([member, said]) => [group, member, said] as const));
     for (const batch of batches(memberships)) {
-      await Promise.all(batch.map(([group, member]) => this.link.run(JOIN, [`gp:g:${group}`, `gp:ng:${this.node}`], [member, this.node, group])));
+      await Promise.all(batch.map(([group, member, said]) => this.link.run(JOIN, [`gp:g:${group}`, `gp:ng:${this.node}`, `gp:gf:${group}`], [member, this.node, group, said])));
     }
     await this.claims.recheck();
     await this.watches.recheck();

@@ -6,6 +6,7 @@
 //        gp:c:<name>       claim "node|epoch|value";                 gp:nc:<node> its claims
 //        gp:w:<name>       nodes watching name;                      gp:nw:<node> its watches
 //        gp:g:<group>      hash member -> node;                      gp:ng:<node> its groups
+//        gp:gf:<group>     hash member -> "<topic bytes>:<topic><framed message>", sent if its node dies
 //        gp:epoch          claim epochs (fencing: every claim is newer than the one it replaces)
 
 export interface Script {
@@ -116,15 +117,22 @@ redis.call('SADD', KEYS[2], ARGV[2])
 if tonumber(redis.call('GET', KEYS[3]) or '0') < tonumber(ARGV[3]) then redis.call('SET', KEYS[3], ARGV[3]) end
 return 1`);
 
-/** KEYS: group, this node's groups. ARGV: member, self, group. Returns the group as [member, node, …]. */
+/**
+ * KEYS: group, this node's groups, farewells. ARGV: member, self, group, farewell ('' for none).
+ * Returns the group as [member, node, …].
+ */
 export const JOIN = script(`
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[1], ARGV[4]) else redis.call('HDEL', KEYS[3], ARGV[1]) end
 return redis.call('HGETALL', KEYS[1])`);
 
-/** KEYS: group. ARGV: member, self. Only the member's own node removes it. */
+/** KEYS: group, farewells. ARGV: member, self. Only the member's own node removes it; a leave says no farewell. */
 export const LEAVE = script(`
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
 return 1`);
 
 /**
@@ -159,11 +167,24 @@ for i = 1, #claims do
   if v and string.sub(v, 1, #node + 1) == node .. '|' then redis.call('DEL', 'gp:c:' .. claims[i]) end
 end
 redis.call('DEL', 'gp:nc:' .. node)
+-- Its members leave their groups; each farewell goes to the nodes listening on its topic.
 local groups = redis.call('SMEMBERS', 'gp:ng:' .. node)
 for i = 1, #groups do
   local kv = redis.call('HGETALL', 'gp:g:' .. groups[i])
   for j = 1, #kv, 2 do
-    if kv[j + 1] == node then redis.call('HDEL', 'gp:g:' .. groups[i], kv[j]) end
+    if kv[j + 1] == node then
+      redis.call('HDEL', 'gp:g:' .. groups[i], kv[j])
+      local farewell = redis.call('HGET', 'gp:gf:' .. groups[i], kv[j])
+      redis.call('HDEL', 'gp:gf:' .. groups[i], kv[j])
+      local length, rest = string.match(farewell or '', '^(%d+):()')
+      if length then
+        local topic = string.sub(farewell, rest, rest + tonumber(length) - 1)
+        local listeners = redis.call('SMEMBERS', 'gp:t:' .. topic)
+        for k = 1, #listeners do
+          if listeners[k] ~= node then redis.call('PUBLISH', 'gp:n:' .. listeners[k], 'm' .. string.sub(farewell, rest + tonumber(length))) end
+        end
+      end
+    end
   end
 end
 redis.call('DEL', 'gp:ng:' .. node)
