@@ -2,7 +2,8 @@
 // 16 visitors, sessions and long-lived trickle) on one node without --cluster, and on two
 // cluster nodes with every origin on one and every visitor on the other, so that every
 // relayed message crosses Redis. Node CPU is the sum of both nodes; Redis commands and
-// Redis CPU come from INFO commandstats / INFO cpu read around each measured phase.
+// Redis CPU come from INFO commandstats / INFO cpu read around each measured phase. Last,
+// Redis is restarted in the middle of a sessions phase.
 import { existsSync, mkdirSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { targets } from "./figures.ts";
@@ -36,9 +37,8 @@ async function redisCounters(url: string): Promise<RedisCounters> {
   }
 }
 
-async function startRedis(logDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = freePort();
-  const fd = openSync(join(logDir, "redis.log"), "w");
+async function startRedis(logDir: string, port = freePort()): Promise<{ url: string; stop(): Promise<void> }> {
+  const fd = openSync(join(logDir, "redis.log"), "a");
   const proc = spawnTracked([REDIS_SERVER, "--save", "", "--appendonly", "no", "--bind", HOST, "--port", String(port)], { stdout: fd, stderr: fd });
   closeSync(fd);
   const url = `redis://${HOST}:${port}`;
@@ -75,6 +75,8 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
     redisCalls: d("two.redisCommandsPerSession", "across two nodes: Redis commands per session (inside scripts included)", "", "lower", 1),
     redisCpu: d("two.redisCpuPerSession", "across two nodes: Redis CPU per session", "µs", "lower", 1),
     redisCpuMessage: d("two.redisCpuPerMessage", "across two nodes, long-lived sessions: Redis CPU per relayed message", "µs", "lower", 2),
+    restartFailed: d("two.restartFailed", "Redis restart mid-phase: sessions failed (told `origin offline` at once, retried)", "", "lower", 0),
+    restartGap: d("two.restartGapMs", "Redis restart: from Redis back to both nodes ok again", "ms", "lower", 0),
   };
   const logs = join(ctx.outDir, "logs");
   const load = (options: Omit<RelayLoadOptions, "origins" | "concurrency" | "seconds" | "warmupSessions" | "maxSessions">, sessions: boolean) =>
@@ -103,7 +105,7 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
       await single.stop();
     }
     mkdirSync(logs, { recursive: true });
-    const redis = await startRedis(logs);
+    let redis = await startRedis(logs);
     const nodes: RunningServer[] = [];
     try {
       nodes.push(await node(spec, "node-a", ["--cluster", redis.url]), await node(spec, "node-b", ["--cluster", redis.url]));
@@ -116,13 +118,29 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
       const middle = await redisCounters(redis.url);
       const trickle = await load({ ...common, mode: "trickle" }, false);
       const after = await redisCounters(redis.url);
+      // A 4 s sessions phase; Redis is killed 1.5 s after it starts and back 300 ms later, same port.
+      const restarting = runJsonChild<RelayLoadResult>(
+        [process.execPath, LOAD, JSON.stringify({ ...common, mode: "sessions", origins: ORIGINS, concurrency: VISITORS, seconds: 4, warmupSessions: 0, maxSessions: 500_000 })],
+        70_000,
+      );
+      await Bun.sleep(1500);
+      await redis.stop();
+      await Bun.sleep(300);
+      redis = await startRedis(logs, Number(new URL(redis.url).port));
+      const back = performance.now();
+      await untilClusterOk(a.url, 2);
+      await untilClusterOk(b.url, 2);
+      const gapMs = performance.now() - back;
+      const restart = await restarting;
       failed("one node, sessions", one.sessions);
       failed("one node, trickle", one.trickle);
       failed("two nodes, sessions", sessions);
       failed("two nodes, trickle", trickle);
       // The warm-up sessions also went through Redis: count them with the measured ones.
       const allSessions = sessions.sessions + (ctx.quick ? 100 : 300);
-      runs.push({ rep, one, two: { sessions, trickle }, redis: { before, middle, after } });
+      runs.push({ rep, one, two: { sessions, trickle, restart }, redis: { before, middle, after } });
+      f.add(ids.restartFailed, "ours", restart.failures);
+      f.add(ids.restartGap, "ours", gapMs);
       f.add(ids.oneSessions, "ours", one.sessions.sessionsPerSec);
       f.add(ids.twoSessions, "ours", sessions.sessionsPerSec);
       f.add(ids.oneCpu, "ours", one.sessions.serverCpuMicrosPerMessage);
@@ -149,10 +167,10 @@ function ratioOf(a: number | undefined, b: number | undefined): number | undefin
 }
 
 async function untilClusterOk(url: string, nodes: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 400; i++) {
     const h = (await fetch(`${url}/health`).then((r) => r.json(), () => ({}))) as { cluster?: { state: string; nodes: number } };
     if (h.cluster?.state === "ok" && h.cluster.nodes >= nodes) return;
-    await Bun.sleep(50);
+    await Bun.sleep(25);
   }
   throw new Error(`${url} never joined a ${nodes}-node cluster`);
 }
