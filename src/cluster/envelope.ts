@@ -15,7 +15,7 @@ export type Envelope =
   | { kind: "lost"; epoch: number; name: string }
   | { kind: "gone"; epoch: number; name: string };
 
-/** One data message, framed for a batch (see PUBLISH_BATCH). */
+/** One data message, framed for a batch (see ROUTE_BATCH). */
 export function framedData(topic: string, data: Payload, note?: string): string {
   const message = encodeData(topic, data, note);
   return `${message.length}:${message}`;

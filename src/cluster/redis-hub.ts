@@ -5,7 +5,7 @@ import type { Claim, Farewell, Hub, HubStatus, Payload } from "./hub.ts";
 import { NodeLiveness } from "./node-liveness.ts";
 import { batches, parseClaim, RedisClaims } from "./redis-claims.ts";
 import { RedisLink } from "./redis-link.ts";
-import { FORGET_NODE, INDEXED_ADD, INDEXED_REMOVE, JOIN, LEAVE } from "./redis-scripts.ts";
+import { FORGET_NODE, INDEXED_ADD, JOIN, LEAVE } from "./redis-scripts.ts";
 import { RedisWatches } from "./redis-watches.ts";
 
 export interface RedisHubOptions {
@@ -62,7 +62,7 @@ export class RedisHub implements Hub {
 
   publish(topic: string, data: Payload): void {
     this.options.server().publish(topic, data);
-    this.link.publishes.add(`gp:t:${topic}`, framedData(topic, data));
+    this.link.routes.publish(topic, framedData(topic, data));
   }
 
   deliver(topic: string, data: Payload, onNobody: () => void, note?: string): void {
@@ -73,7 +73,7 @@ export class RedisHub implements Hub {
       if (note !== undefined) this.noted(topic, note);
     }
     // No receiver (0) or no Redis (undefined): nobody elsewhere heard it.
-    this.link.publishes.add(`gp:t:${topic}`, framedData(topic, data, note), here ? undefined : (receivers) => (receivers ? undefined : onNobody()));
+    this.link.routes.publish(topic, framedData(topic, data, note), here ? undefined : (receivers) => (receivers ? undefined : onNobody()));
   }
 
   onNote(listener: (topic: string, note: string) => void): void {
@@ -85,7 +85,7 @@ export class RedisHub implements Hub {
     if (this.interests.has(topic)) return;
     this.interests.add(topic);
     // Sent before anything this node publishes next: whoever answers it finds this node listed.
-    void this.link.run(INDEXED_ADD, [`gp:t:${topic}`, `gp:ni:${this.node}`], [this.node, topic]);
+    this.link.routes.interest(topic, true);
   }
 
   unsubscribe(ws: ServerWebSocket<unknown>, topic: string): void {
@@ -166,7 +166,7 @@ export class RedisHub implements Hub {
 
   private loseInterest(topic: string): void {
     if (!this.interests.delete(topic)) return;
-    void this.link.run(INDEXED_REMOVE, [`gp:t:${topic}`, `gp:ni:${this.node}`], [this.node, topic]);
+    this.link.routes.interest(topic, false);
   }
 
   private sweep(): void {

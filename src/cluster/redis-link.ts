@@ -1,5 +1,5 @@
 import { RedisClient } from "bun";
-import { PublishBatch } from "./publish-batch.ts";
+import { RouteBatch } from "./route-batch.ts";
 import { ALL_SCRIPTS, type Script } from "./redis-scripts.ts";
 
 /** Commands (a batch counts each message) waiting for Redis at once; past it they fail at once instead of piling up in memory. */
@@ -22,8 +22,8 @@ export class RedisLink {
   private readonly cmd: RedisClient;
   private readonly sub: RedisClient;
   private readonly channel: string;
-  /** What this node publishes, gathered per event-loop turn. */
-  readonly publishes: PublishBatch;
+  /** What this node publishes and subscribes to, gathered per event-loop turn. */
+  readonly routes: RouteBatch;
   private subscribed = false;
   /** The channel's listener is registered with the client (once for its lifetime). */
   private listening = false;
@@ -40,7 +40,7 @@ export class RedisLink {
     private readonly events: LinkEvents,
   ) {
     this.channel = `gp:n:${node}`;
-    this.publishes = new PublishBatch(node, (script, keys, args) => this.runNow(script, keys, args, keys.length));
+    this.routes = new RouteBatch(node, (script, keys, args) => this.runNow(script, keys, args, keys.length));
     // No offline queue: while Redis is away calls fail fast and local traffic goes on.
     const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 5000 };
     this.cmd = new RedisClient(url, options);
@@ -84,17 +84,17 @@ export class RedisLink {
     return this.started && this.subscribed && this.cmd.connected && this.sub.connected;
   }
 
-  /** One command, after what was published before it; undefined if it failed. */
+  /** One command, after what was routed before it; undefined if it failed. */
   call(command: string, args: string[]): Promise<unknown> {
-    this.publishes.flush();
+    this.routes.flush();
     if (this.inFlight >= MAX_IN_FLIGHT || !this.cmd.connected) return Promise.resolve(this.refuse());
     this.inFlight++;
     return this.cmd.send(command, args).then(this.done, this.failed);
   }
 
-  /** A script, after what was published before it; undefined if it failed. */
+  /** A script, after what was routed before it; undefined if it failed. */
   run(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    this.publishes.flush();
+    this.routes.flush();
     return this.runNow(s, keys, args);
   }
 

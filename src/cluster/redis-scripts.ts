@@ -19,27 +19,39 @@ function script(text: string): Script {
 }
 
 /**
- * KEYS: each message's topic node set. ARGV: self, then each message framed as `<length>:<envelope>`.
- * All messages for one node go out as one PUBLISH of `m<framed>…`, in order. Returns, per message,
+ * What a node sent during one turn of its event loop, in order. KEYS: each entry's topic node set.
+ * ARGV: self, one op character per entry ("p" publish, "+" / "-" this node gains / loses interest
+ * in the topic), then each entry's argument: the message framed as `<length>:<envelope>`, or the
+ * topic. All messages for one node go out as one PUBLISH of `m<framed>…`. Returns, per entry,
  * how many subscribers of other nodes' channels got it (0: nobody elsewhere).
  */
-export const PUBLISH_BATCH = script(`
-local self = ARGV[1]
+export const ROUTE_BATCH = script(`
+local self, ops = ARGV[1], ARGV[2]
+local index = 'gp:ni:' .. self
 local buffers, order, targets = {}, {}, {}
 for i = 1, #KEYS do
-  local nodes = redis.call('SMEMBERS', KEYS[i])
+  local op, arg = string.sub(ops, i, i), ARGV[i + 2]
   local mine = {}
-  for j = 1, #nodes do
-    local node = nodes[j]
-    if node ~= self then
-      local buffer = buffers[node]
-      if not buffer then
-        buffer = {'m'}
-        buffers[node] = buffer
-        order[#order + 1] = node
+  if op == '+' then
+    redis.call('SADD', KEYS[i], self)
+    redis.call('SADD', index, arg)
+  elseif op == '-' then
+    redis.call('SREM', KEYS[i], self)
+    redis.call('SREM', index, arg)
+  else
+    local nodes = redis.call('SMEMBERS', KEYS[i])
+    for j = 1, #nodes do
+      local node = nodes[j]
+      if node ~= self then
+        local buffer = buffers[node]
+        if not buffer then
+          buffer = {'m'}
+          buffers[node] = buffer
+          order[#order + 1] = node
+        end
+        buffer[#buffer + 1] = arg
+        mine[#mine + 1] = node
       end
-      buffer[#buffer + 1] = ARGV[i + 1]
-      mine[#mine + 1] = node
     end
   end
   targets[i] = mine
@@ -196,4 +208,4 @@ if score then
 end
 return 1`);
 
-export const ALL_SCRIPTS = [PUBLISH_BATCH, INDEXED_ADD, INDEXED_REMOVE, WATCH, CLAIM, RELEASE, RECLAIM, JOIN, LEAVE, HEARTBEAT, FORGET_NODE];
+export const ALL_SCRIPTS = [ROUTE_BATCH, INDEXED_ADD, INDEXED_REMOVE, WATCH, CLAIM, RELEASE, RECLAIM, JOIN, LEAVE, HEARTBEAT, FORGET_NODE];
