@@ -23,6 +23,7 @@ export interface TestRedis {
   start(): Promise<void>;
   /** One command on a fresh connection. */
   command(...args: string[]): Promise<unknown>;
+  /** At the end of the file: nothing is kept. */
   stop(): Promise<void>;
 }
 
@@ -43,14 +44,15 @@ export async function startRedis(): Promise<TestRedis> {
     throw new Error("redis-server did not start");
   };
   await launch();
+  const kill = async () => {
+    proc?.kill("SIGKILL");
+    await proc?.exited;
+  };
   const url = `redis://127.0.0.1:${port}`;
   return {
     url,
     port,
-    async kill() {
-      proc?.kill("SIGKILL");
-      await proc?.exited;
-    },
+    kill,
     start: launch,
     async command(...args) {
       const client = new Bun.RedisClient(url);
@@ -60,10 +62,7 @@ export async function startRedis(): Promise<TestRedis> {
         client.close();
       }
     },
-    async stop() {
-      proc?.kill("SIGKILL");
-      await proc?.exited;
-    },
+    stop: kill,
   };
 }
 
