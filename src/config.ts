@@ -40,6 +40,8 @@ export interface Config {
   rondevuMaxSessions: number;
   rondevuRate: number;
   consoleMaxViewers: number;
+  cluster: string | undefined;
+  clusterTtlMs: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -76,6 +78,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   rondevuMaxSessions: 20_000,
   rondevuRate: 50,
   consoleMaxViewers: 100,
+  cluster: undefined,
+  clusterTtlMs: 10_000,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -175,6 +179,8 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "rondevuMaxSessions", flag: "--rondevu-max-sessions", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS"], value: "N", help: "live Rondevu sessions in all (the memory bound)", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuRate", flag: "--rondevu-rate", env: ["GEMMAPOD_SIGNAL_RONDEVU_RATE"], value: "N", help: "Rondevu requests per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
   flag({ key: "consoleMaxViewers", flag: "--console-max-viewers", env: ["GEMMAPOD_SIGNAL_CONSOLE_MAX_VIEWERS"], value: "N", help: "web consoles (at /) receiving live status at once; past it 503 (10 per client address)", parse: integer(1, 100_000) }),
+  flag({ key: "cluster", flag: "--cluster", env: ["GEMMAPOD_SIGNAL_CLUSTER"], value: "URL", help: "join the cluster routed through this Redis (redis://host:port)", parse: redisUrl }),
+  flag({ key: "clusterTtlMs", flag: "--cluster-ttl", env: ["GEMMAPOD_SIGNAL_CLUSTER_TTL"], value: "DURATION", help: "a cluster node silent this long is dead: its origins are offline (e.g. 10s)", parse: clusterTtl }),
 ];
 
 export type CliCommand =
@@ -272,6 +278,18 @@ function duration(raw: string): number {
   const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(raw.trim());
   if (!m) throw new Error("expected a duration such as 0, 90s, 12h or 30d");
   return Number(m[1]) * DURATION_UNITS[m[2] ?? "ms"]!;
+}
+
+function redisUrl(raw: string): string {
+  const url = URL.parse(raw.trim());
+  if (!url || (url.protocol !== "redis:" && url.protocol !== "rediss:") || !url.hostname) throw new Error("expected redis://host:port");
+  return url.href;
+}
+
+function clusterTtl(raw: string): number {
+  const ms = duration(raw);
+  if (ms < 500 || ms > 600_000) throw new Error("expected a duration from 500ms to 10m");
+  return ms;
 }
 
 function secret(raw: string): string {

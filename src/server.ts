@@ -15,6 +15,8 @@ import { isManaged } from "./registry/types.ts";
 import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { LocalHub } from "./cluster/local-hub.ts";
+import { RedisHub } from "./cluster/redis-hub.ts";
+import type { Hub, HubStatus } from "./cluster/hub.ts";
 import { newSocketData } from "./signal/socket-data.ts";
 import { VERSION } from "./version.ts";
 import { ProxyWarning } from "./http/proxy-warning.ts";
@@ -53,7 +55,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const warnings = new Warnings();
   const proxyWarning = settings.trustProxy ? undefined : new ProxyWarning(warnings);
   const janitor = settings.podTtlMs > 0 && isManaged(options.registry) ? startJanitor(options.registry, settings.podTtlMs, (id) => cache.delete(id)) : undefined;
-  const hub = new LocalHub(() => server);
+  const hub = settings.cluster ? new RedisHub({ url: settings.cluster, ttlMs: settings.clusterTtlMs, server: () => server }) : new LocalHub(() => server);
   const broker = new Broker({
     hub,
     maxMessageBytes,
@@ -101,7 +103,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     upload: settings,
     bindings,
     rondevu: { prefix: settings.rondevuPrefix, app: rondevu.app },
-    health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
+    health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount(), ...clusterHealth(hub) }),
     console: webConsole.app,
     warnings,
   });
@@ -155,9 +157,16 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       webConsole.close();
       broker.closeAll();
       await server.stop(true);
+      await hub.close();
       await options.registry.close?.();
     },
   };
+}
+
+/** A cluster node says how it sees the cluster; a single node adds nothing. */
+function clusterHealth(hub: Hub): { cluster?: HubStatus } {
+  const status = hub.status();
+  return status ? { cluster: status } : {};
 }
 
 /** Options left `undefined` keep their defaults instead of erasing them. */

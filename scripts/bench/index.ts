@@ -3,6 +3,7 @@
 // docs/benchmarks.md.
 import { cpus, release, totalmem } from "node:os";
 import { join, resolve } from "node:path";
+import { clusterSuite } from "./cluster-suite.ts";
 import { coldstartSuite } from "./coldstart-suite.ts";
 import { connectionsSuite } from "./connections-suite.ts";
 import { FigureSet, type SuiteName } from "./figures.ts";
@@ -20,10 +21,11 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   connections: connectionsSuite,
   registry: registrySuite,
   coldstart: coldstartSuite,
+  cluster: clusterSuite,
 };
 
 /** Runs per figure unless --reps says otherwise: more where the figures are noisier and runs cheap. */
-const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, connections: 3, registry: 3, coldstart: 7 };
+const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, connections: 3, registry: 3, coldstart: 7, cluster: 3 };
 
 /** Nothing the suite does should take this long; if it does, stop rather than hang. */
 const OVERALL_LIMIT_MS = 30 * 60 * 1000;

@@ -27,6 +27,10 @@ export interface RelayLoadOptions {
   seconds: number;
   /** Server process whose CPU time is read around the measured phase. */
   serverPid?: number;
+  /** Where origins connect, if not `wsUrl` (a cluster: origins on one node, visitors on another). */
+  originWsUrl?: string;
+  /** Further server processes whose CPU counts too (the other nodes of a cluster). */
+  otherServerPids?: number[];
   sessionTimeoutMs?: number;
 }
 
@@ -221,8 +225,9 @@ function delta(before: CpuTime | undefined, after: CpuTime | undefined): CpuTime
 export async function runRelayLoad(options: RelayLoadOptions): Promise<RelayLoadResult> {
   const run: Run = { delivered: 0, failures: 0, bouncing: false };
   const podIds = Array.from({ length: options.origins }, (_, i) => `benchpod-${String(i).padStart(3, "0")}`);
-  const origins = await Promise.all(podIds.map((podId) => startOrigin(options.wsUrl, podId, run)));
-  const cpu = () => (options.serverPid ? cpuTime(options.serverPid) : undefined);
+  const origins = await Promise.all(podIds.map((podId) => startOrigin(options.originWsUrl ?? options.wsUrl, podId, run)));
+  const pids = options.serverPid ? [options.serverPid, ...(options.otherServerPids ?? [])] : [];
+  const cpu = () => (pids.length ? pids.map(cpuTime).reduce((sum, t) => ({ userMicros: sum.userMicros + t.userMicros, systemMicros: sum.systemMicros + t.systemMicros })) : undefined);
   try {
     const measure = options.mode === "trickle" ? measureTrickle : measureSessions;
     const { sessions, latencies, elapsedMs, cpu: used } = await measure(options, podIds, run, cpu);

@@ -18,6 +18,7 @@ const SUITE_TITLES: Record<SuiteName, string> = {
   connections: "Connections",
   registry: "Registry",
   coldstart: "Cold start",
+  cluster: "Cluster (ours only: one node vs. two nodes on Redis)",
 };
 
 const HEADER = ["figure", "unit", "ours", "reference", "bare", "ours/ref", "ours/bare", "target", "met"];

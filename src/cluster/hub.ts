@@ -4,37 +4,78 @@ export type Payload = string | Uint8Array;
 
 /** A name held by one socket across every node (see `Hub.claim`). */
 export interface Claim {
-  /** Gives the name up, unless someone has taken it since. */
+  /** Gives the name up, unless someone has taken it since; watchers of the name hear it is gone. */
   release(): void;
+}
+
+/** What the others hear about a group member whose node died (e.g. a room's `peer-left`). */
+export interface Farewell {
+  topic: string;
+  data: string;
+}
+
+/** How this node sees the cluster, for `/health`. */
+export interface HubStatus {
+  node: string;
+  /** `degraded`: the cluster store is unreachable; local traffic is still served. */
+  state: "ok" | "degraded";
+  /** Nodes this node currently sees alive, itself included. */
+  nodes: number;
 }
 
 /**
  * The one seam for everything that crosses connections: delivery (topics that
  * sockets subscribe to) and ownership (who holds a pod id, a peer key in a
  * room, a tunnel name) and presence (who is in a room). Protocol code talks
- * only to this. `LocalHub` is Bun's pub/sub plus in-memory maps; a cluster hub
+ * only to this. `LocalHub` is Bun's pub/sub plus in-memory maps; `RedisHub`
  * carries the same calls between nodes.
  */
 export interface Hub {
   /** To every socket subscribed to `topic`, wherever it is. */
   publish(topic: string, data: Payload): void;
-  /** Like publish; `onNobody` runs (now or later) when no socket anywhere listens on `topic`. */
-  deliver(topic: string, data: Payload, onNobody: () => void): void;
+  /**
+   * Like publish; `onNobody` runs (now or later) when no socket anywhere listens on `topic`.
+   * `note`, if given, is handed to this hub's `onNote` listeners on each node where `data` arrives,
+   * so a protocol can learn what reached its sockets without reading their frames.
+   */
+  deliver(topic: string, data: Payload, onNobody: () => void, note?: string): void;
+  /** Adds a listener for the notes of `deliver` (see there). */
+  onNote(listener: (topic: string, note: string) => void): void;
+  /** In effect on every node once any promise this hub returns later has resolved (a cluster hub keeps order). */
   subscribe(ws: ServerWebSocket<unknown>, topic: string): void;
+  /** Also call it for a closing socket's topics: Bun drops them silently, a cluster must hear it. */
   unsubscribe(ws: ServerWebSocket<unknown>, topic: string): void;
   /**
    * Takes `name` with a short `value` (what others may learn of the holder);
-   * whoever held it before hears `onLost` on its own node. Resolves once the claim stands.
+   * whoever held it before hears `onLost` on its own node, and its watchers hear it is gone.
+   * Resolves once the claim stands.
    */
   claim(name: string, value: string, onLost: () => void): Promise<Claim>;
-  /** The value of whoever holds `name`, or null. */
+  /** The value of whoever holds `name`, or null (a holder whose node died holds nothing). */
   holder(name: string): Promise<string | null>;
-  /** Adds `member` to `group` and resolves with the other members. */
-  join(group: string, member: string): Promise<string[]>;
+  /**
+   * `onGone` runs once when the holder of `name` (at the time of the call) releases it,
+   * is replaced, or its node dies. Nothing runs if nobody holds it. Returns the way to stop watching.
+   */
+  watch(name: string, onGone: () => void): () => void;
+  /**
+   * Adds `member` to `group` and resolves with the other members. `farewell`, if given, is
+   * published to its topic should the member's node die while it is in the group (a live node
+   * says goodbye itself; `leave` drops it unsaid). A single node ignores it.
+   */
+  join(group: string, member: string, farewell?: Farewell): Promise<string[]>;
   leave(group: string, member: string): void;
+  /** null for a single node. */
+  status(): HubStatus | null;
+  /** Leaves the cluster: what this node held is given up. */
+  close(): Promise<void>;
 }
 
 /** The origin of a pod subscribes here; visitors' offers and candidates go here. */
 export const podTopic = (podId: string): string => `p:${podId}`;
-/** The visitor that opened a session subscribes here; answers and candidates go here. */
-export const sessionTopic = (sessionId: string): string => `s:${sessionId}`;
+/**
+ * The visitor that opened a session subscribes here; answers and candidates go here.
+ * An origin only ever publishes to topics of its own pod, so it can reach no other pod's
+ * sessions. The length prefix keeps ("a:b","c") and ("a","b:c") apart.
+ */
+export const sessionTopic = (podId: string, sessionId: string): string => `s:${podId.length}:${podId}:${sessionId}`;

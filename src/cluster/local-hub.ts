@@ -1,15 +1,17 @@
 import type { Server, ServerWebSocket } from "bun";
-import type { Claim, Hub, Payload } from "./hub.ts";
+import type { Claim, Farewell, Hub, HubStatus, Payload } from "./hub.ts";
 
 interface Holding {
   value: string;
   onLost: () => void;
 }
 
-/** One process: Bun's native pub/sub for delivery, maps for ownership and presence. */
+/** One process: Bun's native pub/sub for delivery, maps for ownership, watches and presence. */
 export class LocalHub implements Hub {
   private readonly holdings = new Map<string, Holding>();
+  private readonly watchers = new Map<string, Set<() => void>>();
   private readonly groups = new Map<string, Set<string>>();
+  private readonly noteListeners: ((topic: string, note: string) => void)[] = [];
 
   constructor(private readonly server: () => Server<unknown>) {}
 
@@ -17,10 +19,15 @@ export class LocalHub implements Hub {
     this.server().publish(topic, data);
   }
 
-  deliver(topic: string, data: Payload, onNobody: () => void): void {
+  deliver(topic: string, data: Payload, onNobody: () => void, note?: string): void {
     const server = this.server();
-    if (server.subscriberCount(topic) === 0) onNobody();
-    else server.publish(topic, data);
+    if (server.subscriberCount(topic) === 0) return onNobody();
+    server.publish(topic, data);
+    if (note !== undefined) for (const listener of this.noteListeners) listener(topic, note);
+  }
+
+  onNote(listener: (topic: string, note: string) => void): void {
+    this.noteListeners.push(listener);
   }
 
   subscribe(ws: ServerWebSocket<unknown>, topic: string): void {
@@ -35,10 +42,15 @@ export class LocalHub implements Hub {
     const holding: Holding = { value, onLost };
     const previous = this.holdings.get(name);
     this.holdings.set(name, holding);
-    previous?.onLost();
+    if (previous) {
+      previous.onLost();
+      this.gone(name);
+    }
     return Promise.resolve({
       release: () => {
-        if (this.holdings.get(name) === holding) this.holdings.delete(name);
+        if (this.holdings.get(name) !== holding) return;
+        this.holdings.delete(name);
+        this.gone(name);
       },
     });
   }
@@ -47,7 +59,21 @@ export class LocalHub implements Hub {
     return Promise.resolve(this.holdings.get(name)?.value ?? null);
   }
 
-  join(group: string, member: string): Promise<string[]> {
+  watch(name: string, onGone: () => void): () => void {
+    if (!this.holdings.has(name)) return () => {};
+    let set = this.watchers.get(name);
+    if (!set) this.watchers.set(name, (set = new Set()));
+    // A wrapper per call, so the same function watched twice is two watches.
+    const once = () => onGone();
+    set.add(once);
+    return () => {
+      set.delete(once);
+      if (set.size === 0 && this.watchers.get(name) === set) this.watchers.delete(name);
+    };
+  }
+
+  /** One process has no node to die apart from it: a farewell is never needed. */
+  join(group: string, member: string, _farewell?: Farewell): Promise<string[]> {
     let members = this.groups.get(group);
     if (!members) this.groups.set(group, (members = new Set()));
     const others = [...members].filter((m) => m !== member);
@@ -59,5 +85,20 @@ export class LocalHub implements Hub {
     const members = this.groups.get(group);
     if (!members?.delete(member)) return;
     if (members.size === 0) this.groups.delete(group);
+  }
+
+  status(): HubStatus | null {
+    return null;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private gone(name: string): void {
+    const set = this.watchers.get(name);
+    if (!set) return;
+    this.watchers.delete(name);
+    for (const onGone of set) onGone();
   }
 }

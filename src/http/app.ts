@@ -1,3 +1,4 @@
+import type { HubStatus } from "../cluster/hub.ts";
 import { Hono } from "hono";
 import { HttpError, jsonError } from "./errors.ts";
 import { deleteRoutes } from "./delete-routes.ts";
@@ -9,7 +10,7 @@ export interface AppOptions extends PodRoutesOptions {
   rondevu?: { prefix: string; app: Hono<any> };
   adminToken?: string;
   /** Live broker figures for `/health`. */
-  health: () => { origins: string[]; sessions: number };
+  health: () => { origins: string[]; sessions: number; cluster?: HubStatus };
   /** The web console (`/` and `/console/…`). */
   console?: Hono<any>;
   /** Setup problems noticed so far, listed on `/health`. */

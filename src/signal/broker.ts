@@ -6,7 +6,7 @@ import { podTopic, sessionTopic, type Hub } from "../cluster/hub.ts";
 import type { SocketData } from "./socket-data.ts";
 import type { PodBindings } from "../registry/bindings.ts";
 import { verifyOwnerToken } from "../identity/owner-token.ts";
-import { textForOrigin, textForVisitor, type RelayedMessage } from "./relay-text.ts";
+import { textForOrigin, textForVisitor } from "./relay-text.ts";
 
 /** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
 export type OriginAuth = Config["originAuth"];
@@ -28,13 +28,14 @@ export interface BrokerOptions {
   onOriginDisconnected?: (podId: string) => void;
 }
 
+/** A visitor's session, kept on the visitor's node only: the origin's node keeps nothing per session. */
 interface Session {
   podId: string;
   /** Topics to reach the visitor and the origin, built once rather than per relayed frame. */
   toVisitor: string;
   toOrigin: string;
-  /** `SocketData.id` of the visitor that opened it. */
-  visitorId: number;
+  /** The visitor that opened it. */
+  visitor: SignalSocket;
   /** performance.now() at the offer; sessions are kept in this order. */
   openedAt: number;
   answered: boolean;
@@ -45,14 +46,22 @@ const PROVEN = "proven";
 
 type Msg<T extends ClientMessage["t"]> = Extract<ClientMessage, { t: T }>;
 
+/** The sessions this node's visitors opened with one pod, and the watch on its origin. */
+interface PodSessions {
+  ids: Set<string>;
+  unwatch: () => void;
+}
+
 /**
  * Relays offers, answers, candidates and errors between a pod's origin and its
  * visitors. Who-may-talk-to-whom is checked here; delivery and ownership go through the hub.
+ * Sessions live on the visitor's node; an origin answers on its own pod's session topics,
+ * so it needs no lookup and can reach no other pod's visitors.
  */
 export class Broker {
   private readonly origins = new Map<string, SignalSocket>();
   private readonly sessions = new Map<string, Session>();
-  private readonly sessionsByPod = new Map<string, Set<string>>();
+  private readonly sessionsByPod = new Map<string, PodSessions>();
   /** Sessions ever offered here; the console samples it for its sessions-per-second graph. */
   private started = 0;
   private readonly sweeper: Timer;
@@ -60,6 +69,11 @@ export class Broker {
   constructor(private readonly options: BrokerOptions) {
     this.sweeper = setInterval(() => this.expireUnanswered(), Math.max(250, Math.min(options.answerTimeoutMs / 4, 5000)));
     this.sweeper.unref();
+    // An answer delivered to one of our visitors carries its session id as a note.
+    options.hub.onNote((topic, sessionId) => {
+      const session = this.sessions.get(sessionId);
+      if (session?.toVisitor === topic) session.answered = true;
+    });
   }
 
   originPodIds(): string[] {
@@ -161,24 +175,31 @@ export class Broker {
 
   /** Takes the pod id on every node; an older origin of it, wherever it is, is replaced. */
   private async becomeOrigin(ws: SignalSocket, podId: string, proven: boolean): Promise<void> {
+    const { hub } = this.options;
     const topic = podTopic(podId);
-    const claim = await this.options.hub.claim(topic, proven ? PROVEN : "open", () => this.replaced(ws, podId));
-    if (ws.readyState !== 1) return claim.release();
+    // Subscribed first: once the claim stands, so does the subscription on every node ("registered" means reachable).
+    hub.subscribe(ws, topic);
+    const claim = await hub.claim(topic, proven ? PROVEN : "open", () => this.replaced(ws, podId)).catch((error) => {
+      hub.unsubscribe(ws, topic);
+      throw error;
+    });
+    if (ws.readyState !== 1) {
+      hub.unsubscribe(ws, topic);
+      return claim.release();
+    }
     ws.data.role = "origin";
     ws.data.podId = podId;
     ws.data.claim = claim;
     if (proven) ws.data.proven = true;
     this.origins.set(podId, ws);
-    this.options.hub.subscribe(ws, topic);
     send(ws, { t: "registered", podId });
     this.options.onOriginRegistered?.(podId);
   }
 
+  /** Offers in flight went to the old origin: their visitors hear "origin offline" through their watch and retry. */
   private replaced(ws: SignalSocket, podId: string): void {
     this.options.hub.unsubscribe(ws, podTopic(podId));
     if (this.origins.get(podId) === ws) this.origins.delete(podId);
-    // Offers in flight went to the old origin; their visitors retry against the new one.
-    this.endSessionsOfPod(podId, "origin offline");
     ws.close(4001, "replaced by new origin");
   }
 
@@ -186,101 +207,108 @@ export class Broker {
     const data = ws.data;
     if (data.role === "origin" || data.role === "registering") return send(ws, { t: "error", sessionId: m.sessionId, message: "wrong role" });
     const existing = this.sessions.get(m.sessionId);
-    if (existing && (existing.visitorId !== data.id || existing.podId !== m.podId)) {
+    if (existing && (existing.visitor !== ws || existing.podId !== m.podId)) {
       return send(ws, { t: "error", sessionId: m.sessionId, message: "session id already in use" });
     }
     if (!existing) {
       const mine = (data.sessions ??= new Set());
-      if (mine.size >= this.options.maxSessionsPerSocket) this.pruneEnded(mine, data.id);
+      if (mine.size >= this.options.maxSessionsPerSocket) this.pruneEnded(mine, ws);
       if (mine.size >= this.options.maxSessionsPerSocket) {
         return send(ws, { t: "error", sessionId: m.sessionId, message: `too many sessions on this socket (limit ${this.options.maxSessionsPerSocket})` });
       }
       let ofPod = this.sessionsByPod.get(m.podId);
-      if (ofPod && ofPod.size >= this.options.maxSessionsPerPod) {
+      if (ofPod && ofPod.ids.size >= this.options.maxSessionsPerPod) {
         return send(ws, { t: "error", sessionId: m.sessionId, message: "pod busy: too many sessions being negotiated" });
       }
       data.role = "visitor";
       mine.add(m.sessionId);
-      const session: Session = { podId: m.podId, toVisitor: sessionTopic(m.sessionId), toOrigin: podTopic(m.podId), visitorId: data.id, openedAt: performance.now(), answered: false };
+      const session: Session = {
+        podId: m.podId,
+        toVisitor: sessionTopic(m.podId, m.sessionId),
+        toOrigin: podTopic(m.podId),
+        visitor: ws,
+        openedAt: performance.now(),
+        answered: false,
+      };
       this.sessions.set(m.sessionId, session);
       this.started++;
-      if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = new Set()));
-      ofPod.add(m.sessionId);
+      // One watch per pod and node: when its origin goes (left, replaced, node died), its visitors here hear it.
+      if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = { ids: new Set(), unwatch: this.options.hub.watch(session.toOrigin, () => this.endSessionsOfPod(m.podId)) }));
+      ofPod.ids.add(m.sessionId);
       this.options.hub.subscribe(ws, session.toVisitor);
     }
     this.options.hub.deliver(podTopic(m.podId), textForOrigin(m, frame), () => {
-      this.forgetSession(m.sessionId, data.id);
-      send(ws, { t: "error", sessionId: m.sessionId, message: "origin offline" });
+      if (this.sessions.get(m.sessionId)?.visitor === ws) this.endSession(m.sessionId, "origin offline");
+      else send(ws, { t: "error", sessionId: m.sessionId, message: "origin offline" });
     });
   }
 
+  /** The visitor's node learns of the answer through the note (it ends the answer timeout). */
   private answer(ws: SignalSocket, m: Msg<"answer">, frame: string): void {
-    const session = this.ownSessionOfOrigin(ws, m.sessionId, true);
-    if (!session) return;
-    session.answered = true;
-    this.options.hub.publish(session.toVisitor, textForVisitor(m, frame));
+    if (!this.isOrigin(ws, m.sessionId)) return;
+    this.options.hub.deliver(sessionTopic(ws.data.podId!, m.sessionId), textForVisitor(m, frame), () => unknownSession(ws, m.sessionId), m.sessionId);
   }
 
   private candidate(ws: SignalSocket, m: Msg<"candidate">, frame: string): void {
-    // From an origin, a late candidate for a session whose visitor already left is normal trickle: dropped quietly.
-    const session = ws.data.role === "origin" ? this.ownSessionOfOrigin(ws, m.sessionId, false) : this.ownSessionOfVisitor(ws, m.sessionId);
-    if (session) this.passOn(ws, session, m, frame);
+    if (ws.data.role === "origin") {
+      // A late candidate for a session whose visitor already left is normal trickle: dropped quietly.
+      return this.options.hub.publish(sessionTopic(ws.data.podId!, m.sessionId), textForVisitor(m, frame));
+    }
+    const session = this.ownSessionOfVisitor(ws, m.sessionId);
+    if (session) this.options.hub.publish(session.toOrigin, textForOrigin(m, frame));
   }
 
   private relayError(ws: SignalSocket, m: Msg<"error">, frame: string): void {
     const { sessionId } = m;
     if (sessionId === undefined) return send(ws, { t: "error", message: "error needs the sessionId it is about" });
-    const session = ws.data.role === "origin" ? this.ownSessionOfOrigin(ws, sessionId, true) : this.ownSessionOfVisitor(ws, sessionId);
-    if (session) this.passOn(ws, session, m, frame);
-  }
-
-  /** Candidates and errors go to the other side of their session. */
-  private passOn(ws: SignalSocket, session: Session, m: RelayedMessage, frame: string): void {
-    if (ws.data.role === "origin") this.options.hub.publish(session.toVisitor, textForVisitor(m, frame));
-    else this.options.hub.publish(session.toOrigin, textForOrigin(m, frame));
-  }
-
-  /** An origin may only address sessions offered to its own pod. */
-  private ownSessionOfOrigin(ws: SignalSocket, sessionId: string, reportMissing: boolean): Session | undefined {
-    if (ws.data.role !== "origin") {
-      send(ws, { t: "error", sessionId, message: "wrong role" });
-      return undefined;
+    if (ws.data.role === "origin") {
+      return this.options.hub.deliver(sessionTopic(ws.data.podId!, sessionId), textForVisitor(m, frame), () => unknownSession(ws, sessionId));
     }
-    const session = this.sessions.get(sessionId);
-    if (session && session.podId === ws.data.podId) return session;
-    if (session || reportMissing) send(ws, { t: "error", sessionId, message: session ? "session belongs to another pod" : "unknown session" });
-    return undefined;
+    const session = this.ownSessionOfVisitor(ws, sessionId);
+    if (session) this.options.hub.publish(session.toOrigin, textForOrigin(m, frame));
+  }
+
+  private isOrigin(ws: SignalSocket, sessionId: string): boolean {
+    if (ws.data.role === "origin") return true;
+    send(ws, { t: "error", sessionId, message: "wrong role" });
+    return false;
   }
 
   /** A visitor may only use sessions it opened itself. */
   private ownSessionOfVisitor(ws: SignalSocket, sessionId: string): Session | undefined {
     const session = this.sessions.get(sessionId);
-    if (session && session.visitorId === ws.data.id) return session;
+    if (session && session.visitor === ws) return session;
     send(ws, { t: "error", sessionId, message: ws.data.role === "none" ? "uninitialized socket: send an offer first" : "unknown session" });
     return undefined;
   }
 
   private onClose(ws: SignalSocket): void {
     const data = ws.data;
+    const { hub } = this.options;
+    // Releasing tells the pod's watchers, wherever they are, that its visitors' sessions are over.
     data.claim?.release();
     if (data.role === "origin" && data.podId !== undefined && this.origins.get(data.podId) === ws) {
+      hub.unsubscribe(ws, podTopic(data.podId));
       this.origins.delete(data.podId);
-      this.endSessionsOfPod(data.podId, "origin offline");
       this.options.onOriginDisconnected?.(data.podId);
     } else if (data.role === "visitor" && data.sessions) {
-      for (const sessionId of data.sessions) this.forgetSession(sessionId, data.id);
+      for (const sessionId of data.sessions) if (this.sessions.get(sessionId)?.visitor === ws) this.forgetSession(sessionId);
     }
   }
 
-  /** Tells every visitor of a pod that it is gone and frees their sessions. */
-  private endSessionsOfPod(podId: string, message: string): void {
+  /** The pod's origin is gone: tells this node's visitors of it and frees their sessions. */
+  private endSessionsOfPod(podId: string): void {
     const ofPod = this.sessionsByPod.get(podId);
     if (!ofPod) return;
-    this.sessionsByPod.delete(podId);
-    for (const sessionId of ofPod) {
-      this.sessions.delete(sessionId);
-      this.options.hub.publish(sessionTopic(sessionId), JSON.stringify({ t: "error", sessionId, message }));
-    }
+    for (const sessionId of ofPod.ids) this.endSession(sessionId, "origin offline");
+  }
+
+  /** Tells the visitor why its session ended and forgets it. */
+  private endSession(sessionId: string, message: string): void {
+    const session = this.sessions.get(sessionId);
+    if (!session) return;
+    send(session.visitor, { t: "error", sessionId, message });
+    this.forgetSession(sessionId);
   }
 
   /**
@@ -293,16 +321,14 @@ export class Broker {
       if (session.openedAt > cutoff) break;
       if (session.answered) continue;
       const message = "session expired: no answer from the origin in time";
-      const text = JSON.stringify({ t: "error", sessionId, message });
-      this.options.hub.publish(session.toVisitor, text);
-      this.options.hub.publish(session.toOrigin, text);
-      this.forgetSession(sessionId, session.visitorId);
+      this.options.hub.publish(session.toOrigin, JSON.stringify({ t: "error", sessionId, message }));
+      this.endSession(sessionId, message);
     }
   }
 
   /** Drops ids of sessions that ended (expired, origin gone) from a visitor's own list. */
-  private pruneEnded(mine: Set<string>, visitorId: number): void {
-    for (const id of mine) if (this.sessions.get(id)?.visitorId !== visitorId) mine.delete(id);
+  private pruneEnded(mine: Set<string>, ws: SignalSocket): void {
+    for (const id of mine) if (this.sessions.get(id)?.visitor !== ws) mine.delete(id);
   }
 
   /** Refills only once the bucket is empty, so most frames cost no clock read (~50 ns). */
@@ -320,14 +346,21 @@ export class Broker {
     return true;
   }
 
-  private forgetSession(sessionId: string, visitorId: number): void {
+  private forgetSession(sessionId: string): void {
     const session = this.sessions.get(sessionId);
-    if (!session || session.visitorId !== visitorId) return;
+    if (!session) return;
     this.sessions.delete(sessionId);
+    // Its topic must not outlive it: a late answer is then an unknown session.
+    this.options.hub.unsubscribe(session.visitor, session.toVisitor);
     const ofPod = this.sessionsByPod.get(session.podId);
-    ofPod?.delete(sessionId);
-    if (ofPod?.size === 0) this.sessionsByPod.delete(session.podId);
+    if (!ofPod?.ids.delete(sessionId) || ofPod.ids.size > 0) return;
+    this.sessionsByPod.delete(session.podId);
+    ofPod.unwatch();
   }
+}
+
+function unknownSession(ws: SignalSocket, sessionId: string): void {
+  send(ws, { t: "error", sessionId, message: "unknown session" });
 }
 
 function send(ws: SignalSocket, message: ServerMessage): void {

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
 import { buildPod } from "../helpers/pods.ts";
+import { startNodes } from "../helpers/cluster.ts";
+import { redisOrSkip, startRedis } from "../helpers/redis.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
 let srv: TestServer;
@@ -45,17 +47,21 @@ function runOrigin({ wsUrl, podId }: { wsUrl: string; podId: string }) {
   });
 }
 
-test("a real pod page opens a dartc.v0 data channel to its origin through the broker", async () => {
+/**
+ * Uploads a real pod to `podNode`, registers its origin (a page) on `originNode`, opens the pod
+ * in Chromium and waits for the data channel; then checks what both sides saw.
+ */
+async function openPodChannel(podNode: TestServer, originNode: TestServer): Promise<void> {
   const podId = `browser-pod-${Date.now()}`;
-  const pod = buildPod({ podId, signalUrl: srv.url + "/signal" });
-  const upload = await fetch(`${srv.url}/pods`, { method: "POST", body: pod.bytes, headers: { "Content-Type": "text/html" } });
+  const pod = buildPod({ podId, signalUrl: podNode.url + "/signal" });
+  const upload = await fetch(`${podNode.url}/pods`, { method: "POST", body: pod.bytes, headers: { "Content-Type": "text/html" } });
   const { url } = await upload.json();
 
   const origin = await browser.newPage();
-  await origin.goto(`${srv.url}/health`);
-  await origin.evaluate(runOrigin, { wsUrl: srv.wsUrl, podId });
-  for (let i = 0; i < 100 && !srv.server.origins().includes(podId); i++) await Bun.sleep(50);
-  expect(srv.server.origins()).toContain(podId);
+  await origin.goto(`${originNode.url}/health`);
+  await origin.evaluate(runOrigin, { wsUrl: originNode.wsUrl, podId });
+  for (let i = 0; i < 100 && !originNode.server.origins().includes(podId); i++) await Bun.sleep(50);
+  expect(originNode.server.origins()).toContain(podId);
 
   const visitor = await browser.newPage();
   const problems: string[] = [];
@@ -72,10 +78,25 @@ test("a real pod page opens a dartc.v0 data channel to its origin through the br
   expect(seen).toContain("offer");
   expect(seen).not.toContain("error");
   // Once the channel is open the shim closes its signaling socket: the session is freed.
-  for (let i = 0; i < 100 && srv.server.sessions() > 0; i++) await Bun.sleep(50);
-  expect(srv.server.sessions()).toBe(0);
+  for (let i = 0; i < 100 && podNode.server.sessions() > 0; i++) await Bun.sleep(50);
+  expect(podNode.server.sessions()).toBe(0);
   // The shim (0.5.0) also asks gemmapod.com for its browser-model list; the pod CSP the
   // reference ships (and we keep by default) blocks that, and the pod carries on without it.
   const unexpected = problems.filter((p) => !p.includes("https://gemmapod.com/api/browser-models"));
   expect(unexpected).toEqual([]);
+  await origin.close();
+  await visitor.close();
+}
+
+test("a real pod page opens a dartc.v0 data channel to its origin through the broker", () => openPodChannel(srv, srv), 40_000);
+
+test.skipIf(!redisOrSkip())("across a cluster: the pod served by node A, its origin registered on node B", async () => {
+  const redis = await startRedis();
+  const [a, b] = await startNodes(redis.url, 2);
+  try {
+    await openPodChannel(a!, b!);
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+    await redis.stop();
+  }
 }, 40_000);

@@ -1,0 +1,220 @@
+import type { Server, ServerWebSocket } from "bun";
+import { nanoid } from "nanoid";
+import { decodeAll, framedData } from "./envelope.ts";
+import type { Claim, Farewell, Hub, HubStatus, Payload } from "./hub.ts";
+import { NodeLiveness } from "./node-liveness.ts";
+import { batches, parseClaim, RedisClaims } from "./redis-claims.ts";
+import { RedisLink } from "./redis-link.ts";
+import { FORGET_NODE, INDEXED_ADD, JOIN, LEAVE } from "./redis-scripts.ts";
+import { RedisWatches } from "./redis-watches.ts";
+
+export interface RedisHubOptions {
+  /** redis://host:port of the cluster. */
+  url: string;
+  /** A node silent this long is dead: its origins, watches and members are gone. */
+  ttlMs: number;
+  server: () => Server<unknown>;
+}
+
+/**
+ * The hub of a cluster node. Sockets are local; Redis knows which nodes have a subscriber of
+ * each topic, and a script PUBLISHes each message to those nodes' channels (one channel per
+ * node, so subscriptions stay bounded however many pods there are). Commands go on one
+ * connection in order, so the frames of one socket reach other nodes in the order they came.
+ * The local maps are the truth about this node; Redis is told again after any gap.
+ */
+export class RedisHub implements Hub {
+  readonly node = nanoid(12);
+  private readonly link: RedisLink;
+  private readonly liveness: NodeLiveness;
+  private readonly claims: RedisClaims;
+  private readonly watches: RedisWatches;
+  /** Topics with at least one local subscriber, as announced to Redis. */
+  private readonly interests = new Set<string>();
+  /** Local members of each group, with their stored farewells ('' for none). */
+  private readonly groups = new Map<string, Map<string, string>>();
+  private readonly noteListeners: ((topic: string, note: string) => void)[] = [];
+  private readonly sweeper: Timer;
+  private reannouncing = false;
+  /** Another re-announce was asked for while one ran. */
+  private again = false;
+  /** false from a gap until everything this node owns was announced again. */
+  private announced = true;
+  private closed = false;
+  readonly ready: Promise<void>;
+
+  constructor(private readonly options: RedisHubOptions) {
+    this.link = new RedisLink(options.url, this.node, {
+      message: (text) => this.onMessage(text),
+      reconnected: () => void this.reannounce(),
+    });
+    this.liveness = new NodeLiveness(this.link, this.node, options.ttlMs, {
+      dead: (node) => this.nodeDied(node),
+      absent: () => void this.reannounce(),
+    });
+    this.claims = new RedisClaims(this.link, this.node);
+    this.watches = new RedisWatches(this.link, this.node, (node) => this.liveness.isAlive(node));
+    // Bun drops a closed socket's topics without telling us: forget those nobody listens on any more.
+    this.sweeper = setInterval(() => this.sweep(), options.ttlMs);
+    this.sweeper.unref();
+    this.ready = this.link.start().then(() => this.liveness.beat());
+  }
+
+  publish(topic: string, data: Payload): void {
+    this.options.server().publish(topic, data);
+    this.link.routes.publish(topic, framedData(topic, data));
+  }
+
+  deliver(topic: string, data: Payload, onNobody: () => void, note?: string): void {
+    const server = this.options.server();
+    const here = server.subscriberCount(topic) > 0;
+    if (here) {
+      server.publish(topic, data);
+      if (note !== undefined) this.noted(topic, note);
+    }
+    // No receiver (0) or no Redis (undefined): nobody elsewhere heard it.
+    this.link.routes.publish(topic, framedData(topic, data, note), here ? undefined : (receivers) => (receivers ? undefined : onNobody()));
+  }
+
+  onNote(listener: (topic: string, note: string) => void): void {
+    this.noteListeners.push(listener);
+  }
+
+  subscribe(ws: ServerWebSocket<unknown>, topic: string): void {
+    ws.subscribe(topic);
+    if (this.interests.has(topic)) return;
+    this.interests.add(topic);
+    // Sent before anything this node publishes next: whoever answers it finds this node listed.
+    this.link.routes.interest(topic, true);
+  }
+
+  unsubscribe(ws: ServerWebSocket<unknown>, topic: string): void {
+    ws.unsubscribe(topic);
+    if (this.options.server().subscriberCount(topic) === 0) this.loseInterest(topic);
+  }
+
+  claim(name: string, value: string, onLost: () => void): Promise<Claim> {
+    return this.claims.claim(name, value, onLost);
+  }
+
+  async holder(name: string): Promise<string | null> {
+    const stored = await this.link.call("GET", [`gp:c:${name}`]);
+    if (stored === undefined) throw new Error("the cluster is unreachable");
+    const claim = typeof stored === "string" ? parseClaim(stored) : null;
+    return claim && this.liveness.isAlive(claim.node) ? claim.value : null;
+  }
+
+  watch(name: string, onGone: () => void): () => void {
+    return this.watches.watch(name, onGone);
+  }
+
+  async join(group: string, member: string, farewell?: Farewell): Promise<string[]> {
+    let mine = this.groups.get(group);
+    if (!mine) this.groups.set(group, (mine = new Map()));
+    const said = farewell ? `${Buffer.byteLength(farewell.topic)}:${farewell.topic}${framedData(farewell.topic, farewell.data)}` : "";
+    mine.set(member, said);
+    const all = await this.link.run(JOIN, [`gp:g:${group}`, `gp:ng:${this.node}`, `gp:gf:${group}`], [member, this.node, group, said]);
+    const others: string[] = [];
+    if (Array.isArray(all)) {
+      for (let i = 0; i + 1 < all.length; i += 2) if (all[i] !== member && this.liveness.isAlive(all[i + 1])) others.push(all[i]);
+    } else for (const m of mine.keys()) if (m !== member) others.push(m);
+    return others;
+  }
+
+  leave(group: string, member: string): void {
+    const mine = this.groups.get(group);
+    if (!mine?.delete(member)) return;
+    if (mine.size === 0) this.groups.delete(group);
+    void this.link.run(LEAVE, [`gp:g:${group}`, `gp:gf:${group}`], [member, this.node]);
+  }
+
+  status(): HubStatus {
+    const ok = this.link.up() && this.liveness.healthy() && this.announced;
+    return { node: this.node, state: ok ? "ok" : "degraded", nodes: this.liveness.liveCount() };
+  }
+
+  /** Redis calls that failed or were refused since start (benchmarks). */
+  failures(): number {
+    return this.link.failures;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    this.liveness.stop();
+    // Queued after every release the closing sockets sent: others see this node leave at once.
+    // A Redis that does not answer must not hold up the shutdown: the TTL covers it then.
+    await Promise.race([this.link.run(FORGET_NODE, [], [this.node, String(this.options.ttlMs)]), Bun.sleep(1000)]);
+    this.link.close();
+  }
+
+  private onMessage(text: string): void {
+    const server = this.options.server();
+    for (const m of decodeAll(text)) {
+      if (m.kind === "lost") this.claims.lost(m.epoch, m.name);
+      else if (m.kind === "gone") this.watches.gone(m.epoch, m.name);
+      else {
+        server.publish(m.topic, m.data);
+        if (m.note !== undefined && server.subscriberCount(m.topic) > 0) this.noted(m.topic, m.note);
+      }
+    }
+  }
+
+  private noted(topic: string, note: string): void {
+    for (const listener of this.noteListeners) listener(topic, note);
+  }
+
+  private loseInterest(topic: string): void {
+    if (!this.interests.delete(topic)) return;
+    this.link.routes.interest(topic, false);
+  }
+
+  private sweep(): void {
+    const server = this.options.server();
+    for (const topic of this.interests) if (server.subscriberCount(topic) === 0) this.loseInterest(topic);
+  }
+
+  private nodeDied(node: string): void {
+    this.watches.nodeDied(node);
+    // One node cleans up after the dead one; the lock lasts long enough for it to finish.
+    void this.link.call("SET", [`gp:lock:forget:${node}`, this.node, "NX", "PX", String(this.options.ttlMs)]).then((won) => {
+      if (won === "OK") void this.link.run(FORGET_NODE, [], [node, String(this.options.ttlMs)]);
+    });
+  }
+
+  /**
+   * Tells Redis again everything this node owns: after a reconnect, a Redis restart, or a partition.
+   * Until that went through without a failure this node reports itself degraded.
+   */
+  private async reannounce(): Promise<void> {
+    this.announced = false;
+    if (this.reannouncing) return void (this.again = true);
+    this.reannouncing = true;
+    try {
+      do {
+        this.again = false;
+        const failures = this.link.failures;
+        await this.announceAll();
+        if (this.link.failures !== failures) {
+          this.again = true;
+          await Bun.sleep(250);
+        }
+      } while (this.again && !this.closed);
+      this.announced = true;
+    } finally {
+      this.reannouncing = false;
+    }
+  }
+
+  private async announceAll(): Promise<void> {
+    for (const batch of batches([...this.interests])) {
+      await Promise.all(batch.map((topic) => this.link.run(INDEXED_ADD, [`gp:t:${topic}`, `gp:ni:${this.node}`], [this.node, topic])));
+    }
+    const memberships = [...this.groups].flatMap(([group, members]) => [...members].map(([member, said]) => [group, member, said] as const));
+    for (const batch of batches(memberships)) {
+      await Promise.all(batch.map(([group, member, said]) => this.link.run(JOIN, [`gp:g:${group}`, `gp:ng:${this.node}`, `gp:gf:${group}`], [member, this.node, group, said])));
+    }
+    await this.claims.recheck();
+    await this.watches.recheck();
+  }
+}

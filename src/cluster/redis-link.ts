@@ -1,0 +1,169 @@
+import { RedisClient } from "bun";
+import { RouteBatch } from "./route-batch.ts";
+import { ALL_SCRIPTS, type Script } from "./redis-scripts.ts";
+
+/** Commands (a batch counts each message) waiting for Redis at once; past it they fail at once instead of piling up in memory. */
+const MAX_IN_FLIGHT = 50_000;
+
+export interface LinkEvents {
+  /** A message on this node's channel. */
+  message(text: string): void;
+  /** The command connection came back after a drop (Redis may have lost everything). */
+  reconnected(): void;
+}
+
+/**
+ * This node's two connections to Redis: commands, and the subscriber of its own
+ * channel. Every call is handled: a failure resolves `undefined` (an unhandled
+ * rejection would end the process), so callers decide what "Redis is away" means.
+ * Bun reconnects by itself but restores no subscription: that is re-issued here.
+ */
+export class RedisLink {
+  private readonly cmd: RedisClient;
+  private readonly sub: RedisClient;
+  private readonly channel: string;
+  /** What this node publishes and subscribes to, gathered per event-loop turn. */
+  readonly routes: RouteBatch;
+  private subscribed = false;
+  /** The channel's listener is registered with the client (once for its lifetime). */
+  private listening = false;
+  private started = false;
+  private closed = false;
+  private inFlight = 0;
+  private lastLog = 0;
+  /** Calls that failed or were refused, for benchmarks and logs. */
+  failures = 0;
+
+  constructor(
+    url: string,
+    node: string,
+    private readonly events: LinkEvents,
+  ) {
+    this.channel = `gp:n:${node}`;
+    this.routes = new RouteBatch(node, (script, keys, args) => this.runNow(script, keys, args, keys.length));
+    // No offline queue: while Redis is away calls fail fast and local traffic goes on.
+    const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 5000 };
+    this.cmd = new RedisClient(url, options);
+    this.sub = new RedisClient(url, options);
+    this.cmd.onconnect = () => {
+      if (!this.started || this.closed) return;
+      this.loadScripts();
+      this.events.reconnected();
+    };
+    this.sub.onconnect = () => {
+      if (this.started && !this.closed) void this.resubscribe();
+    };
+  }
+
+  /** Resolves once this node receives its channel; retries until Redis answers or close(). */
+  async start(): Promise<void> {
+    for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.cmd.connect();
+        await this.sub.connect();
+        // subscribe() a second time would deliver every message twice: retries use the raw command.
+        if (this.listening) await this.sub.send("SUBSCRIBE", [this.channel]);
+        else {
+          this.listening = true;
+          await this.sub.subscribe(this.channel, (text) => this.events.message(text));
+        }
+        // subscribe() resolving is not the server's acknowledgement; a reply after it is.
+        await this.sub.ping();
+        this.subscribed = true;
+        this.started = true;
+        this.loadScripts();
+        return;
+      } catch (error) {
+        this.log("could not join the cluster yet", error);
+        await Bun.sleep(delay);
+      }
+    }
+  }
+
+  up(): boolean {
+    return this.started && this.subscribed && this.cmd.connected && this.sub.connected;
+  }
+
+  /** One command, after what was routed before it; undefined if it failed. */
+  call(command: string, args: string[]): Promise<unknown> {
+    this.routes.flush();
+    if (this.inFlight >= MAX_IN_FLIGHT || !this.cmd.connected) return Promise.resolve(this.refuse());
+    this.inFlight++;
+    return this.cmd.send(command, args).then(this.done, this.failed);
+  }
+
+  /** A script, after what was routed before it; undefined if it failed. */
+  run(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    this.routes.flush();
+    return this.runNow(s, keys, args);
+  }
+
+  /** A script by its hash, loading it if this Redis has not seen it (a restart empties the cache). */
+  private runNow(s: Script, keys: string[], args: string[], weight = 1): Promise<unknown> {
+    if (this.inFlight + weight > MAX_IN_FLIGHT || !this.cmd.connected) return Promise.resolve(this.refuse());
+    this.inFlight += weight;
+    const tail = [String(keys.length), ...keys, ...args];
+    const settled = (reply: unknown) => {
+      this.inFlight -= weight;
+      return reply;
+    };
+    return this.cmd
+      .send("EVALSHA", [s.sha, ...tail])
+      .catch((error: unknown) => {
+        if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
+        return this.cmd.send("EVAL", [s.text, ...tail]);
+      })
+      .then(settled, (error: unknown) => (settled(undefined), this.fail(error)));
+  }
+
+  private readonly done = (reply: unknown): unknown => {
+    this.inFlight--;
+    return reply;
+  };
+
+  private readonly failed = (error: unknown): undefined => {
+    this.inFlight--;
+    return this.fail(error);
+  };
+
+  close(): void {
+    this.closed = true;
+    this.cmd.close();
+    this.sub.close();
+  }
+
+  private async resubscribe(): Promise<void> {
+    this.subscribed = false;
+    try {
+      // subscribe() again would deliver each message twice; the raw command restores the server side only.
+      await this.sub.send("SUBSCRIBE", [this.channel]);
+      await this.sub.ping();
+      this.subscribed = true;
+    } catch (error) {
+      this.log("could not re-subscribe (retried on the next reconnect)", error);
+    }
+  }
+
+  private loadScripts(): void {
+    for (const s of ALL_SCRIPTS) void this.call("SCRIPT", ["LOAD", s.text]);
+  }
+
+  private refuse(): undefined {
+    this.failures++;
+    return undefined;
+  }
+
+  private fail(error: unknown): undefined {
+    this.failures++;
+    this.log("redis call failed", error);
+    return undefined;
+  }
+
+  /** At most one line per 10 s: an outage must not flood the log. */
+  private log(what: string, error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastLog < 10_000 || this.closed) return;
+    this.lastLog = now;
+    console.error(`[gemmapod-signal] cluster: ${what}: ${(error as Error)?.message ?? error}`);
+  }
+}
