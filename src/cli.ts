@@ -5,7 +5,7 @@ import { openRegistry } from "./registry/open.ts";
 import { createSignalServer } from "./server.ts";
 import { VERSION } from "./version.ts";
 
-function main(): void {
+async function main(): Promise<void> {
   let command;
   try {
     command = parseArgs(process.argv.slice(2), process.env);
@@ -19,7 +19,13 @@ function main(): void {
   if (command.kind === "healthcheck") return void runHealthcheck(command.url).then((code) => process.exit(code));
 
   const { config } = command;
-  const registry = openRegistry(config);
+  let registry;
+  try {
+    registry = await openRegistry(config);
+  } catch (error) {
+    console.error(`gemmapod-signal: cannot open the ${config.registry} registry: ${(error as Error).message}`);
+    process.exit(1);
+  }
   const server = createSignalServer({ ...config, registry });
   console.log(`gemmapod-signal listening on ${server.url} (registry: ${config.registry})`);
 
@@ -40,4 +46,4 @@ function main(): void {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
 }
 
-main();
+void main();

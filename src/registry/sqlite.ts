@@ -1,8 +1,8 @@
 import { Database, type Statement } from "bun:sqlite";
-import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
-import { unlink } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { TEMP_PREFIX, writeFileAtomic } from "./atomic-file.ts";
+import { FileBlobStore, type BlobStore } from "./blob-store.ts";
+import { HitBatch } from "./hit-batch.ts";
 import type { ManagedRegistry, OwnerUsage, PodPage, PodRecord } from "./types.ts";
 
 export interface SqliteRegistryOptions {
@@ -10,6 +10,8 @@ export interface SqliteRegistryOptions {
   dataDir: string;
   /** How often batched hit counts are written; default 2 s. */
   hitFlushMs?: number;
+  /** Where pod pages go; default files in `<dataDir>/blobs`. */
+  blobs?: BlobStore;
 }
 
 interface PodRow {
@@ -23,14 +25,14 @@ interface PodRow {
 }
 
 /**
- * Persistent registry: records in SQLite (WAL), blobs as files. A blob is written
- * and renamed into place before its row is inserted, so a crash can leave an
- * orphan file but never a record without its blob.
+ * Persistent registry: records in SQLite (WAL), pages in a BlobStore (files by
+ * default). A page is stored before its row is inserted, so a crash can leave
+ * an orphan page but never a record without its page.
  */
 export class SqliteRegistry implements ManagedRegistry {
   readonly name = "sqlite";
   readonly dataDir: string;
-  readonly blobDir: string;
+  readonly blobs: BlobStore;
   /** Shared with other stores (e.g. discovery) so one file holds all state. */
   readonly db: Database;
   private readonly statements: {
@@ -45,14 +47,12 @@ export class SqliteRegistry implements ManagedRegistry {
     usage: Statement<{ pods: number; bytes: number | null }, [string]>;
     idle: Statement<{ id: string }, [string]>;
   };
-  /** Hit counts are batched: one write per flush instead of one per request. */
-  private pendingHits = new Map<string, number>();
-  private readonly flushTimer: Timer;
+  private readonly hits: HitBatch;
 
   constructor(options: SqliteRegistryOptions) {
     this.dataDir = resolve(options.dataDir);
-    this.blobDir = join(this.dataDir, "blobs");
-    mkdirSync(this.blobDir, { recursive: true });
+    mkdirSync(this.dataDir, { recursive: true });
+    this.blobs = options.blobs ?? new FileBlobStore(join(this.dataDir, "blobs"));
     this.db = new Database(join(this.dataDir, "gemmapod.sqlite"), { create: true, strict: true });
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
     this.db.exec(`CREATE TABLE IF NOT EXISTS pods (
@@ -83,21 +83,22 @@ export class SqliteRegistry implements ManagedRegistry {
       usage: this.db.prepare<{ pods: number; bytes: number | null }, [string]>("SELECT COUNT(*) AS pods, SUM(blob_size) AS bytes FROM pods WHERE owner_pubkey = ?"),
       idle: this.db.prepare<{ id: string }, [string]>("SELECT id FROM pods WHERE COALESCE(last_fetched_at, created_at) < ?"),
     };
-    this.removeCrashLeftovers();
-    this.flushTimer = setInterval(() => this.flushHits(), options.hitFlushMs ?? 2000);
-    this.flushTimer.unref();
-  }
-
-  blobPath(id: string): string {
-    return join(this.blobDir, `${id}.html`);
+    // A crash can leave temp files and pages without a row: neither is ever served.
+    if (this.blobs instanceof FileBlobStore) this.blobs.removeLeftovers((id) => this.statements.select.get(id) !== null);
+    this.hits = new HitBatch(options.hitFlushMs ?? 2000, (batch) => {
+      const now = new Date().toISOString();
+      this.db.transaction(() => {
+        for (const [id, n] of batch) this.statements.addHits.run(n, now, id);
+      })();
+    });
   }
 
   async putPod(record: PodRecord, blob: Uint8Array): Promise<void> {
-    await writeFileAtomic(this.blobPath(record.id), blob);
+    await this.blobs.put(record.id, blob);
     try {
       this.statements.insert.run({ ...record });
     } catch (error) {
-      await unlink(this.blobPath(record.id)).catch(() => undefined);
+      await this.blobs.delete(record.id).catch(() => undefined);
       throw error;
     }
   }
@@ -107,29 +108,23 @@ export class SqliteRegistry implements ManagedRegistry {
     return row ? this.toRecord(row) : null;
   }
 
-  async getBlob(id: string): Promise<Uint8Array | null> {
-    const file = Bun.file(this.blobPath(id));
-    try {
-      return await file.bytes();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw error;
-    }
+  getBlob(id: string): Promise<Uint8Array | null> {
+    return this.blobs.get(id);
   }
 
   async bumpHits(id: string): Promise<void> {
-    this.pendingHits.set(id, (this.pendingHits.get(id) ?? 0) + 1);
+    this.hits.add(id);
   }
 
   /** Removes record then blob (a crash in between leaves only an orphan file, swept at start). */
   async deletePod(id: string): Promise<boolean> {
-    this.pendingHits.delete(id);
+    this.hits.forget(id);
     const changes = this.db.transaction(() => {
       const { changes } = this.statements.remove.run(id);
       if (changes > 0) this.statements.tombstone.run(id, new Date().toISOString());
       return changes;
     })();
-    await unlink(this.blobPath(id)).catch(() => undefined);
+    await this.blobs.delete(id).catch(() => undefined);
     return changes > 0;
   }
 
@@ -154,25 +149,9 @@ export class SqliteRegistry implements ManagedRegistry {
     return this.statements.idle.all(cutoff.toISOString()).map((r) => r.id);
   }
 
+  /** Writes batched hit counts now. */
   flushHits(): void {
-    if (this.pendingHits.size === 0) return;
-    const batch = this.pendingHits;
-    this.pendingHits = new Map();
-    const now = new Date().toISOString();
-    this.db.transaction(() => {
-      for (const [id, n] of batch) this.statements.addHits.run(n, now, id);
-    })();
-  }
-
-  /**
-   * A crash can leave temp files (mid-write) and blobs without a row (renamed,
-   * not yet inserted, or deleted row first): neither is ever served, so both go.
-   */
-  private removeCrashLeftovers(): void {
-    for (const name of readdirSync(this.blobDir)) {
-      const orphan = name.endsWith(".html") && this.statements.select.get(name.slice(0, -5)) === null;
-      if (name.startsWith(TEMP_PREFIX) || orphan) unlinkSync(join(this.blobDir, name));
-    }
+    this.hits.flush().catch(() => undefined); // counts stay pending for the next flush
   }
 
   private toRecord(row: PodRow): PodRecord {
@@ -183,13 +162,12 @@ export class SqliteRegistry implements ManagedRegistry {
       manifestSize: row.manifest_size,
       blobSize: row.blob_size,
       createdAt: row.created_at,
-      hits: row.hits + (this.pendingHits.get(row.id) ?? 0),
+      hits: row.hits + this.hits.pendingFor(row.id),
     };
   }
 
   async close(): Promise<void> {
-    clearInterval(this.flushTimer);
-    this.flushHits();
+    await this.hits.close();
     this.db.close();
   }
 }
