@@ -6,6 +6,11 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { setDefaultTimeout } from "bun:test";
+
+// bunfig.toml's `timeout` is not applied by this Bun (tests stop at 5 s); tests
+// on real services need the room it meant to give on a loaded 2-core box.
+setDefaultTimeout(30_000);
 
 export interface Service {
   url: string;
