@@ -18,6 +18,17 @@ export interface BlobStore {
   delete(id: string): Promise<void>;
 }
 
+/** Page first, then record: a record that cannot be stored takes its page away again. */
+export async function putPageThenRecord(blobs: BlobStore, id: string, page: Uint8Array, insertRecord: () => unknown): Promise<void> {
+  await blobs.put(id, page);
+  try {
+    await insertRecord();
+  } catch (error) {
+    await blobs.delete(id).catch(() => undefined);
+    throw error;
+  }
+}
+
 /** Pages as `<dir>/<id>.html`, each written temp file + fsync + rename. */
 export class FileBlobStore implements BlobStore {
   readonly name = "files";

@@ -1,5 +1,5 @@
 import { SQL } from "bun";
-import type { BlobStore } from "./blob-store.ts";
+import { putPageThenRecord, type BlobStore } from "./blob-store.ts";
 import { HitBatch } from "./hit-batch.ts";
 import { migrate } from "./postgres-schema.ts";
 import type { ManagedRegistry, OwnerUsage, PodPage, PodRecord } from "./types.ts";
@@ -59,16 +59,14 @@ export class PostgresRegistry implements ManagedRegistry {
     });
   }
 
-  /** Page first, then record; a failed insert takes the page away again. */
-  async putPod(record: PodRecord, blob: Uint8Array): Promise<void> {
-    await this.blobs.put(record.id, blob);
-    try {
-      await this.sql`INSERT INTO pods (id, name, owner_pubkey, manifest_size, blob_size, created_at, hits)
-        VALUES (${record.id}, ${record.name}, ${record.ownerPubkey}, ${record.manifestSize}, ${record.blobSize}, ${new Date(record.createdAt)}, ${record.hits})`;
-    } catch (error) {
-      await this.blobs.delete(record.id).catch(() => undefined);
-      throw error;
-    }
+  putPod(record: PodRecord, blob: Uint8Array): Promise<void> {
+    return putPageThenRecord(
+      this.blobs,
+      record.id,
+      blob,
+      () => this.sql`INSERT INTO pods (id, name, owner_pubkey, manifest_size, blob_size, created_at, hits)
+        VALUES (${record.id}, ${record.name}, ${record.ownerPubkey}, ${record.manifestSize}, ${record.blobSize}, ${new Date(record.createdAt)}, ${record.hits})`,
+    );
   }
 
   async getRecord(id: string): Promise<PodRecord | null> {

@@ -1,7 +1,7 @@
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { FileBlobStore, type BlobStore } from "./blob-store.ts";
+import { FileBlobStore, putPageThenRecord, type BlobStore } from "./blob-store.ts";
 import { HitBatch } from "./hit-batch.ts";
 import type { ManagedRegistry, OwnerUsage, PodPage, PodRecord } from "./types.ts";
 
@@ -93,14 +93,8 @@ export class SqliteRegistry implements ManagedRegistry {
     });
   }
 
-  async putPod(record: PodRecord, blob: Uint8Array): Promise<void> {
-    await this.blobs.put(record.id, blob);
-    try {
-      this.statements.insert.run({ ...record });
-    } catch (error) {
-      await this.blobs.delete(record.id).catch(() => undefined);
-      throw error;
-    }
+  putPod(record: PodRecord, blob: Uint8Array): Promise<void> {
+    return putPageThenRecord(this.blobs, record.id, blob, () => this.statements.insert.run({ ...record }));
   }
 
   async getRecord(id: string): Promise<PodRecord | null> {

@@ -8,9 +8,14 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { setDefaultTimeout } from "bun:test";
 
-// bunfig.toml's `timeout` is not applied by this Bun (tests stop at 5 s); tests
-// on real services need the room it meant to give on a loaded 2-core box.
-setDefaultTimeout(30_000);
+/**
+ * bunfig.toml's `timeout` is not applied by this Bun (tests stop at 5 s), and a
+ * default set here holds only for the file that first loaded this module: each
+ * start gives its calling file the room bunfig meant to give.
+ */
+function allowSlowTests(): void {
+  setDefaultTimeout(30_000);
+}
 
 export interface Service {
   url: string;
@@ -70,6 +75,7 @@ function asPostgresUser(cmd: string[]): string[] {
 }
 
 export async function startPostgres(): Promise<PostgresService | null> {
+  allowSlowTests();
   const bin = postgresBin();
   if (!bin) return missing("Postgres", "the Debian package postgresql");
   const dir = mkdtempSync(join(tmpdir(), "gemmapod-pg-"));
@@ -120,6 +126,7 @@ export async function startPostgres(): Promise<PostgresService | null> {
 }
 
 export async function startS3(): Promise<S3Service | null> {
+  allowSlowTests();
   let S3rver: typeof import("s3rver");
   try {
     S3rver = (await import("s3rver")).default as unknown as typeof import("s3rver");
@@ -152,6 +159,7 @@ export async function startS3(): Promise<S3Service | null> {
 }
 
 export async function startRedis(): Promise<Service | null> {
+  allowSlowTests();
   if (!Bun.which("redis-server")) return missing("Redis", "the Debian package redis-server");
   const dir = mkdtempSync(join(tmpdir(), "gemmapod-redis-"));
   const port = await freePort();

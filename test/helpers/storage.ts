@@ -26,15 +26,16 @@ export interface StorageSpot {
   blobs?: BlobStore;
 }
 
-let services: Promise<StorageServices> | undefined;
-let database: string | undefined;
+/** Each file's one database, made on first use. */
+const databases = new WeakMap<PostgresService, Promise<string>>();
 
 /**
  * The file's one database, emptied: truncating is ~100× faster than creating a
  * database, and tests in a file run one after another.
  */
 async function emptyDatabase(pg: PostgresService): Promise<string> {
-  database ??= await pg.freshDatabase();
+  if (!databases.has(pg)) databases.set(pg, pg.freshDatabase());
+  const database = await databases.get(pg)!;
   const sql = new Bun.SQL(database, { max: 1 });
   try {
     const tables = await sql<{ name: string }[]>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'gemmapod_migrations'`;
@@ -45,16 +46,16 @@ async function emptyDatabase(pg: PostgresService): Promise<string> {
   return database;
 }
 
-/** Starts Postgres and S3 for this test file (once) and stops them when it ends. */
-export function storageServices(): Promise<StorageServices> {
-  if (!services) {
-    services = Promise.all([startPostgres(), startS3()]).then(([pg, s3]) => ({ pg, s3 }));
-    afterAll(async () => {
-      const { pg, s3 } = await services!;
-      await Promise.all([pg?.stop(), s3?.stop()]);
-    });
-  }
-  return services;
+/**
+ * Starts Postgres and S3 for the calling test file and stops them when it ends.
+ * Call once, at the top of the file (helper modules are shared between files).
+ */
+export async function storageServices(): Promise<StorageServices> {
+  const [pg, s3] = await Promise.all([startPostgres(), startS3()]);
+  afterAll(async () => {
+    await Promise.all([pg?.stop(), s3?.stop()]);
+  });
+  return { pg, s3 };
 }
 
 export function available(kind: StorageKind, { pg, s3 }: StorageServices): boolean {
