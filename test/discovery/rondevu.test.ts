@@ -104,6 +104,19 @@ for (const kind of ["memory", "sqlite", "postgres+files"] as const) {
       await expectError(await app().post("/t/offer", { info: "i", offer: "x".repeat(64 * 1024 + 1) }), 413, /offer too large/);
     });
 
+    test("text every store can hold: NUL and lone surrogates are 400s, nothing stored", async () => {
+      const bad = /must be text without NUL characters or lone surrogates/;
+      await expectError(await app().post("/nul%00topic/offer", { info: "i", offer: "o" }), 400, bad);
+      await expectError(await app().post("/t/offer", { info: "a\u0000b", offer: "o" }), 400, bad);
+      await expectError(await app().post("/t/offer", '{"info":"i","offer":"\\ud800"}'), 400, bad);
+      const { code } = await (await app().post("/text/offer", { info: "i", offer: "o" })).json();
+      await expectError(await app().post("/answer", { code, side: "answerer", candidate: "c\u0000" }), 400, bad);
+      await expectError(await app().post("/answer", { code, side: "answerer", answer: "\udc00a" }), 400, bad);
+      await expectError(await app().post("/poll", { code: "x\u0000", side: "offerer" }), 400, bad);
+      expect(await (await app().post("/poll", { code, side: "offerer" })).json()).toEqual({ answer: null, answerCandidates: [], candidateCount: 0 });
+      await expectError(await app().get("/nul%00topic/sessions"), 400, bad);
+    });
+
     test("answer and poll validation", async () => {
       const { code } = await (await app().post("/val/offer", { info: "i", offer: "o" })).json();
       await expectError(await app().post("/answer", { code, side: "answerer" }), 400, "Missing required parameter: answer or candidate");

@@ -108,6 +108,11 @@ for (const kind of ALL_KINDS) {
       await expectRejected(await post(make()), 400, error);
     });
 
+    test("rejects a signed pod whose name or pod id holds a NUL (no backend stores it): 400", async () => {
+      await expectRejected(await post(buildPod({ podId: "nul\u0000id" }).bytes), 400, /must not contain NUL/);
+      await expectRejected(await post(buildPod({ podId: "nul-name", name: "a\u0000b" }).bytes), 400, /must not contain NUL/);
+    });
+
     test("rejects wrong content types, bad JSON and empty bodies with 400", async () => {
       await expectRejected(await post(pod.bytes, "application/octet-stream"), 400, /expected content-type/);
       await expectRejected(await post(pod.bytes, null), 400, /expected content-type/);

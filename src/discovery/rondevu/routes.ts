@@ -64,8 +64,10 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
     const topic = c.req.param("topic");
     const body = await readJson(c, o.maxSdpBytes);
     if (topic.length > 256) throw new HttpError(400, "Topic string must be 256 characters or less");
+    checkText(topic, "topic");
     if (typeof body.info !== "string" || body.info.length === 0) throw new HttpError(400, "Missing or invalid required parameter: info");
     if (body.info.length > 1024) throw new HttpError(400, "Info string must be 1024 characters or less");
+    checkText(body.info, "info");
     if (typeof body.offer !== "string" || body.offer.length === 0) throw new HttpError(400, "Missing or invalid required parameter: offer");
     checkSize(body.offer, "offer", o.maxSdpBytes);
     const origin = originOf(c);
@@ -91,7 +93,9 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
   });
 
   app.get("/:topic/sessions", async (c) => {
-    const sessions = await store.sessions(originOf(c), c.req.param("topic"), now(), MAX_LIST);
+    const topic = c.req.param("topic");
+    checkText(topic, "topic");
+    const sessions = await store.sessions(originOf(c), topic, now(), MAX_LIST);
     return c.json({
       sessions: sessions.map(({ code, info, offer, offerCandidates, createdAt, expiresAt }) => ({ code, info, offer, offerCandidates, createdAt, expiresAt })),
     });
@@ -206,6 +210,7 @@ async function readJson(c: Context, maxSdpBytes: number): Promise<Record<string,
 
 function requireCode(body: Record<string, unknown>): string {
   if (typeof body.code !== "string" || body.code.length === 0 || body.code.length > 128) throw new HttpError(400, "Missing or invalid required parameter: code");
+  checkText(body.code, "code");
   return body.code;
 }
 
@@ -214,7 +219,13 @@ function requireSide(body: Record<string, unknown>): Side {
   return body.side;
 }
 
+/** Every store must hold what it accepts: Postgres text takes no NUL and no lone surrogate. */
+function checkText(value: string, field: string): void {
+  if (value.includes("\0") || !value.isWellFormed()) throw new HttpError(400, `${field} must be text without NUL characters or lone surrogates`);
+}
+
 function checkSize(value: string, field: string, max: number): void {
+  checkText(value, field);
   if (value.length > max || Buffer.byteLength(value) > max) throw new HttpError(413, `${field} too large (limit ${max} bytes)`);
 }
 
