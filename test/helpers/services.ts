@@ -25,8 +25,8 @@ export interface Service {
 export interface PostgresService extends Service {
   /** A new, empty database on this server; its URL. */
   freshDatabase(): Promise<string>;
-  /** Stops the server (fast shutdown, connections cut) and starts it again on the same port and data. */
-  restart(): Promise<void>;
+  /** Stops the server (fast shutdown, connections cut), runs `whileDown`, and starts it again on the same port and data. */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 export interface S3Service extends Service {
@@ -139,9 +139,13 @@ export async function startPostgres(): Promise<PostgresService | null> {
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
-    async restart() {
+    async restart(whileDown) {
       await stopServer();
-      await start();
+      try {
+        await whileDown?.();
+      } finally {
+        await start();
+      }
     },
     async stop() {
       await stopServer();
