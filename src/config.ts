@@ -191,7 +191,8 @@ export const FLAGS: readonly Flag[] = [
     env: ["GEMMAPOD_SIGNAL_DATABASE_URL", "DATABASE_URL"],
     value: "URL",
     help: "postgres://user:pass@host:port/db for --registry postgres (records, bindings, Rondevu, tunnel names)",
-    parse: urlWith(["postgres:", "postgresql:"]),
+    // Checked only for --registry postgres: a DATABASE_URL meant for another program must not stop this one.
+    parse: nonEmpty,
   }),
   flag({ key: "databasePoolSize", flag: "--database-pool", env: ["GEMMAPOD_SIGNAL_DATABASE_POOL"], value: "N", help: "most Postgres connections this node opens", parse: integer(1, 1000) }),
   flag({
@@ -254,7 +255,11 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
 
 /** Combinations that cannot work are refused at start, each with its one-line reason. */
 function checkStorage(config: Config): void {
-  if (config.registry === "postgres" && config.databaseUrl === undefined) throw new ConfigError("--registry postgres needs --database-url postgres://… (or DATABASE_URL)");
+  if (config.registry === "postgres") {
+    if (config.databaseUrl === undefined) throw new ConfigError("--registry postgres needs --database-url postgres://… (or DATABASE_URL)");
+    // The URL may hold a password: the reason names the rule, not the value.
+    parseValue(urlWith(["postgres:", "postgresql:"]), config.databaseUrl, "--database-url (or DATABASE_URL)");
+  }
   if (config.registry === "memory" && config.blobStore !== "files") throw new ConfigError("--blob-store needs --registry sqlite or postgres (the memory registry keeps pages in memory)");
   if (config.cluster === undefined) return;
   if (config.registry !== "postgres") throw new ConfigError(`--cluster needs --registry postgres: the ${config.registry} registry keeps its records on this node only`);

@@ -24,6 +24,14 @@ describe("storage flags", () => {
     expect(cmd).toMatchObject({ config: { databaseUrl: PG, blobStore: "s3://gemmapod-pods/prod/pages", s3Endpoint: "http://minio:9000", databasePoolSize: 4, cluster: "redis://redis:6379" } });
   });
 
+  test("a DATABASE_URL meant for another program stops only --registry postgres, and is never echoed", () => {
+    expect(parseArgs([], { DATABASE_URL: "mysql://root:hunter2@x/y" })).toMatchObject({ kind: "serve", config: { registry: "memory" } });
+    const { code, err } = run(["--registry", "postgres"], { DATABASE_URL: "mysql://root:hunter2@x/y" });
+    expect(code).toBe(2);
+    expect(err).toContain("invalid --database-url (or DATABASE_URL): expected a postgres:// URL");
+    expect(err).not.toContain("hunter2");
+  });
+
   test.each([
     [["--registry", "postgres"], "--registry postgres needs --database-url"],
     [["--registry", "postgres", "--database-url", "mysql://x/y"], "expected a postgres:// URL"],
