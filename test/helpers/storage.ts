@@ -24,6 +24,8 @@ export interface StorageSpot {
   open(): Promise<ManagedRegistry>;
   /** The pages of postgres+s3 / postgres+files, as the registries see them. */
   blobs?: BlobStore;
+  /** The database of postgres+s3 / postgres+files. */
+  url?: string;
 }
 
 /** Each file's one database, made on first use. */
@@ -74,7 +76,7 @@ export async function newSpot(kind: StorageKind, { pg, s3 }: StorageServices, op
   if (kind === "sqlite") return { kind, open: async () => new SqliteRegistry({ dataDir: dir, ...options }) };
   const url = await emptyDatabase(pg!);
   const blobs = kind === "postgres+s3" ? s3BlobStore(s3!) : new FileBlobStore(join(dir, "blobs"));
-  return { kind, blobs, open: () => PostgresRegistry.open({ url, blobs, poolSize: 4, ...options }) };
+  return { kind, blobs, url, open: () => PostgresRegistry.open({ url, blobs, poolSize: 4, ...options }) };
 }
 
 export const ALL_KINDS: readonly StorageKind[] = ["memory", "sqlite", "postgres+s3", "postgres+files"];

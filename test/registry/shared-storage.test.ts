@@ -2,6 +2,7 @@
 // the other serves; what one deletes, the other answers 410 for. Postgres may
 // restart under a running server without losing anything.
 import { describe, expect, test } from "bun:test";
+import { PostgresRegistry } from "../../src/registry/postgres.ts";
 import { buildPod } from "../helpers/pods.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { available, newSpot, storageServices, type StorageSpot } from "../helpers/storage.ts";
@@ -83,6 +84,34 @@ for (const kind of ["postgres+s3", "postgres+files"] as const) {
     });
   });
 }
+
+describe.skipIf(!available("postgres+files", services))("the connection pool", () => {
+  test("stays within its bound while a burst of 60 concurrent requests all succeed", async () => {
+    const spot = await newSpot("postgres+files", services);
+    const registry = await PostgresRegistry.open({ url: spot.url!, blobs: spot.blobs!, poolSize: 2 });
+    const srv = startServer({ registry });
+    const watcher = new Bun.SQL(spot.url!, { max: 1 });
+    try {
+      const { id } = await upload(srv);
+      let most = 0;
+      const watching = (async () => {
+        for (let i = 0; i < 20; i++) {
+          const [{ n }] = await watcher`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+          most = Math.max(most, n);
+          await Bun.sleep(10);
+        }
+      })();
+      const statuses = await Promise.all(Array.from({ length: 60 }, (_, i) => fetch(`${srv.url}/${id}${i % 2 ? "/meta" : ""}`).then((r) => r.status)));
+      await watching;
+      expect(statuses.every((s) => s === 200)).toBe(true);
+      expect(most).toBeGreaterThan(0);
+      expect(most).toBeLessThanOrEqual(2);
+    } finally {
+      await watcher.close();
+      await srv.close();
+    }
+  });
+});
 
 describe.skipIf(!available("postgres+s3", services))("Postgres restarting under a running server", () => {
   test("nothing is lost and the server recovers without a restart of its own", async () => {
