@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { connectOrigin, readOwnerKey } from "../../src/client/origin-auth.ts";
 import { openBindings } from "../../src/registry/bindings.ts";
-import { openTunnelNames } from "../../src/registry/tunnel-names.ts";
+import { MemoryTunnelNames, openTunnelNames } from "../../src/registry/tunnel-names.ts";
 import { newOwnerKey } from "../helpers/pods.ts";
 import { startServer } from "../helpers/server.ts";
 import { ALL_KINDS, available, newSpot, storageServices } from "../helpers/storage.ts";
@@ -48,6 +48,15 @@ for (const kind of ALL_KINDS) {
     });
   });
 }
+
+test("memory tunnel names are bounded in all: past the bound every new name is too many, held ones stay ok", async () => {
+  const names = new MemoryTunnelNames(3);
+  for (const name of ["a", "b", "c"]) expect(await names.claimTunnelName(name, KEY_A, 10)).toBe("ok");
+  expect(await names.claimTunnelName("d", KEY_B, 10)).toBe("too-many");
+  expect(await names.claimTunnelName("a", KEY_A, 10)).toBe("ok");
+  expect(await names.releaseTunnelName("a", KEY_A)).toBe(true);
+  expect(await names.claimTunnelName("d", KEY_B, 10)).toBe("ok");
+});
 
 describe.skipIf(!available("postgres+files", services))("claims racing across two nodes on one Postgres", () => {
   test("two owners binding the same pod ids at once: one wins each, both nodes agree", async () => {
