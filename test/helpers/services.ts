@@ -52,9 +52,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A test run that ends early must not leave servers behind. */
+/** Servers still running; a test run that ends early must not leave them behind. */
+const running = new Set<Subprocess>();
+process.once("exit", () => {
+  for (const proc of running) proc.kill("SIGKILL");
+});
+
 function killedOnExit<T extends Subprocess>(proc: T): T {
-  process.once("exit", () => proc.exitCode === null && proc.kill("SIGKILL"));
+  running.add(proc);
+  void proc.exited.then(() => running.delete(proc));
   return proc;
 }
 
