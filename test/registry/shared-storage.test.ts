@@ -3,9 +3,10 @@
 // restart under a running server without losing anything.
 import { describe, expect, test } from "bun:test";
 import { PostgresRegistry } from "../../src/registry/postgres.ts";
+import { SqliteRegistry } from "../../src/registry/sqlite.ts";
 import { buildPod } from "../helpers/pods.ts";
-import { startServer, type TestServer } from "../helpers/server.ts";
-import { available, newSpot, storageServices, type StorageSpot } from "../helpers/storage.ts";
+import { startServer, tempDir, type TestServer } from "../helpers/server.ts";
+import { available, newSpot, s3BlobStore, storageServices, type StorageSpot } from "../helpers/storage.ts";
 
 const ADMIN = "admin-token-0123456789abcdef";
 const pod = buildPod({ podId: "shared-storage-pod", name: "Shared" });
@@ -84,6 +85,26 @@ for (const kind of ["postgres+s3", "postgres+files"] as const) {
     });
   });
 }
+
+describe.skipIf(!services.s3)("sqlite with pages in S3", () => {
+  test("pages go to the bucket, survive a restart, and leave it with their pod", async () => {
+    const dir = tempDir();
+    const blobs = s3BlobStore(services.s3!);
+    const first = new SqliteRegistry({ dataDir: dir, blobs });
+    const srv = startServer({ registry: first, adminToken: ADMIN });
+    const { id } = await upload(srv);
+    await srv.close();
+    expect(await blobs.stat(id)).toEqual({ size: pod.bytes.byteLength });
+    const again = startServer({ registry: new SqliteRegistry({ dataDir: dir, blobs }), adminToken: ADMIN });
+    try {
+      expect(await page(again, id)).toEqual({ status: 200, bytes: pod.bytes });
+      expect((await fetch(`${again.url}/${id}`, { method: "DELETE", headers: { Authorization: `Bearer ${ADMIN}` } })).status).toBe(200);
+      expect(await blobs.stat(id)).toBeNull();
+    } finally {
+      await again.close();
+    }
+  });
+});
 
 describe.skipIf(!available("postgres+files", services))("the connection pool", () => {
   test("stays within its bound while a burst of 60 concurrent requests all succeed", async () => {
