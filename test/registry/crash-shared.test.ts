@@ -16,7 +16,7 @@ test.skipIf(!available("postgres+s3", services))("uploads interrupted by SIGKILL
   const args = ["--registry", "postgres", "--database-url", url, "--blob-store", location, "--s3-endpoint", s3!.url, "--upload-rate", "1000000"];
   const env = { AWS_ACCESS_KEY_ID: s3!.accessKeyId, AWS_SECRET_ACCESS_KEY: s3!.secretAccessKey, AWS_REGION: "us-east-1" };
   let acknowledged = 0;
-  for (const killAfterMs of [80, 250]) {
+  for (const killAfterMs of [0, 60]) {
     const server = await spawnServer(args, { env });
     let stop = false;
     const uploader = async (i: number) => {
@@ -30,6 +30,10 @@ test.skipIf(!available("postgres+s3", services))("uploads interrupted by SIGKILL
       }
     };
     const uploads = Promise.all([0, 1, 2, 3].map(uploader));
+    // Killed while uploads are flowing, however slow the machine: after this round's first success.
+    const before = acknowledged;
+    const deadline = Date.now() + 20_000;
+    while (acknowledged === before && Date.now() < deadline) await Bun.sleep(5);
     await Bun.sleep(killAfterMs);
     server.proc.kill("SIGKILL");
     await server.proc.exited;
