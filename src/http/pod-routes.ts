@@ -51,7 +51,7 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
         guard.checkOwner(v, tokenOk);
         await checkQuota(v.manifest.owner_pubkey.toLowerCase(), blob.byteLength);
       });
-      for (const podId of podIdsNamedBy(verified.manifest)) await options.bindings.bind(podId, ownerPubkey);
+      await Promise.all(podIdsNamedBy(verified.manifest).map((podId) => options.bindings.bind(podId, ownerPubkey)));
       cache.put(id, blob); // hash and compress once, at ingest, off the request path
       const base = options.publicUrl ?? new URL(c.req.url).origin;
       return c.json({ id, url: `${base}/${id}`, ownerPubkey, blobSize: blob.byteLength });
