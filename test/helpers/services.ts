@@ -1,10 +1,10 @@
-// Real Postgres, S3 (s3rver) and Redis servers on random loopback ports, one
-// of each per test file. A missing service skips its tests with one line naming
-// what to install; under CI=true it fails the run instead.
+// Real Postgres, S3 (s3rver) and Redis servers on random loopback ports,
+// started by the tests themselves. A missing service skips its tests with one
+// line naming what to install; under CI=true it fails the run instead.
 
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { setDefaultTimeout } from "bun:test";
 
@@ -52,16 +52,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Servers still running; a test run that ends early must not leave them behind. */
-const running = new Set<Subprocess>();
-process.once("exit", () => {
-  for (const proc of running) proc.kill("SIGKILL");
-});
+function serviceDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
 
-function killedOnExit<T extends Subprocess>(proc: T): T {
-  running.add(proc);
-  void proc.exited.then(() => running.delete(proc));
-  return proc;
+function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
 }
 
 async function waitFor(what: string, ready: () => Promise<boolean>, proc: Subprocess, ms = 20_000): Promise<void> {
@@ -88,7 +84,7 @@ function asPostgresUser(cmd: string[]): string[] {
 
 /** A directory Postgres may use: as root, one owned by the `postgres` user. */
 function postgresDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = serviceDir(prefix);
   if (process.getuid?.() === 0) {
     const id = (flag: string) => Number(Bun.spawnSync(["id", flag, "postgres"]).stdout.toString());
     chownSync(dir, id("-u"), id("-g"));
@@ -97,17 +93,23 @@ function postgresDir(prefix: string): string {
   return dir;
 }
 
-/** initdb runs once per test process; each server starts on a copy (twice as fast). */
-let template: string | undefined;
-
+/**
+ * initdb's output, kept between runs (one per Postgres version and user): each
+ * server starts on a copy, twice as fast as running initdb. Built aside and
+ * renamed into place, so a half-built template is never used.
+ */
 function initdbTemplate(bin: string): string {
-  if (template) return template;
-  const dir = postgresDir("gemmapod-pg-template-");
-  const data = join(dir, "data");
-  const init = Bun.spawnSync(asPostgresUser([join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]), { stdout: "pipe", stderr: "pipe" });
+  const template = join(tmpdir(), `gemmapod-pg-template-${basename(dirname(bin))}-${process.getuid?.() ?? 0}`);
+  if (existsSync(join(template, "data", "PG_VERSION"))) return join(template, "data");
+  const building = postgresDir("gemmapod-pg-template-building-");
+  const init = Bun.spawnSync(asPostgresUser([join(bin, "initdb"), "-D", join(building, "data"), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]), { stdout: "pipe", stderr: "pipe" });
   if (!init.success) throw new Error(`initdb failed: ${init.stderr.toString()}`);
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  return (template = data);
+  try {
+    renameSync(building, template);
+  } catch {
+    removeDir(building); // another run built it first
+  }
+  return join(template, "data");
 }
 
 export async function startPostgres(): Promise<PostgresService | null> {
@@ -124,7 +126,7 @@ export async function startPostgres(): Promise<PostgresService | null> {
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const start = async () => {
     const args = ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"];
-    proc = killedOnExit(Bun.spawn(asPostgresUser([join(bin, "postgres"), ...args]), { stdout: "ignore", stderr: "ignore" }));
+    proc = Bun.spawn(asPostgresUser([join(bin, "postgres"), ...args]), { stdout: "ignore", stderr: "ignore" });
     await waitFor("postgres", async () => Bun.spawnSync([join(bin, "pg_isready"), "-h", "127.0.0.1", "-p", String(port), "-q"]).success, proc);
   };
   const stopServer = async () => {
@@ -155,7 +157,7 @@ export async function startPostgres(): Promise<PostgresService | null> {
     },
     async stop() {
       await stopServer();
-      rmSync(dir, { recursive: true, force: true });
+      removeDir(dir);
     },
   };
 }
@@ -168,7 +170,7 @@ export async function startS3(): Promise<S3Service | null> {
   } catch {
     return missing("S3 test server", "the npm package s3rver (bun install)");
   }
-  const dir = mkdtempSync(join(tmpdir(), "gemmapod-s3-"));
+  const dir = serviceDir("gemmapod-s3-");
   const bucket = "pods";
   const server = new (S3rver as unknown as new (o: object) => { run(): Promise<{ port: number }>; close(): Promise<void> })({
     port: 0,
@@ -188,7 +190,7 @@ export async function startS3(): Promise<S3Service | null> {
     freshLocation: () => `s3://${bucket}/t${process.pid}-${++locations}`,
     async stop() {
       await server.close();
-      rmSync(dir, { recursive: true, force: true });
+      removeDir(dir);
     },
   };
 }
@@ -196,9 +198,9 @@ export async function startS3(): Promise<S3Service | null> {
 export async function startRedis(): Promise<Service | null> {
   allowSlowTests();
   if (!Bun.which("redis-server")) return missing("Redis", "the Debian package redis-server");
-  const dir = mkdtempSync(join(tmpdir(), "gemmapod-redis-"));
+  const dir = serviceDir("gemmapod-redis-");
   const port = await freePort();
-  const proc = killedOnExit(Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdout: "ignore", stderr: "ignore" }));
+  const proc = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdout: "ignore", stderr: "ignore" });
   const url = `redis://127.0.0.1:${port}`;
   await waitFor(
     "redis-server",
@@ -217,7 +219,7 @@ export async function startRedis(): Promise<Service | null> {
     async stop() {
       proc.kill("SIGTERM");
       await proc.exited;
-      rmSync(dir, { recursive: true, force: true });
+      removeDir(dir);
     },
   };
 }

@@ -1,5 +1,5 @@
 // Registries on every storage backend, for suites that run once per backend.
-// Postgres and S3 start once per test file (on first use) and stop after it.
+// Postgres and S3 start once per test file and stop after it.
 import { afterAll } from "bun:test";
 import { join } from "node:path";
 import { FileBlobStore, type BlobStore } from "../../src/registry/blob-store.ts";
