@@ -7,7 +7,7 @@ import { createSignalServer } from "./server.ts";
 import { usage } from "./usage.ts";
 import { VERSION } from "./version.ts";
 
-function main(): void {
+async function main(): Promise<void> {
   let command;
   try {
     command = parseArgs(process.argv.slice(2), process.env);
@@ -23,11 +23,15 @@ function main(): void {
   const { config } = command;
   let registry;
   try {
-    registry = openRegistry(config);
+    registry = await openRegistry(config);
   } catch (error) {
-    if (!(error instanceof DataDirInUseError)) throw error;
-    console.error(`gemmapod-signal: ${error.message}`);
-    process.exit(2);
+    // Another server on the same data dir is a usage error (2); an unreachable database is a failure (1).
+    if (error instanceof DataDirInUseError) {
+      console.error(`gemmapod-signal: ${error.message}`);
+      process.exit(2);
+    }
+    console.error(`gemmapod-signal: cannot open the ${config.registry} registry: ${(error as Error).message}`);
+    process.exit(1);
   }
   const server = createSignalServer({ ...config, registry });
 
@@ -50,4 +54,4 @@ function main(): void {
   console.log(`gemmapod-signal listening on ${server.url} (registry: ${config.registry})`);
 }
 
-main();
+void main();

@@ -3,8 +3,9 @@
 
 import { readFileSync } from "node:fs";
 import { localUrl } from "./local-url.ts";
+import { parseS3Url } from "./registry/s3-blob-store.ts";
 
-export type RegistryKind = "memory" | "sqlite";
+export type RegistryKind = "memory" | "sqlite" | "postgres";
 
 export interface Config {
   port: number;
@@ -40,8 +41,14 @@ export interface Config {
   rondevuMaxSessions: number;
   rondevuRate: number;
   consoleMaxViewers: number;
-  cluster: string | undefined;
   clusterTtlMs: number;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  /** `files` (in --data-dir) or `s3://bucket[/prefix]`. */
+  blobStore: string;
+  s3Endpoint: string | undefined;
+  /** Redis URL of the cluster this node joins; needs shared storage (postgres + s3). */
+  cluster: string | undefined;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -78,8 +85,12 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   rondevuMaxSessions: 20_000,
   rondevuRate: 50,
   consoleMaxViewers: 100,
-  cluster: undefined,
   clusterTtlMs: 10_000,
+  databaseUrl: undefined,
+  databasePoolSize: 10,
+  blobStore: "files",
+  s3Endpoint: undefined,
+  cluster: undefined,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -104,8 +115,8 @@ export const FLAGS: readonly Flag[] = [
     flag: "--registry",
     env: ["GEMMAPOD_SIGNAL_REGISTRY"],
     value: "KIND",
-    help: "pod registry: memory (lost on restart) or sqlite (persistent, in --data-dir)",
-    parse: oneOf(["memory", "sqlite"] as const),
+    help: "pod registry: memory (lost on restart), sqlite (persistent, in --data-dir) or postgres (--database-url, shared by nodes)",
+    parse: oneOf(["memory", "sqlite", "postgres"] as const),
   }),
   flag({ key: "dataDir", flag: "--data-dir", env: ["GEMMAPOD_SIGNAL_DATA"], value: "DIR", help: "where the sqlite registry keeps its database and blobs", parse: nonEmpty }),
   flag({
@@ -179,7 +190,33 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "rondevuMaxSessions", flag: "--rondevu-max-sessions", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS"], value: "N", help: "live Rondevu sessions in all (the memory bound)", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuRate", flag: "--rondevu-rate", env: ["GEMMAPOD_SIGNAL_RONDEVU_RATE"], value: "N", help: "Rondevu requests per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
   flag({ key: "consoleMaxViewers", flag: "--console-max-viewers", env: ["GEMMAPOD_SIGNAL_CONSOLE_MAX_VIEWERS"], value: "N", help: "web consoles (at /) receiving live status at once; past it 503 (10 per client address)", parse: integer(1, 100_000) }),
-  flag({ key: "cluster", flag: "--cluster", env: ["GEMMAPOD_SIGNAL_CLUSTER"], value: "URL", help: "join the cluster routed through this Redis (redis://host:port)", parse: redisUrl }),
+  flag({
+    key: "databaseUrl",
+    flag: "--database-url",
+    env: ["GEMMAPOD_SIGNAL_DATABASE_URL", "DATABASE_URL"],
+    value: "URL",
+    help: "postgres://user:pass@host:port/db for --registry postgres (records, bindings, Rondevu, tunnel names)",
+    // Checked only for --registry postgres: a DATABASE_URL meant for another program must not stop this one.
+    parse: nonEmpty,
+  }),
+  flag({ key: "databasePoolSize", flag: "--database-pool", env: ["GEMMAPOD_SIGNAL_DATABASE_POOL"], value: "N", help: "most Postgres connections this node opens", parse: integer(1, 1000) }),
+  flag({
+    key: "blobStore",
+    flag: "--blob-store",
+    env: ["GEMMAPOD_SIGNAL_BLOB_STORE"],
+    value: "WHERE",
+    help: "pod pages of sqlite/postgres: files (in --data-dir) or s3://bucket[/prefix] (credentials from AWS_*/S3_* env)",
+    parse: blobStore,
+  }),
+  flag({ key: "s3Endpoint", flag: "--s3-endpoint", env: ["GEMMAPOD_SIGNAL_S3_ENDPOINT", "S3_ENDPOINT"], value: "URL", help: "S3-compatible endpoint for --blob-store s3:// (MinIO, R2, …; default AWS)", parse: baseUrl }),
+  flag({
+    key: "cluster",
+    flag: "--cluster",
+    env: ["GEMMAPOD_SIGNAL_CLUSTER"],
+    value: "URL",
+    help: "redis://host:port of the cluster this node joins (needs --registry postgres and --blob-store s3://…)",
+    parse: urlWith(["redis:", "rediss:"]),
+  }),
   flag({ key: "clusterTtlMs", flag: "--cluster-ttl", env: ["GEMMAPOD_SIGNAL_CLUSTER_TTL"], value: "DURATION", help: "a cluster node silent this long is dead: its origins are offline (e.g. 10s)", parse: clusterTtl }),
 ];
 
@@ -218,7 +255,21 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     else healthcheckBase = parseValue(baseUrl, raw, `${name} ${raw}`);
   }
   if (healthcheck) return { kind: "healthcheck", url: `${healthcheckBase ?? localUrl(config.hostname, config.port)}/health` };
+  checkStorage(config);
   return { kind: "serve", config };
+}
+
+/** Combinations that cannot work are refused at start, each with its one-line reason. */
+function checkStorage(config: Config): void {
+  if (config.registry === "postgres") {
+    if (config.databaseUrl === undefined) throw new ConfigError("--registry postgres needs --database-url postgres://… (or DATABASE_URL)");
+    // The URL may hold a password: the reason names the rule, not the value.
+    parseValue(urlWith(["postgres:", "postgresql:"]), config.databaseUrl, "--database-url (or DATABASE_URL)");
+  }
+  if (config.registry === "memory" && config.blobStore !== "files") throw new ConfigError("--blob-store needs --registry sqlite or postgres (the memory registry keeps pages in memory)");
+  if (config.cluster === undefined) return;
+  if (config.registry !== "postgres") throw new ConfigError(`--cluster needs --registry postgres: the ${config.registry} registry keeps its records on this node only`);
+  if (config.blobStore === "files") throw new ConfigError("--cluster needs --blob-store s3://…: files in --data-dir are on this node only");
 }
 
 function parseValue<T>(parse: (raw: string) => T, raw: string, source: string): T {
@@ -313,6 +364,25 @@ function originList(raw: string): string[] {
   const list = raw.split(",").map((o) => o.trim()).filter(Boolean);
   if (list.length === 0) throw new Error("expected * or a comma-separated list of origins");
   return list;
+}
+
+function urlWith(protocols: readonly string[]) {
+  return (raw: string): string => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new Error(`expected a ${protocols[0]}// URL`);
+    }
+    if (!protocols.includes(url.protocol) || url.hostname === "") throw new Error(`expected a ${protocols[0]}// URL`);
+    return raw;
+  };
+}
+
+function blobStore(raw: string): string {
+  if (raw === "files") return raw;
+  parseS3Url(raw);
+  return raw.trim();
 }
 
 function baseUrl(raw: string): string {

@@ -2,6 +2,10 @@ export { createSignalServer, type CreateSignalServerOptions, type SignalServer }
 export { createPod, type CreatedPod } from "./registry/create-pod.ts";
 export { MemoryRegistry } from "./registry/memory.ts";
 export { SqliteRegistry, type SqliteRegistryOptions } from "./registry/sqlite.ts";
+export { PostgresRegistry, type PostgresRegistryOptions } from "./registry/postgres.ts";
+export { FileBlobStore, type BlobStore } from "./registry/blob-store.ts";
+export { S3BlobStore, type S3BlobStoreOptions } from "./registry/s3-blob-store.ts";
+export { openTunnelNames, type TunnelClaim, type TunnelNames } from "./registry/tunnel-names.ts";
 export { newPodId } from "./registry/pod-id.ts";
 export type { PodRecord, Registry } from "./registry/types.ts";
 export { verifyPodBlob, verifySignedManifest } from "./manifest/verify.ts";

@@ -1,5 +1,6 @@
 import type { HubStatus } from "../cluster/hub.ts";
 import { Hono } from "hono";
+import { isStorageOutage } from "../registry/outage.ts";
 import { HttpError, jsonError } from "./errors.ts";
 import { deleteRoutes } from "./delete-routes.ts";
 import { podRoutes, type PodRoutesOptions } from "./pod-routes.ts";
@@ -36,6 +37,7 @@ export function createApp(options: AppOptions): Hono {
   app.notFound(() => jsonError(404, "not found"));
   app.onError((error) => {
     if (error instanceof HttpError) return jsonError(error.status, error.message, error.headers);
+    if (isStorageOutage(error)) return jsonError(503, "storage is unreachable for the moment, try again", { "Retry-After": "1" });
     console.error("[gemmapod-signal] unhandled error:", error);
     return jsonError(500, "internal error");
   });

@@ -54,7 +54,7 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
         guard.checkOwner(v, tokenOk);
         await checkQuota(v.manifest.owner_pubkey.toLowerCase(), blob.byteLength);
       });
-      for (const podId of podIdsNamedBy(verified.manifest)) options.bindings.bind(podId, ownerPubkey);
+      await Promise.all(podIdsNamedBy(verified.manifest).map((podId) => options.bindings.bind(podId, ownerPubkey)));
       cache.put(id, blob); // hash and start compressing at ingest, off the request path
       const base = options.publicUrl ?? new URL(c.req.url).origin;
       return c.json({ id, url: `${base}/${id}`, ownerPubkey, blobSize: blob.byteLength });

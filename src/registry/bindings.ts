@@ -1,16 +1,19 @@
 import type { Database, Statement } from "bun:sqlite";
+import type { SQL } from "bun";
 import type { PodManifest } from "../manifest/types.ts";
+import { PostgresRegistry } from "./postgres.ts";
 import { SqliteRegistry } from "./sqlite.ts";
 import type { Registry } from "./types.ts";
 
 /**
  * Which owner key a pod id belongs to, for `--origin-auth claimed|required`.
- * The first binding wins and is never changed by these calls.
+ * The first binding wins and is never changed by these calls, even when
+ * several nodes claim the same pod id at once.
  */
 export interface PodBindings {
-  owner(podId: string): string | null;
-  /** Binds `podId` to `ownerHex` unless already bound; returns the owner in force. */
-  bind(podId: string, ownerHex: string): string;
+  owner(podId: string): Promise<string | null>;
+  /** Binds `podId` to `ownerHex` unless already bound; resolves to the owner in force. */
+  bind(podId: string, ownerHex: string): Promise<string>;
 }
 
 /** The pod ids a signed manifest speaks for: its signaling pod ids and its own id. */
@@ -21,6 +24,7 @@ export function podIdsNamedBy(manifest: PodManifest): string[] {
 
 /** Bindings kept where the registry keeps its state. */
 export function openBindings(registry: Registry): PodBindings {
+  if (registry instanceof PostgresRegistry) return new PostgresBindings(registry.sql);
   return registry instanceof SqliteRegistry ? new SqliteBindings(registry.db) : new MemoryBindings();
 }
 
@@ -29,11 +33,11 @@ export class MemoryBindings implements PodBindings {
 
   constructor(private readonly maxEntries = 1_000_000) {}
 
-  owner(podId: string): string | null {
+  async owner(podId: string): Promise<string | null> {
     return this.owners.get(podId) ?? null;
   }
 
-  bind(podId: string, ownerHex: string): string {
+  async bind(podId: string, ownerHex: string): Promise<string> {
     const current = this.owners.get(podId);
     if (current) return current;
     // Full: claims stop being recorded rather than memory growing without end.
@@ -54,12 +58,29 @@ export class SqliteBindings implements PodBindings {
     this.insert = db.prepare("INSERT OR IGNORE INTO pod_bindings (pod_id, owner_pubkey, bound_at) VALUES (?, ?, ?)");
   }
 
-  owner(podId: string): string | null {
+  async owner(podId: string): Promise<string | null> {
     return this.select.get(podId)?.owner_pubkey ?? null;
   }
 
-  bind(podId: string, ownerHex: string): string {
+  async bind(podId: string, ownerHex: string): Promise<string> {
     this.insert.run(podId, ownerHex.toLowerCase(), new Date().toISOString());
-    return this.owner(podId)!;
+    return this.select.get(podId)!.owner_pubkey;
+  }
+}
+
+/** The claim is one statement on the server, so nodes racing for a pod id agree on the winner. */
+export class PostgresBindings implements PodBindings {
+  constructor(private readonly sql: SQL) {}
+
+  async owner(podId: string): Promise<string | null> {
+    const [row] = await this.sql<{ owner_pubkey: string }[]>`SELECT owner_pubkey FROM pod_bindings WHERE pod_id = ${podId}`;
+    return row?.owner_pubkey ?? null;
+  }
+
+  async bind(podId: string, ownerHex: string): Promise<string> {
+    const owner = ownerHex.toLowerCase();
+    const [won] = await this.sql<{ owner_pubkey: string }[]>`INSERT INTO pod_bindings (pod_id, owner_pubkey, bound_at)
+      VALUES (${podId}, ${owner}, now()) ON CONFLICT (pod_id) DO NOTHING RETURNING owner_pubkey`;
+    return won?.owner_pubkey ?? (await this.owner(podId))!;
   }
 }

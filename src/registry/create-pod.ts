@@ -1,4 +1,6 @@
+import { ManifestError } from "../manifest/errors.ts";
 import { verifyPodBlob } from "../manifest/verify.ts";
+import { podIdsNamedBy } from "./bindings.ts";
 import type { VerifiedManifest } from "../manifest/types.ts";
 import { newPodId } from "./pod-id.ts";
 import type { PodRecord, Registry } from "./types.ts";
@@ -25,6 +27,10 @@ export async function createPod(
 ): Promise<CreatedPod> {
   const blob = typeof pod === "string" ? encoder.encode(pod) : pod;
   const verified = await verifyPodBlob(blob);
+  // Stored as text by every backend (Postgres text cannot hold NUL).
+  for (const text of [verified.manifest.name, ...podIdsNamedBy(verified.manifest)]) {
+    if (text.includes("\0")) throw new ManifestError("manifest name and pod ids must not contain NUL characters");
+  }
   await accept?.(verified);
   const record: PodRecord = {
     id: newPodId(),

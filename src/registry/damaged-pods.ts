@@ -1,3 +1,5 @@
+import type { BlobStore } from "./blob-store.ts";
+
 /** A pod whose record exists but whose stored page is missing or not what was stored. */
 export class PodDataError extends Error {
   constructor(
@@ -40,4 +42,22 @@ export class DamagedPods {
   count(): number {
     return this.ids.size + this.unremembered;
   }
+}
+
+/** The page as stored, checked against its record's size and (when recorded) SHA-256; throws `PodDataError` (logged once) when it is not. */
+export async function readCheckedPage(blobs: BlobStore, id: string, expected: { size: number; sha256: string | null }, damaged: DamagedPods): Promise<Uint8Array> {
+  const page = await blobs.get(id);
+  const fail = (reason: string) => {
+    const error = new PodDataError(id, blobs.where(id), reason);
+    damaged.report(error);
+    return error;
+  };
+  if (!page) throw fail("page is missing");
+  if (page.byteLength !== expected.size) throw fail(`page has ${page.byteLength} bytes, record says ${expected.size}`);
+  if (expected.sha256 !== null && pageSha256(page) !== expected.sha256) throw fail("page's SHA-256 differs from the record's");
+  return page;
+}
+
+export function pageSha256(page: Uint8Array): string {
+  return new Bun.CryptoHasher("sha256").update(page).digest("base64url");
 }

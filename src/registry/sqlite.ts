@@ -1,10 +1,10 @@
 import { Database, type Statement } from "bun:sqlite";
-import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
-import { unlink } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { TEMP_PREFIX, writeFileAtomic } from "./atomic-file.ts";
-import { DamagedPods, PodDataError } from "./damaged-pods.ts";
+import { FileBlobStore, putPageThenRecord, type BlobStore } from "./blob-store.ts";
+import { DamagedPods, pageSha256, readCheckedPage } from "./damaged-pods.ts";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
+import { HitBatch } from "./hit-batch.ts";
 import type { ManagedRegistry, OwnerUsage, PodPage, PodRecord } from "./types.ts";
 
 export interface SqliteRegistryOptions {
@@ -12,6 +12,8 @@ export interface SqliteRegistryOptions {
   dataDir: string;
   /** How often batched hit counts are written; default 2 s. */
   hitFlushMs?: number;
+  /** Where pod pages go; default files in `<dataDir>/blobs`. */
+  blobs?: BlobStore;
 }
 
 interface PodRow {
@@ -22,19 +24,18 @@ interface PodRow {
   blob_size: number;
   created_at: string;
   hits: number;
-  /** base64url; null for pods stored before it was recorded. */
   blob_sha256: string | null;
 }
 
 /**
- * Persistent registry: records in SQLite (WAL), blobs as files. A blob is written
- * and renamed into place before its row is inserted, so a crash can leave an
- * orphan file but never a record without its blob.
+ * Persistent registry: records in SQLite (WAL), pages in a BlobStore (files by
+ * default). A page is stored before its row is inserted, so a crash can leave
+ * an orphan page but never a record without its page.
  */
 export class SqliteRegistry implements ManagedRegistry {
   readonly name = "sqlite";
   readonly dataDir: string;
-  readonly blobDir: string;
+  readonly blobs: BlobStore;
   /** Shared with other stores (e.g. discovery) so one file holds all state. */
   readonly db: Database;
   private readonly statements: {
@@ -50,20 +51,18 @@ export class SqliteRegistry implements ManagedRegistry {
     idle: Statement<{ id: string }, [string]>;
     count: Statement<{ pods: number }, []>;
   };
+  private readonly hits: HitBatch;
   private readonly damaged = new DamagedPods();
   private readonly lock: DataDirLock;
-  /** Hit counts are batched: one write per flush instead of one per request. */
-  private pendingHits = new Map<string, number>();
   /** Pods stored, counted once (a full scan) and then kept by this process's writes. */
   private podCount: number | undefined;
-  private readonly flushTimer: Timer;
 
   constructor(options: SqliteRegistryOptions) {
     this.dataDir = resolve(options.dataDir);
-    this.blobDir = join(this.dataDir, "blobs");
-    mkdirSync(this.blobDir, { recursive: true });
+    mkdirSync(this.dataDir, { recursive: true });
     // Throws DataDirInUseError while another server runs on this dir.
     this.lock = lockDataDir(this.dataDir);
+    this.blobs = options.blobs ?? new FileBlobStore(join(this.dataDir, "blobs"));
     this.db = new Database(join(this.dataDir, "gemmapod.sqlite"), { create: true, strict: true });
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
     this.db.exec(`CREATE TABLE IF NOT EXISTS pods (
@@ -96,25 +95,24 @@ export class SqliteRegistry implements ManagedRegistry {
       idle: this.db.prepare<{ id: string }, [string]>("SELECT id FROM pods WHERE COALESCE(last_fetched_at, created_at) < ?"),
       count: this.db.prepare<{ pods: number }, []>("SELECT COUNT(*) AS pods FROM pods"),
     };
-    this.removeCrashLeftovers();
-    this.reportMissingBlobs();
-    this.flushTimer = setInterval(() => this.flushHits(), options.hitFlushMs ?? 2000);
-    this.flushTimer.unref();
-  }
-
-  blobPath(id: string): string {
-    return join(this.blobDir, `${id}.html`);
-  }
-
-  async putPod(record: PodRecord, blob: Uint8Array): Promise<void> {
-    await writeFileAtomic(this.blobPath(record.id), blob);
-    try {
-      this.statements.insert.run({ ...record, sha256: sha256(blob) });
-      if (this.podCount !== undefined) this.podCount++;
-    } catch (error) {
-      await unlink(this.blobPath(record.id)).catch(() => undefined);
-      throw error;
+    // A crash can leave temp files and pages without a row: neither is ever served.
+    if (this.blobs instanceof FileBlobStore) {
+      this.blobs.removeLeftovers((id) => this.statements.select.get(id) !== null);
+      this.reportMissingPages(this.blobs);
     }
+    this.hits = new HitBatch(options.hitFlushMs ?? 2000, (batch) => {
+      const now = new Date().toISOString();
+      this.db.transaction(() => {
+        for (const [id, n] of batch) this.statements.addHits.run(n, now, id);
+      })();
+    });
+  }
+
+  putPod(record: PodRecord, blob: Uint8Array): Promise<void> {
+    return putPageThenRecord(this.blobs, record.id, blob, () => {
+      this.statements.insert.run({ ...record, sha256: pageSha256(blob) });
+      if (this.podCount !== undefined) this.podCount++;
+    });
   }
 
   async getRecord(id: string): Promise<PodRecord | null> {
@@ -122,39 +120,16 @@ export class SqliteRegistry implements ManagedRegistry {
     return row ? this.toRecord(row) : null;
   }
 
-  /**
-   * The page as stored, checked against its record (size, and SHA-256 where
-   * recorded): a missing or altered file throws `PodDataError`, logged once per pod.
-   */
+  /** The page as stored, checked against its record: a missing or altered one throws `PodDataError`. */
   async getBlob(id: string): Promise<Uint8Array | null> {
     const row = this.statements.select.get(id);
     if (!row) return null;
-    const path = this.blobPath(id);
-    let blob: Uint8Array;
-    try {
-      blob = await Bun.file(path).bytes();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      throw this.damagedPod(id, path, "file is missing");
-    }
-    if (blob.byteLength !== row.blob_size) throw this.damagedPod(id, path, `file has ${blob.byteLength} bytes, record says ${row.blob_size}`);
-    if (row.blob_sha256 !== null && sha256(blob) !== row.blob_sha256) throw this.damagedPod(id, path, "file's SHA-256 differs from the record's");
-    return blob;
+    return readCheckedPage(this.blobs, id, { size: row.blob_size, sha256: row.blob_sha256 }, this.damaged);
   }
 
-  /** Pods found with a missing or damaged file since start-up (including those found at start-up). */
+  /** Pods found with a missing or damaged page since start-up (including those found at start-up). */
   damagedPods(): number {
     return this.damaged.count();
-  }
-
-  private damagedPod(id: string, path: string, reason: string): PodDataError {
-    const error = new PodDataError(id, path, reason);
-    this.damaged.report(error);
-    return error;
-  }
-
-  async bumpHits(id: string): Promise<void> {
-    this.pendingHits.set(id, (this.pendingHits.get(id) ?? 0) + 1);
   }
 
   async countPods(): Promise<number> {
@@ -162,16 +137,20 @@ export class SqliteRegistry implements ManagedRegistry {
     return this.podCount;
   }
 
+  async bumpHits(id: string): Promise<void> {
+    this.hits.add(id);
+  }
+
   /** Removes record then blob (a crash in between leaves only an orphan file, swept at start). */
   async deletePod(id: string): Promise<boolean> {
-    this.pendingHits.delete(id);
+    this.hits.forget(id);
     const changes = this.db.transaction(() => {
       const { changes } = this.statements.remove.run(id);
       if (changes > 0) this.statements.tombstone.run(id, new Date().toISOString());
       return changes;
     })();
     if (changes > 0 && this.podCount !== undefined) this.podCount--;
-    await unlink(this.blobPath(id)).catch(() => undefined);
+    await this.blobs.delete(id).catch(() => undefined);
     this.damaged.forget(id);
     return changes > 0;
   }
@@ -197,36 +176,19 @@ export class SqliteRegistry implements ManagedRegistry {
     return this.statements.idle.all(cutoff.toISOString()).map((r) => r.id);
   }
 
+  /** Writes batched hit counts now. */
   flushHits(): void {
-    if (this.pendingHits.size === 0) return;
-    const batch = this.pendingHits;
-    this.pendingHits = new Map();
-    const now = new Date().toISOString();
-    this.db.transaction(() => {
-      for (const [id, n] of batch) this.statements.addHits.run(n, now, id);
-    })();
+    this.hits.flush().catch(() => undefined); // counts stay pending for the next flush
   }
 
-  /**
-   * A crash can leave temp files (mid-write) and blobs without a row (renamed,
-   * not yet inserted, or deleted row first): neither is ever served, so both go.
-   */
-  private removeCrashLeftovers(): void {
-    for (const name of readdirSync(this.blobDir)) {
-      const orphan = name.endsWith(".html") && this.statements.select.get(name.slice(0, -5)) === null;
-      if (name.startsWith(TEMP_PREFIX) || orphan) unlinkSync(join(this.blobDir, name));
-    }
-  }
-
-  /** Records whose file is gone (e.g. deleted by hand, a lost volume) answer 500 until restored or deleted: say so at once. */
-  private reportMissingBlobs(): void {
-    const files = new Set(readdirSync(this.blobDir));
+  /** Records whose file is gone (deleted by hand, a lost volume) answer 500 until restored or deleted: say so at once. */
+  private reportMissingPages(files: FileBlobStore): void {
     const ids = this.db.query<{ id: string }, []>("SELECT id FROM pods").all();
-    const missing = ids.filter(({ id }) => !files.has(`${id}.html`)).map(({ id }) => id);
+    const missing = ids.filter(({ id }) => !files.has(id)).map(({ id }) => id);
     for (const id of missing) this.damaged.addQuietly(id);
     if (missing.length === 0) return;
     const examples = missing.slice(0, 5).join(", ") + (missing.length > 5 ? ", …" : "");
-    console.error(`[gemmapod-signal] ${missing.length} of ${ids.length} pod records lack their file in ${this.blobDir} (${examples}); they answer 500 until restored or deleted`);
+    console.error(`[gemmapod-signal] ${missing.length} of ${ids.length} pod records lack their file in ${files.dir} (${examples}); they answer 500 until restored or deleted`);
   }
 
   private toRecord(row: PodRow): PodRecord {
@@ -237,18 +199,13 @@ export class SqliteRegistry implements ManagedRegistry {
       manifestSize: row.manifest_size,
       blobSize: row.blob_size,
       createdAt: row.created_at,
-      hits: row.hits + (this.pendingHits.get(row.id) ?? 0),
+      hits: row.hits + this.hits.pendingFor(row.id),
     };
   }
 
   async close(): Promise<void> {
-    clearInterval(this.flushTimer);
-    this.flushHits();
+    await this.hits.close();
     this.db.close();
     this.lock.release();
   }
-}
-
-function sha256(blob: Uint8Array): string {
-  return new Bun.CryptoHasher("sha256").update(blob).digest("base64url");
 }

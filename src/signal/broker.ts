@@ -154,7 +154,8 @@ export class Broker {
     const proven = m.ownerToken === undefined ? null : await verifyOwnerToken(m.ownerToken, m.podId, ws.data.nonce);
     if (ws.readyState !== 1) return;
     if (m.ownerToken !== undefined && proven === null) return this.refuse(ws, "ownerToken does not prove an owner key for this pod and challenge");
-    const owner = bindings.owner(m.podId);
+    const owner = await bindings.owner(m.podId);
+    if (ws.readyState !== 1) return;
     if (proven === null) {
       if (originAuth === "required") return this.refuse(ws, "this broker requires an ownerToken proof to register");
       if (owner !== null) return this.refuse(ws, `pod ${m.podId} is claimed by an owner key: register with an ownerToken proof`);
@@ -162,8 +163,10 @@ export class Broker {
       if ((await this.options.hub.holder(podTopic(m.podId))) === PROVEN) return this.refuse(ws, "a proven origin holds this pod");
       return this.becomeOrigin(ws, m.podId, false);
     }
-    if (owner !== null && owner !== proven) return this.refuse(ws, `pod ${m.podId} belongs to another owner key`);
-    if (owner === null) bindings.bind(m.podId, proven);
+    // Claiming is atomic in the store: of two owners racing for one pod id, one wins.
+    const bound = owner ?? (await bindings.bind(m.podId, proven));
+    if (ws.readyState !== 1) return;
+    if (bound !== proven) return this.refuse(ws, `pod ${m.podId} belongs to another owner key`);
     return this.becomeOrigin(ws, m.podId, true);
   }
 

@@ -14,13 +14,14 @@ const NODE = join(import.meta.dir, "../helpers/cluster-node.ts");
 const wsOf = (url: string) => `${url.replace(/^http/, "ws")}/signal`;
 
 test("the default --cluster-ttl is 10 s and deaths are noticed within it plus one second", () => {
-  const command = parseArgs(["--cluster", "redis://127.0.0.1:6379"]);
+  const shared = ["--registry", "postgres", "--database-url", "postgres://u@127.0.0.1/db", "--blob-store", "s3://bucket"];
+  const command = parseArgs(["--cluster", "redis://127.0.0.1:6379", ...shared]);
   expect(command.kind === "serve" && command.config.clusterTtlMs).toBe(10_000);
   expect(DEFAULT_CONFIG.clusterTtlMs).toBe(10_000);
   // A death is noticed at the first heartbeat past the TTL: the interval is the slack.
   expect(heartbeatInterval(DEFAULT_CONFIG.clusterTtlMs)).toBeLessThanOrEqual(500);
   expect(heartbeatInterval(TTL_MS)).toBeLessThanOrEqual(500);
-  expect(() => parseArgs(["--cluster", "http://x"])).toThrow("redis://");
+  expect(() => parseArgs(["--cluster", "http://x", ...shared])).toThrow("redis:");
   expect(() => parseArgs(["--cluster-ttl", "10ms"])).toThrow("500ms");
 });
 
@@ -29,7 +30,7 @@ describe.skipIf(!redisOrSkip())("cluster nodes that die (kill -9)", () => {
   let a: TestServer;
   const spawned: RunningCli[] = [];
   const spawnNode = async () => {
-    const node = await spawnServer(["--cluster", redis.url, "--cluster-ttl", `${TTL_MS}ms`], { command: [process.execPath, NODE] });
+    const node = await spawnServer(["--cluster-ttl", `${TTL_MS}ms`], { command: [process.execPath, NODE], env: { CLUSTER_NODE_REDIS: redis.url } });
     spawned.push(node);
     await untilHealth(node.url, (h) => h.cluster?.state === "ok");
     return node;

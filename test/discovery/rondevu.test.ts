@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SqliteRegistry } from "../../src/registry/sqlite.ts";
-import { MemoryRegistry } from "../../src/registry/memory.ts";
 import { startServer, tempDir, type TestServer } from "../helpers/server.ts";
+import { available, newSpot, storageServices } from "../helpers/storage.ts";
 
 type Json = Record<string, any>;
 
@@ -20,14 +20,16 @@ async function expectError(res: Response, status: number, error: string | RegExp
   typeof error === "string" ? expect(body.error).toBe(error) : expect(body.error).toMatch(error);
 }
 
-for (const kind of ["memory", "sqlite"] as const) {
-  describe(`Rondevu API (${kind} store)`, () => {
+const services = await storageServices();
+
+for (const kind of ["memory", "sqlite", "postgres+files"] as const) {
+  describe.skipIf(!available(kind, services))(`Rondevu API (${kind} store)`, () => {
     let srv: TestServer;
     let base: string;
     const app = () => api(base, "https://app.example");
 
-    beforeAll(() => {
-      const registry = kind === "sqlite" ? new SqliteRegistry({ dataDir: tempDir() }) : new MemoryRegistry();
+    beforeAll(async () => {
+      const registry = await (await newSpot(kind, services)).open();
       srv = startServer({ registry, rondevuMaxCandidates: 200, rondevuMaxSessionsPerTopic: 5, rondevuRate: 100_000 });
       base = `${srv.url}/rondevu`;
     });
@@ -102,6 +104,19 @@ for (const kind of ["memory", "sqlite"] as const) {
       await expectError(await app().post("/t/offer", { info: "i", offer: "x".repeat(64 * 1024 + 1) }), 413, /offer too large/);
     });
 
+    test("text every store can hold: NUL and lone surrogates are 400s, nothing stored", async () => {
+      const bad = /must be text without NUL characters or lone surrogates/;
+      await expectError(await app().post("/nul%00topic/offer", { info: "i", offer: "o" }), 400, bad);
+      await expectError(await app().post("/t/offer", { info: "a\u0000b", offer: "o" }), 400, bad);
+      await expectError(await app().post("/t/offer", '{"info":"i","offer":"\\ud800"}'), 400, bad);
+      const { code } = await (await app().post("/text/offer", { info: "i", offer: "o" })).json();
+      await expectError(await app().post("/answer", { code, side: "answerer", candidate: "c\u0000" }), 400, bad);
+      await expectError(await app().post("/answer", { code, side: "answerer", answer: "\udc00a" }), 400, bad);
+      await expectError(await app().post("/poll", { code: "x\u0000", side: "offerer" }), 400, bad);
+      expect(await (await app().post("/poll", { code, side: "offerer" })).json()).toEqual({ answer: null, answerCandidates: [], candidateCount: 0 });
+      await expectError(await app().get("/nul%00topic/sessions"), 400, bad);
+    });
+
     test("answer and poll validation", async () => {
       const { code } = await (await app().post("/val/offer", { info: "i", offer: "o" })).json();
       await expectError(await app().post("/answer", { code, side: "answerer" }), 400, "Missing required parameter: answer or candidate");
@@ -132,6 +147,15 @@ for (const kind of ["memory", "sqlite"] as const) {
       const { offerCandidates } = await (await app().post("/poll", { code, side: "answerer" })).json();
       expect(offerCandidates).toHaveLength(100);
       expect(new Set(offerCandidates).size).toBe(100);
+    });
+
+    test("concurrent appends past the bound: exactly the bound gets in", async () => {
+      const { code } = await (await app().post("/race/offer", { info: "i", offer: "o" })).json();
+      const results = await Promise.all(Array.from({ length: 230 }, (_, i) => app().post("/answer", { code, side: "answerer", candidate: `a${i}` })));
+      expect(results.filter((r) => r.status === 200)).toHaveLength(200);
+      expect(results.filter((r) => r.status === 413)).toHaveLength(30);
+      const { answerCandidates } = await (await app().post("/poll", { code, side: "offerer" })).json();
+      expect(new Set(answerCandidates).size).toBe(200);
     });
 
     test("candidates per side are bounded", async () => {

@@ -1,11 +1,14 @@
 // A cluster node as its own process (so a test can kill -9 it): the library path,
-// createSignalServer with a memory registry, flags parsed like the CLI's.
+// createSignalServer with a memory registry, flags parsed like the CLI's. The CLI
+// refuses --cluster without shared storage; /signal routing needs none, so the
+// Redis URL comes in the environment, apart from the flags.
 import { parseArgs } from "../../src/config.ts";
 import { MemoryRegistry } from "../../src/registry/memory.ts";
 import { createSignalServer } from "../../src/server.ts";
 
-const command = parseArgs(process.argv.slice(2), process.env);
+const { CLUSTER_NODE_REDIS: cluster, ...env } = process.env;
+const command = parseArgs(process.argv.slice(2), env);
 if (command.kind !== "serve") throw new Error("cluster-node takes server flags only");
-const server = createSignalServer({ ...command.config, registry: new MemoryRegistry() });
+const server = createSignalServer({ ...command.config, cluster, registry: new MemoryRegistry() });
 console.log(`cluster node listening on ${server.url}`);
 process.on("SIGTERM", () => void server.close().then(() => process.exit(0)));

@@ -1,19 +1,22 @@
 import type { Config } from "../../config.ts";
 import type { Registry } from "../../registry/types.ts";
+import { PostgresRegistry } from "../../registry/postgres.ts";
 import { SqliteRegistry } from "../../registry/sqlite.ts";
 import { MemoryRondevuStore } from "./memory-store.ts";
+import { PostgresRondevuStore } from "./postgres-store.ts";
 import { rondevuRoutes, type RondevuApi } from "./routes.ts";
 import { SqliteRondevuStore } from "./sqlite-store.ts";
+import type { RondevuStore } from "./types.ts";
 
 export type RondevuConfig = Pick<
   Config,
   "sessionTimeoutMs" | "corsOrigins" | "rondevuMaxSdpBytes" | "rondevuMaxCandidates" | "rondevuMaxSessionsPerTopic" | "rondevuMaxSessions" | "rondevuRate" | "trustProxy"
 >;
 
-/** The Rondevu API with storage following the registry: its SQLite file, or memory. */
+/** The Rondevu API with storage following the registry: its Postgres, its SQLite file, or memory. */
 export function openRondevu(config: RondevuConfig, registry: Registry): RondevuApi {
   return rondevuRoutes({
-    store: registry instanceof SqliteRegistry ? new SqliteRondevuStore(registry.db) : new MemoryRondevuStore(),
+    store: storeFor(registry),
     sessionTimeoutMs: config.sessionTimeoutMs,
     corsOrigins: config.corsOrigins,
     maxSdpBytes: config.rondevuMaxSdpBytes,
@@ -23,4 +26,9 @@ export function openRondevu(config: RondevuConfig, registry: Registry): RondevuA
     ratePerSecond: config.rondevuRate,
     trustProxy: config.trustProxy,
   });
+}
+
+function storeFor(registry: Registry): RondevuStore {
+  if (registry instanceof PostgresRegistry) return new PostgresRondevuStore(registry.sql);
+  return registry instanceof SqliteRegistry ? new SqliteRondevuStore(registry.db) : new MemoryRondevuStore();
 }

@@ -40,7 +40,7 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
   const { store } = o;
   const limiter = new RateLimiter(o.ratePerSecond, o.ratePerSecond * 2);
   const waiters = new Waiters(10_000, 16);
-  const sweeper = setInterval(() => store.sweep(now()), Math.min(o.sessionTimeoutMs, 60_000));
+  const sweeper = setInterval(() => store.sweep(now()).catch((error) => console.error("[gemmapod-signal] rondevu sweep failed:", error)), Math.min(o.sessionTimeoutMs, 60_000));
   sweeper.unref();
   const app = new Hono<{ Bindings: { server: Server<unknown> } }>();
 
@@ -53,10 +53,10 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
 
   app.get("/health", (c) => c.json({ status: "ok", timestamp: now() }));
 
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     const page = queryInt(c.req.query("page"), "page", 1, Number.MAX_SAFE_INTEGER, 1);
     const limit = queryInt(c.req.query("limit"), "limit", 1, MAX_LIST, 100);
-    const { topics, total } = store.topics(originOf(c), now(), (page - 1) * limit, limit);
+    const { topics, total } = await store.topics(originOf(c), now(), (page - 1) * limit, limit);
     return c.json({ topics, pagination: { page, limit, total, hasMore: page * limit < total } });
   });
 
@@ -64,14 +64,17 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
     const topic = c.req.param("topic");
     const body = await readJson(c, o.maxSdpBytes);
     if (topic.length > 256) throw new HttpError(400, "Topic string must be 256 characters or less");
+    checkText(topic, "topic");
     if (typeof body.info !== "string" || body.info.length === 0) throw new HttpError(400, "Missing or invalid required parameter: info");
     if (body.info.length > 1024) throw new HttpError(400, "Info string must be 1024 characters or less");
+    checkText(body.info, "info");
     if (typeof body.offer !== "string" || body.offer.length === 0) throw new HttpError(400, "Missing or invalid required parameter: offer");
     checkSize(body.offer, "offer", o.maxSdpBytes);
     const origin = originOf(c);
     const t = now();
-    if (store.countLive(origin, topic, t) >= o.maxSessionsPerTopic) throw new HttpError(429, `Too many live sessions for this topic (limit ${o.maxSessionsPerTopic})`);
-    if (store.countAll(t) >= o.maxSessions) throw new HttpError(503, "Session capacity reached, try again later", { "Retry-After": "5" });
+    // Counted, then created: racing offers may overshoot a limit by the few in flight.
+    if ((await store.countLive(origin, topic, t)) >= o.maxSessionsPerTopic) throw new HttpError(429, `Too many live sessions for this topic (limit ${o.maxSessionsPerTopic})`);
+    if ((await store.countAll(t)) >= o.maxSessions) throw new HttpError(503, "Session capacity reached, try again later", { "Retry-After": "5" });
     const session: RondevuSession = {
       code: crypto.randomUUID(),
       origin,
@@ -85,12 +88,14 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
       expiresAt: t + o.sessionTimeoutMs,
       secret: crypto.randomUUID(),
     };
-    store.create(session);
+    await store.create(session);
     return c.json({ code: session.code, secret: session.secret });
   });
 
-  app.get("/:topic/sessions", (c) => {
-    const sessions = store.sessions(originOf(c), c.req.param("topic"), now(), MAX_LIST);
+  app.get("/:topic/sessions", async (c) => {
+    const topic = c.req.param("topic");
+    checkText(topic, "topic");
+    const sessions = await store.sessions(originOf(c), topic, now(), MAX_LIST);
     return c.json({
       sessions: sessions.map(({ code, info, offer, offerCandidates, createdAt, expiresAt }) => ({ code, info, offer, offerCandidates, createdAt, expiresAt })),
     });
@@ -104,15 +109,15 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
     const hasCandidate = body.candidate !== undefined;
     if (!hasAnswer && !hasCandidate) throw new HttpError(400, "Missing required parameter: answer or candidate");
     if (hasAnswer && hasCandidate) throw new HttpError(400, "Cannot provide both answer and candidate");
-    const session = liveSession(c, code);
+    const session = await liveSession(c, code);
     if (hasAnswer) {
       if (typeof body.answer !== "string" || body.answer.length === 0) throw new HttpError(400, "answer must be a non-empty string");
       checkSize(body.answer, "answer", o.maxSdpBytes);
-      if (store.setAnswer(session.code, body.answer, now()) === "conflict") throw new HttpError(409, "Session already answered");
+      if ((await store.setAnswer(session.code, body.answer, now())) === "conflict") throw new HttpError(409, "Session already answered");
     } else {
       if (typeof body.candidate !== "string" || body.candidate.length === 0) throw new HttpError(400, "candidate must be a non-empty string");
       checkSize(body.candidate, "candidate", o.maxSdpBytes);
-      if (store.addCandidate(session.code, side, body.candidate, o.maxCandidates, now()) === "full") {
+      if ((await store.addCandidate(session.code, side, body.candidate, o.maxCandidates, now())) === "full") {
         throw new HttpError(413, `Too many candidates for this side (limit ${o.maxCandidates})`);
       }
     }
@@ -126,7 +131,7 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
     const side = requireSide(body);
     const since = optionalInt(body.since, "since", 0, Number.MAX_SAFE_INTEGER);
     const wait = optionalNumber(body.wait, "wait", 0, MAX_WAIT_SECONDS);
-    let session = liveSession(c, code);
+    let session = await liveSession(c, code);
     if (wait) {
       // Wake-ups come for any change to the session (even the poller's own
       // candidates), so re-check until there is news for this side or time is up.
@@ -137,7 +142,7 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
         const waiting = waiters.wait(code, deadline - performance.now());
         if (!waiting) break;
         await waiting;
-        session = liveSession(c, code);
+        session = await liveSession(c, code);
       }
     }
     const candidates = candidatesFor(session, side).slice(since ?? 0);
@@ -152,17 +157,17 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
   app.post("/leave", async (c) => {
     const body = await readJson(c, o.maxSdpBytes);
     const code = requireCode(body);
-    const session = liveSession(c, code);
+    const session = await liveSession(c, code);
     if (body.secret !== session.secret) throw new HttpError(403, "Only the offerer may leave a session: secret missing or wrong");
-    store.remove(code);
+    await store.remove(code);
     waiters.wake(code);
     return c.json({ success: true });
   });
 
   app.notFound(() => jsonError(404, "Not found"));
 
-  function liveSession(c: Context, code: string): RondevuSession {
-    const session = store.get(code, now());
+  async function liveSession(c: Context, code: string): Promise<RondevuSession> {
+    const session = await store.get(code, now());
     if (!session || session.origin !== originOf(c)) throw new HttpError(404, "Session not found, expired, or origin mismatch");
     return session;
   }
@@ -205,6 +210,7 @@ async function readJson(c: Context, maxSdpBytes: number): Promise<Record<string,
 
 function requireCode(body: Record<string, unknown>): string {
   if (typeof body.code !== "string" || body.code.length === 0 || body.code.length > 128) throw new HttpError(400, "Missing or invalid required parameter: code");
+  checkText(body.code, "code");
   return body.code;
 }
 
@@ -213,7 +219,13 @@ function requireSide(body: Record<string, unknown>): Side {
   return body.side;
 }
 
+/** Every store must hold what it accepts: Postgres text takes no NUL and no lone surrogate. */
+function checkText(value: string, field: string): void {
+  if (value.includes("\0") || !value.isWellFormed()) throw new HttpError(400, `${field} must be text without NUL characters or lone surrogates`);
+}
+
 function checkSize(value: string, field: string, max: number): void {
+  checkText(value, field);
   if (value.length > max || Buffer.byteLength(value) > max) throw new HttpError(413, `${field} too large (limit ${max} bytes)`);
 }
 

@@ -50,42 +50,42 @@ export class SqliteRondevuStore implements RondevuStore {
     };
   }
 
-  create(s: RondevuSession): void {
+  async create(s: RondevuSession): Promise<void> {
     this.q.insert.run({ code: s.code, origin: s.origin, topic: s.topic, info: s.info, offer: s.offer, secret: s.secret, createdAt: s.createdAt, expiresAt: s.expiresAt });
   }
 
-  get(code: string, now: number): RondevuSession | null {
+  async get(code: string, now: number): Promise<RondevuSession | null> {
     const row = this.q.select.get(code, now) as SessionRow | null;
     return row ? this.toSession(row) : null;
   }
 
-  topics(origin: string, now: number, offset: number, limit: number) {
+  async topics(origin: string, now: number, offset: number, limit: number) {
     const topics = this.q.topics.all(origin, now, limit, offset) as { topic: string; count: number }[];
     const { n } = this.q.topicCount.get(origin, now) as { n: number };
     return { topics, total: n };
   }
 
-  sessions(origin: string, topic: string, now: number, limit: number): RondevuSession[] {
+  async sessions(origin: string, topic: string, now: number, limit: number): Promise<RondevuSession[]> {
     return (this.q.sessions.all(origin, topic, now, limit) as SessionRow[]).map((row) => this.toSession(row));
   }
 
-  countLive(origin: string, topic: string, now: number): number {
+  async countLive(origin: string, topic: string, now: number): Promise<number> {
     return (this.q.countLive.get(origin, topic, now) as { n: number }).n;
   }
 
-  countAll(now: number): number {
+  async countAll(now: number): Promise<number> {
     return (this.q.countAll.get(now) as { n: number }).n;
   }
 
-  setAnswer(code: string, answer: string, now: number): AnswerResult {
-    const s = this.get(code, now);
+  async setAnswer(code: string, answer: string, now: number): Promise<AnswerResult> {
+    const s = this.q.select.get(code, now) as SessionRow | null;
     if (!s) return "missing";
     if (s.answer !== null) return s.answer === answer ? "ok" : "conflict";
     this.q.answer.run(answer, code);
     return "ok";
   }
 
-  addCandidate(code: string, side: Side, candidate: string, max: number, now: number): AppendResult {
+  async addCandidate(code: string, side: Side, candidate: string, max: number, now: number): Promise<AppendResult> {
     return this.db.transaction((): AppendResult => {
       if (!this.q.select.get(code, now)) return "missing";
       const { n } = this.q.count.get(code, side) as { n: number };
@@ -95,14 +95,14 @@ export class SqliteRondevuStore implements RondevuStore {
     })();
   }
 
-  remove(code: string): boolean {
+  async remove(code: string): Promise<boolean> {
     return this.db.transaction(() => {
       this.q.removeCandidates.run(code);
       return this.q.remove.run(code).changes > 0;
     })();
   }
 
-  sweep(now: number): number {
+  async sweep(now: number): Promise<number> {
     return this.db.transaction(() => {
       const codes = this.q.expired.all(now) as { code: string }[];
       for (const { code } of codes) {
