@@ -39,6 +39,13 @@ export interface Config {
   rondevuMaxSessionsPerTopic: number;
   rondevuMaxSessions: number;
   rondevuRate: number;
+  tunnelTimeoutMs: number;
+  tunnelIdleTimeoutMs: number;
+  tunnelMaxBodyBytes: number;
+  tunnelMaxConcurrent: number;
+  tunnelMaxPerKey: number;
+  tunnelDomain: string | undefined;
+  tunnelWindowBytes: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -74,6 +81,13 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   rondevuMaxSessionsPerTopic: 1000,
   rondevuMaxSessions: 20_000,
   rondevuRate: 50,
+  tunnelTimeoutMs: 30_000,
+  tunnelIdleTimeoutMs: 120_000,
+  tunnelMaxBodyBytes: 1024 * 1024 * 1024,
+  tunnelMaxConcurrent: 128,
+  tunnelMaxPerKey: 8,
+  tunnelDomain: undefined,
+  tunnelWindowBytes: 256 * 1024,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -172,6 +186,13 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "rondevuMaxSessionsPerTopic", flag: "--rondevu-max-sessions-per-topic", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS_PER_TOPIC"], value: "N", help: "live Rondevu sessions per origin and topic", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuMaxSessions", flag: "--rondevu-max-sessions", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS"], value: "N", help: "live Rondevu sessions in all (the memory bound)", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuRate", flag: "--rondevu-rate", env: ["GEMMAPOD_SIGNAL_RONDEVU_RATE"], value: "N", help: "Rondevu requests per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
+  flag({ key: "tunnelTimeoutMs", flag: "--tunnel-timeout", env: ["GEMMAPOD_SIGNAL_TUNNEL_TIMEOUT"], value: "DURATION", help: "a tunnelled request with no response head by then gets 504 (e.g. 30s)", parse: positiveDuration }),
+  flag({ key: "tunnelIdleTimeoutMs", flag: "--tunnel-idle-timeout", env: ["GEMMAPOD_SIGNAL_TUNNEL_IDLE_TIMEOUT"], value: "DURATION", help: "a tunnelled body with nothing moving this long is cut (e.g. 120s)", parse: positiveDuration }),
+  flag({ key: "tunnelMaxBodyBytes", flag: "--tunnel-max-body-bytes", env: ["GEMMAPOD_SIGNAL_TUNNEL_MAX_BODY_BYTES"], value: "SIZE", help: "largest request body a visitor may send through a tunnel (413 past it; JSS-framed tunnels: at most 10m)", parse: size(0, 2 ** 50) }),
+  flag({ key: "tunnelMaxConcurrent", flag: "--tunnel-max-concurrent", env: ["GEMMAPOD_SIGNAL_TUNNEL_MAX_CONCURRENT"], value: "N", help: "requests one tunnel serves at once (503 past it)", parse: integer(1, 100_000) }),
+  flag({ key: "tunnelMaxPerKey", flag: "--tunnel-max-per-key", env: ["GEMMAPOD_SIGNAL_TUNNEL_MAX_PER_KEY"], value: "N", help: "tunnel names one key may hold", parse: integer(1, 100_000) }),
+  flag({ key: "tunnelDomain", flag: "--tunnel-domain", env: ["GEMMAPOD_SIGNAL_TUNNEL_DOMAIN"], value: "DOMAIN", help: "serve each tunnel on its own origin <name>.<domain> (needs wildcard DNS and TLS)", parse: domainName }),
+  flag({ key: "tunnelWindowBytes", flag: "--tunnel-window", env: ["GEMMAPOD_SIGNAL_TUNNEL_WINDOW"], value: "SIZE", help: "bytes of one tunnelled body in flight each way (the broker's memory per request)", parse: size(64 * 1024, 64 * 1024 * 1024) }),
 ];
 
 export type CliCommand =
@@ -293,6 +314,18 @@ function duration(raw: string): number {
   const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(raw.trim());
   if (!m) throw new Error("expected a duration such as 0, 90s, 12h or 30d");
   return Number(m[1]) * DURATION_UNITS[m[2] ?? "ms"]!;
+}
+
+function positiveDuration(raw: string): number {
+  const ms = duration(raw);
+  if (ms < 100) throw new Error("expected a duration of at least 100ms");
+  return ms;
+}
+
+function domainName(raw: string): string {
+  const d = raw.trim().toLowerCase().replace(/\.$/, "");
+  if (!/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(d)) throw new Error("expected a domain such as tunnels.example.com");
+  return d;
 }
 
 function secret(raw: string): string {

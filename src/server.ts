@@ -15,6 +15,7 @@ import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { LocalHub } from "./cluster/local-hub.ts";
 import { newSocketData } from "./signal/socket-data.ts";
+import { openTunnels } from "./tunnel/open.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
 export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
@@ -74,7 +75,11 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
   });
 
-  const sockets = new WebSockets({ signal: broker.handlers() }, { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy });
+  const tunnels = openTunnels(settings, { hub, registry: options.registry, admit: (req, srv) => sockets.admit(req, srv) });
+  const sockets = new WebSockets(
+    { signal: { ...broker.handlers(), maxFrameBytes: maxMessageBytes * 2 }, tunnel: tunnels.handlers, "tunnel-visitor": tunnels.visitorHandlers },
+    { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy },
+  );
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
   const server: Server<KindedData> = Bun.serve<KindedData>({
@@ -90,16 +95,22 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
         if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
         return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
       },
+      "/.tunnel": (req: Request, srv: Server<KindedData>) => tunnels.upgrade(req, srv),
+      // Before Hono and the body limiter: tunnelled bodies stream, under their own cap.
+      "/tunnel/*": (req: Request, srv: Server<KindedData>) => tunnels.http.byPath(req, srv),
     },
     fetch(req, srv) {
+      const tunnelled = tunnels.http.bySubdomain(req, srv);
+      if (tunnelled) return tunnelled;
       const bounded = limitRequestBody(req, maxBodyBytes);
       return bounded instanceof Response ? bounded : app.fetch(bounded, { server: srv });
     },
     websocket: {
       ...sockets.handler(),
-      // Frames up to twice the limit get a JSON error; bigger ones are cut off
-      // by Bun (close 1009) before they are buffered whole.
-      maxPayloadLength: maxMessageBytes * 2,
+      // One cap for every kind: what JSS-framed tunnel responses need (10 MB of
+      // base64 in one frame). /signal keeps its own: frames up to twice the limit
+      // get a JSON error, bigger ones close 1009 (see WebSockets).
+      maxPayloadLength: Math.max(maxMessageBytes * 2, tunnels.maxFrameBytes),
       // A peer that stops reading must not make us buffer for it without end.
       backpressureLimit: 1024 * 1024,
       closeOnBackpressureLimit: true,
@@ -119,6 +130,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       cache.clear();
       rondevu.close();
       broker.closeAll();
+      tunnels.closeAll();
       await server.stop(true);
       await options.registry.close?.();
     },
