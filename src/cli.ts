@@ -3,6 +3,7 @@ import { ConfigError, parseArgs, usage } from "./config.ts";
 import { runHealthcheck } from "./healthcheck.ts";
 import { openRegistry } from "./registry/open.ts";
 import { createSignalServer } from "./server.ts";
+import { runTunnel } from "./tunnel/command.ts";
 import { VERSION } from "./version.ts";
 
 function main(): void {
@@ -17,6 +18,15 @@ function main(): void {
   if (command.kind === "help") return console.log(usage());
   if (command.kind === "version") return console.log(VERSION);
   if (command.kind === "healthcheck") return void runHealthcheck(command.url).then((code) => process.exit(code));
+  if (command.kind === "tunnel") {
+    return void runTunnel(command.tunnel).then(
+      (code) => process.exit(code),
+      (error) => {
+        console.error(`gemmapod-signal tunnel: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  }
 
   const { config } = command;
   const registry = openRegistry(config);

@@ -3,6 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { localUrl } from "./local-url.ts";
+import { parseTunnelArgs, TUNNEL_USAGE, type TunnelCommand } from "./tunnel/command.ts";
 
 export type RegistryKind = "memory" | "sqlite";
 
@@ -199,10 +200,20 @@ export type CliCommand =
   | { kind: "serve"; config: Config }
   /** Probe a running server's /health (the container HEALTHCHECK: no curl in the image). */
   | { kind: "healthcheck"; url: string }
+  /** Expose a local HTTP server through a broker. */
+  | { kind: "tunnel"; tunnel: TunnelCommand }
   | { kind: "help" }
   | { kind: "version" };
 
 export function parseArgs(argv: readonly string[], env: Record<string, string | undefined> = {}): CliCommand {
+  if (argv[0] === "tunnel") {
+    if (argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
+    try {
+      return { kind: "tunnel", tunnel: parseTunnelArgs(argv.slice(1)) };
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
   const config: Config = { ...DEFAULT_CONFIG };
   const set = (f: Flag, raw: string, source: string) => {
     (config as unknown as Record<string, unknown>)[f.key] = parseValue(f.parse, raw, source);
@@ -250,6 +261,7 @@ export function usage(): string {
   return [
     "Usage: gemmapod-signal [options]",
     "       gemmapod-signal healthcheck [--url URL] [options]",
+    TUNNEL_USAGE,
     "",
     "GemmaPod signaling broker and signed pod registry.",
     "",

@@ -26,6 +26,7 @@ function take(bucket: Bucket, rate: number, burst: number): boolean {
 export class TunnelBudget {
   private readonly work: Bucket;
   private readonly junk: Bucket;
+  private live = 0;
 
   /** `idleRate`: frames per second a socket serving nothing may send (sign-in, register, late frames). */
   constructor(
@@ -40,6 +41,9 @@ export class TunnelBudget {
   /** A well-formed frame, with `live` requests in flight. */
   frame(live: number, bytes: number): boolean {
     if (bytes >= BULK_BYTES) return true;
+    // Each new request brings its allowance with it, so a burst of real answers never waits for the refill.
+    if (live > this.live) this.work.tokens += (live - this.live) * FRAMES_PER_REQUEST;
+    this.live = live;
     const rate = this.idleRate + live * FRAMES_PER_REQUEST;
     return take(this.work, rate, rate * 2);
   }

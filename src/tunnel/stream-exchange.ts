@@ -223,7 +223,13 @@ export class StreamExchange implements Exchange {
     clearTimeout(this.idleTimer);
     this.queue.length = 0;
     this.resume?.();
-    this.wake?.();
+    // A visitor waiting for bytes gets the cut (or the end) now: a pull that enqueues nothing is not retried.
+    const wake = this.wake;
+    this.wake = undefined;
+    if (wake) {
+      void this.deliver();
+      wake();
+    }
     void this.reader?.cancel().catch(() => {});
     this.ctx.done(this.ctx.id);
   }
