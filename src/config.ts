@@ -88,7 +88,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   tunnelMaxConcurrent: 128,
   tunnelMaxPerKey: 8,
   tunnelDomain: undefined,
-  tunnelWindowBytes: 256 * 1024,
+  tunnelWindowBytes: 512 * 1024,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {

@@ -151,9 +151,18 @@ export class HttpExchange extends ClientExchange {
     });
     const cookies = response.headers.getSetCookie();
     if (cookies.length) out["set-cookie"] = cookies;
-    this.json({ type: "head", status: response.status, headers: out });
     try {
-      if (response.body) await this.pumpResponse(response.body);
+      // A small body of known size goes whole: the broker answers it in one piece.
+      const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+      if (response.body && Number.isInteger(declared) && declared <= Math.min(MAX_CHUNK_BYTES, this.link.window)) {
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        if (this.finished) return;
+        this.json({ type: "head", status: response.status, headers: out, length: bytes.byteLength });
+        if (bytes.byteLength > 0) this.link.send(encodeFrame(FRAME.body, this.m.id, bytes));
+      } else {
+        this.json({ type: "head", status: response.status, headers: out });
+        if (response.body) await this.pumpResponse(response.body);
+      }
       if (!this.finished) this.json({ type: "end" });
     } catch (error) {
       if (!this.finished) this.json({ type: "cancel", message: `the local server's body failed: ${(error as Error).message}` });

@@ -80,6 +80,9 @@ export class TunnelHttp {
   private carry(req: Request, srv: Server<unknown>, name: string, path: string, subdomain: boolean): Answer {
     const endpoint = this.options.directory.find(name);
     if (!endpoint) return jsonError(502, `no tunnel client is connected for "${name}"`);
+    // Bun's own idle cut (10 s) would end a model's slow first token or a long event stream;
+    // the tunnel's head and idle timeouts bound these requests instead.
+    srv.timeout(req, 0);
     const visitor: VisitorInfo = { ip: clientIp(req, srv, this.options.trustProxy), proto: this.proto(req), host: req.headers.get("host") ?? "", path, subdomain };
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return endpoint.fetch(req, visitor);
     const admitted = this.options.admit(req, srv);

@@ -5,7 +5,7 @@
 export const TUNNEL_NAME = /^[a-z0-9-]{1,63}$/;
 
 /** Largest payload of one binary frame either side sends; well below the websocket frame cap. */
-export const MAX_CHUNK_BYTES = 64 * 1024;
+export const MAX_CHUNK_BYTES = 128 * 1024;
 
 /** Largest control (JSON text) frame of a streaming client: a response head. */
 export const MAX_CONTROL_BYTES = 64 * 1024;
@@ -40,8 +40,12 @@ export type ClientMessage =
   | ({ type: "register"; name: string } & RegisterOptions)
   /** JSS framing: the whole response at once. */
   | { type: "response"; id: number; status: number; headers: ResponseHeaders; body?: string; bodyEncoding?: "base64" | "utf8" }
-  /** Streaming: the response head (101 accepts a websocket); body frames follow. */
-  | { type: "head"; id: number; status: number; headers: ResponseHeaders }
+  /**
+   * Streaming: the response head (101 accepts a websocket); body frames follow.
+   * `length`: the whole body is this many bytes (at most the window) and follows at
+   * once, so the broker answers it in one piece, with a Content-Length.
+   */
+  | { type: "head"; id: number; status: number; headers: ResponseHeaders; length?: number }
   | { type: "end"; id: number }
   | { type: "cancel"; id: number; message?: string }
   /** The client took `bytes` more of a request body: the broker may send that much more. */
@@ -90,7 +94,7 @@ function problemWith(m: Record<string, unknown>): string | null {
       if (!isId(m.id)) return `${m.type} needs a numeric id`;
       if (!Number.isInteger(m.status)) return `${m.type} needs an integer status`;
       if (!isObject(m.headers)) return `${m.type} needs a headers object`;
-      if (m.type === "head") return null;
+      if (m.type === "head") return m.length === undefined || (Number.isInteger(m.length) && (m.length as number) >= 0) ? null : "head length must be a whole number";
       if (m.body !== undefined && m.body !== null && typeof m.body !== "string") return "response body must be a string";
       if (m.bodyEncoding !== undefined && m.bodyEncoding !== "base64" && m.bodyEncoding !== "utf8") return 'bodyEncoding must be "base64" or "utf8"';
       return null;

@@ -17,6 +17,8 @@ export class StreamExchange implements Exchange {
   readonly result: Promise<Response | TunnelledSocket>;
   private settle!: (r: Response | TunnelledSocket) => void;
   private headed = false;
+  /** The visitor has its response (or socket): from here a failure cuts the stream. */
+  private responded = false;
   private nullBody = false;
   /** No more frames are taken; `cleaned` once timers and the slot are freed. */
   private finished = false;
@@ -36,6 +38,8 @@ export class StreamExchange implements Exchange {
   private ended = false;
   private controller?: ReadableStreamDefaultController<Uint8Array>;
   private wake?: () => void;
+  /** A body announced whole (`length`): answered in one piece once it is all here. */
+  private whole?: { status: number; headers: Headers; length: number };
 
   constructor(
     private readonly ctx: ExchangeContext,
@@ -60,7 +64,7 @@ export class StreamExchange implements Exchange {
   onMessage(m: ExchangeMessage): void {
     switch (m.type) {
       case "head":
-        return this.head(m.status, m.headers);
+        return this.head(m.status, m.headers, m.length);
       case "end":
         if (!this.headed) return this.fail(502, "the tunnel client ended a response it never started");
         this.ended = true;
@@ -96,7 +100,7 @@ export class StreamExchange implements Exchange {
     this.fail(502, reason, false);
   }
 
-  private head(status: number, raw: Record<string, string | string[]>): void {
+  private head(status: number, raw: Record<string, string | string[]>, length: number | undefined): void {
     if (this.headed) return this.fail(502, "the tunnel client sent a second response head");
     const upgraded = this.upgrade && status === 101;
     if (!upgraded && (status < 200 || status > 599)) return this.fail(502, `the tunnel client sent an invalid status ${status}`);
@@ -108,27 +112,45 @@ export class StreamExchange implements Exchange {
       this.finished = this.cleaned = true;
       const bridge = new SocketBridge(this.ctx, checked.headers);
       this.ctx.replace(this.ctx.id, bridge);
-      return this.settle(bridge);
+      return this.respond(bridge);
     }
     this.touch();
     this.nullBody = NULL_BODY.has(status) || this.request.method === "HEAD";
+    if (length !== undefined && length <= this.ctx.settings.window && !this.nullBody) {
+      this.whole = { status, headers: checked.headers, length };
+      return;
+    }
     const body = this.nullBody
       ? null
       : new ReadableStream<Uint8Array>(
           { pull: (c) => ((this.controller = c), this.deliver()), cancel: () => this.visitorGone() },
           { highWaterMark: 0 },
         );
-    this.settle(new Response(body, { status, headers: checked.headers }));
+    this.respond(new Response(body, { status, headers: checked.headers }));
+  }
+
+  private respond(r: Response | TunnelledSocket): void {
+    this.responded = true;
+    this.settle(r);
   }
 
   /** Bytes or the end arrived: hand them over if the visitor is waiting. */
   private pushed(): void {
+    if (this.whole) return this.pushedWhole(this.whole);
     if (this.nullBody && this.ended) return this.finish();
     const wake = this.wake;
     if (!wake) return;
     this.wake = undefined;
     void this.deliver();
     wake();
+  }
+
+  private pushedWhole({ status, headers, length }: { status: number; headers: Headers; length: number }): void {
+    if (this.queued > length) return this.fail(502, `the tunnel client sent more than the ${length} bytes it announced`);
+    if (!this.ended) return;
+    if (this.queued !== length) return this.fail(502, `the tunnel client sent ${this.queued} of the ${length} bytes it announced`);
+    this.respond(new Response(Buffer.concat(this.queue), { status, headers }));
+    this.finish();
   }
 
   /** The visitor wants more: one chunk, the end, or a promise that waits for either. */
@@ -211,7 +233,7 @@ export class StreamExchange implements Exchange {
   private fail(status: 413 | 502 | 504, message: string, tellClient = true): void {
     if (this.finished) return;
     if (tellClient) cancelAtClient(this.ctx, message);
-    if (!this.headed) this.settle(status === 502 ? badGateway(message) : jsonError(status, message));
+    if (!this.responded) this.respond(status === 502 ? badGateway(message) : jsonError(status, message));
     else this.failure = new Error(message);
     this.finish();
   }

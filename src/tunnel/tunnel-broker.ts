@@ -111,8 +111,8 @@ export class TunnelBroker {
     const decoded = decodeFrame(frame);
     if (!decoded.ok) return this.wrong(ws, decoded.error);
     const { kind, id, payload } = decoded.message;
-    // The frame's bytes are Bun's until this handler returns: keep a copy.
-    this.routed(ws, session.onFrame(kind, id, new Uint8Array(payload)), id);
+    // Bun gives every message its own buffer: the payload may be kept without a copy.
+    this.routed(ws, session.onFrame(kind, id, payload), id);
   }
 
   private routed(ws: TunnelSocket, result: "ok" | "finished" | "unknown", id: number): void {

@@ -25,7 +25,7 @@ async function registered(options: { key?: OwnerKey; name?: string; stream?: boo
 
 test("register answers the absolute public URL and the window", async () => {
   const { reply, name, socket } = await registered();
-  expect(reply).toEqual({ type: "registered", name, url: `${srv.url}/tunnel/${name}`, window: 256 * 1024 });
+  expect(reply).toEqual({ type: "registered", name, url: `${srv.url}/tunnel/${name}`, window: 512 * 1024 });
   socket.ws.close();
 });
 
@@ -80,6 +80,28 @@ test.each([
     expect(r.status).toBe(502);
     expect((await r.json()).error).toContain(message);
   }
+  socket.ws.close();
+});
+
+test("a whole body (head with length) is answered in one piece; a short one is a 502", async () => {
+  const { socket, url } = await registered();
+  const whole = fetch(`${url}/whole`);
+  const req = await socket.next((m) => m.type === "request");
+  socket.send({ type: "head", id: req.id, status: 200, headers: { "content-type": "text/plain" }, length: 5 });
+  socket.send(encodeFrame(FRAME.body, req.id, new TextEncoder().encode("hello")));
+  socket.send({ type: "end", id: req.id });
+  const r = await whole;
+  expect(r.headers.get("content-length")).toBe("5");
+  expect(await r.text()).toBe("hello");
+
+  const short = fetch(`${url}/short`);
+  const req2 = await socket.next((m) => m.type === "request");
+  socket.send({ type: "head", id: req2.id, status: 200, headers: {}, length: 10 });
+  socket.send(encodeFrame(FRAME.body, req2.id, new TextEncoder().encode("abc")));
+  socket.send({ type: "end", id: req2.id });
+  const bad = await short;
+  expect(bad.status).toBe(502);
+  expect((await bad.json()).error).toContain("3 of the 10 bytes");
   socket.ws.close();
 });
 
