@@ -4,7 +4,7 @@ import { openRondevu } from "./discovery/rondevu/open.ts";
 import { createApp } from "./http/app.ts";
 import { limitRequestBody } from "./http/body-limit.ts";
 import { jsonError } from "./http/errors.ts";
-import type { PodHeaderOptions } from "./http/security-headers.ts";
+import { podCspConnectingTo, type PodHeaderOptions } from "./http/security-headers.ts";
 import { localUrl } from "./local-url.ts";
 import { WebSockets, type KindedData } from "./http/websockets.ts";
 import { PodCache } from "./http/pod-cache.ts";
@@ -63,7 +63,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     registry: options.registry,
     maxPodBytes,
     publicUrl: settings.publicUrl,
-    podHeaderOptions: options.podHeaderOptions,
+    // Pods may call their tunnel on its own subdomain too.
+    podHeaderOptions: settings.tunnelDomain && !options.podHeaderOptions?.csp ? { ...options.podHeaderOptions, csp: podCspConnectingTo(`https://*.${settings.tunnelDomain}`) } : options.podHeaderOptions,
     cache,
     maxPodsPerOwner: settings.maxPodsPerOwner,
     maxBytesPerOwner: settings.maxBytesPerOwner,

@@ -87,6 +87,10 @@ export function startTunnel(options: TunnelClientOptions): TunnelClient {
           return options.onRegistered?.(m.url);
         case "request": {
           const r = m as RequestMessage;
+          // Only paths on the local server: "@host" or "//host" would send the request elsewhere.
+          if (typeof r.path !== "string" || !r.path.startsWith("/") || r.path.startsWith("//")) {
+            return ws.send(JSON.stringify({ type: "cancel", id: r.id, message: "path must start with a single /" }));
+          }
           return void exchanges.set(r.id, r.upgrade === "websocket" ? new SocketExchange(link, r, to, finished) : new HttpExchange(link, r, to, finished));
         }
         case "end":

@@ -2,6 +2,7 @@
 import { expect, test } from "bun:test";
 import { SqliteRegistry } from "../../src/registry/sqlite.ts";
 import { startTunnel } from "../../src/tunnel/client.ts";
+import { buildPod } from "../helpers/pods.ts";
 import { startServer, tempDir } from "../helpers/server.ts";
 import { newKey, tunnelled, uniqueName } from "./harness.ts";
 
@@ -92,8 +93,11 @@ test("--tunnel-domain serves <name>.<domain> as its own origin, with CORS for th
     // Other origins get no CORS from the broker.
     const other = await fetch(`${t.broker.url}/`, { headers: { host: `${t.name}.tunnels.test`, origin: "https://evil.test" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
-    // The broker's own host is unaffected.
+    // The broker's own host is unaffected, and the pods it serves may connect to tunnel subdomains.
     expect((await fetch(`${t.broker.url}/health`)).status).toBe(200);
+    const pod = buildPod();
+    const { url } = await (await fetch(`${t.broker.url}/pods`, { method: "POST", body: pod.bytes, headers: { "content-type": "text/html" } })).json();
+    expect((await fetch(url)).headers.get("content-security-policy")).toContain("connect-src 'self' https://*.tunnels.test ");
   } finally {
     await t.close();
   }

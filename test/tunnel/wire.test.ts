@@ -4,6 +4,7 @@ import { newKey, RawTunnelSocket, uniqueName } from "./harness.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import type { OwnerKey } from "../../src/client/origin-auth.ts";
 import { encodeFrame, FRAME } from "../../src/tunnel/protocol.ts";
+import * as ed from "@noble/ed25519";
 
 let srv: TestServer;
 let host: string;
@@ -211,6 +212,30 @@ test("visitors' per-tunnel basic auth is answered 401 by the broker", async () =
   socket.send({ type: "head", id: req.id, status: 204, headers: {} });
   socket.send({ type: "end", id: req.id });
   expect((await allowed).status).toBe(204);
+  socket.ws.close();
+});
+
+test("an allow-list of visitor key prefixes admits proven listed keys only", async () => {
+  const visitor = await newKey();
+  const { socket, url, name } = await registered({ allowKeys: [visitor.publicKey.slice(0, 8)] });
+  const signed = async (key: OwnerKey, path: string) => {
+    const seconds = Math.floor(Date.now() / 1000);
+    const sig = await ed.signAsync(new TextEncoder().encode(`GET ${path} ${seconds}`), Buffer.from(key.secretKey, "hex"));
+    return `GemmaPod-Ed25519 ${key.publicKey}.${seconds}.${Buffer.from(sig).toString("base64url")}`;
+  };
+  const path = `/tunnel/${name}/private`;
+  expect((await fetch(`${url}/private`)).status).toBe(401);
+  const stranger = await fetch(`${url}/private`, { headers: { authorization: await signed(await newKey(), path) } });
+  expect(stranger.status).toBe(401);
+  expect((await stranger.json()).error).toContain("allow-list");
+  const header = await signed(visitor, path);
+  const admitted = fetch(`${url}/private`, { headers: { authorization: header } });
+  const req = await socket.next((m) => m.type === "request");
+  socket.send({ type: "head", id: req.id, status: 200, headers: {}, length: 0 });
+  socket.send({ type: "end", id: req.id });
+  expect((await admitted).status).toBe(200);
+  // The same signature does not work twice.
+  expect((await fetch(`${url}/private`, { headers: { authorization: header } })).status).toBe(401);
   socket.ws.close();
 });
 
