@@ -1,6 +1,6 @@
 // The tunnel client's side of one request: from the broker to the local server and back.
 import { sendableCloseCode } from "./socket-bridge.ts";
-import { encodeFrame, FRAME, MAX_CHUNK_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
+import { encodeFrame, encodeWhole, FRAME, MAX_CHUNK_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
 
 export interface RequestMessage {
   id: number;
@@ -157,8 +157,8 @@ export class HttpExchange extends ClientExchange {
       if (response.body && Number.isInteger(declared) && declared <= Math.min(MAX_CHUNK_BYTES, this.link.window)) {
         const bytes = new Uint8Array(await response.arrayBuffer());
         if (this.finished) return;
-        this.json({ type: "head", status: response.status, headers: out, length: bytes.byteLength });
-        if (bytes.byteLength > 0) this.link.send(encodeFrame(FRAME.body, this.m.id, bytes));
+        this.link.send(encodeWhole(this.m.id, { status: response.status, headers: out }, bytes));
+        return this.done(response.status);
       } else {
         this.json({ type: "head", status: response.status, headers: out });
         if (response.body) await this.pumpResponse(response.body);

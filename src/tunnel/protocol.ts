@@ -16,8 +16,12 @@ export const JSS_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** A JSS response frame: that body as base64, plus its head. */
 export const JSS_MAX_FRAME_BYTES = Math.ceil(JSS_MAX_BODY_BYTES / 3) * 4 + MAX_CONTROL_BYTES;
 
-/** Binary frame kinds: byte 0 of the frame, then the request id (uint32, big-endian), then the payload. */
-export const FRAME = { body: 1, wsText: 2, wsBinary: 3 } as const;
+/**
+ * Binary frame kinds: byte 0 of the frame, then the request id (uint32, big-endian), then the payload.
+ * `whole` is a complete small response in one frame: a uint32 length, that many bytes of
+ * head JSON `{status, headers}`, then the body (at most MAX_CHUNK_BYTES).
+ */
+export const FRAME = { body: 1, wsText: 2, wsBinary: 3, whole: 4 } as const;
 export type FrameKind = (typeof FRAME)[keyof typeof FRAME];
 export const FRAME_HEADER_BYTES = 5;
 
@@ -40,12 +44,8 @@ export type ClientMessage =
   | ({ type: "register"; name: string } & RegisterOptions)
   /** JSS framing: the whole response at once. */
   | { type: "response"; id: number; status: number; headers: ResponseHeaders; body?: string; bodyEncoding?: "base64" | "utf8" }
-  /**
-   * Streaming: the response head (101 accepts a websocket); body frames follow.
-   * `length`: the whole body is this many bytes (at most the window) and follows at
-   * once, so the broker answers it in one piece, with a Content-Length.
-   */
-  | { type: "head"; id: number; status: number; headers: ResponseHeaders; length?: number }
+  /** Streaming: the response head (101 accepts a websocket); body frames follow. */
+  | { type: "head"; id: number; status: number; headers: ResponseHeaders }
   | { type: "end"; id: number }
   | { type: "cancel"; id: number; message?: string }
   /** The client took `bytes` more of a request body: the broker may send that much more. */
@@ -94,7 +94,7 @@ function problemWith(m: Record<string, unknown>): string | null {
       if (!isId(m.id)) return `${m.type} needs a numeric id`;
       if (!Number.isInteger(m.status)) return `${m.type} needs an integer status`;
       if (!isObject(m.headers)) return `${m.type} needs a headers object`;
-      if (m.type === "head") return m.length === undefined || (Number.isInteger(m.length) && (m.length as number) >= 0) ? null : "head length must be a whole number";
+      if (m.type === "head") return null;
       if (m.body !== undefined && m.body !== null && typeof m.body !== "string") return "response body must be a string";
       if (m.bodyEncoding !== undefined && m.bodyEncoding !== "base64" && m.bodyEncoding !== "utf8") return 'bodyEncoding must be "base64" or "utf8"';
       return null;
@@ -142,7 +142,39 @@ export function encodeFrame(kind: FrameKind, id: number, payload: Uint8Array): U
 export function decodeFrame(frame: Uint8Array): Parsed<{ kind: FrameKind; id: number; payload: Uint8Array }> {
   if (frame.byteLength < FRAME_HEADER_BYTES) return { ok: false, error: "binary frame shorter than its 5-byte header" };
   const kind = frame[0]!;
-  if (kind !== FRAME.body && kind !== FRAME.wsText && kind !== FRAME.wsBinary) return { ok: false, error: `unknown binary frame kind ${kind}` };
+  if (kind < FRAME.body || kind > FRAME.whole) return { ok: false, error: `unknown binary frame kind ${kind}` };
   const id = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(1);
   return { ok: true, message: { kind: kind as FrameKind, id, payload: frame.subarray(FRAME_HEADER_BYTES) } };
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** A `whole` frame: a complete response (head and a small body) in one message. */
+export function encodeWhole(id: number, head: { status: number; headers: ResponseHeaders }, body: Uint8Array): Uint8Array {
+  const json = utf8.encode(JSON.stringify(head));
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + 4 + json.byteLength + body.byteLength);
+  const view = new DataView(frame.buffer);
+  frame[0] = FRAME.whole;
+  view.setUint32(1, id);
+  view.setUint32(FRAME_HEADER_BYTES, json.byteLength);
+  frame.set(json, FRAME_HEADER_BYTES + 4);
+  frame.set(body, FRAME_HEADER_BYTES + 4 + json.byteLength);
+  return frame;
+}
+
+export function decodeWhole(payload: Uint8Array): Parsed<{ status: number; headers: ResponseHeaders; body: Uint8Array }> {
+  if (payload.byteLength < 4) return { ok: false, error: "whole frame shorter than its head length" };
+  const length = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0);
+  if (length > payload.byteLength - 4 || length > MAX_CONTROL_BYTES) return { ok: false, error: "whole frame head length out of range" };
+  let head: unknown;
+  try {
+    head = JSON.parse(utf8Decoder.decode(payload.subarray(4, 4 + length)));
+  } catch {
+    return { ok: false, error: "whole frame head is not valid JSON" };
+  }
+  if (!isObject(head)) return { ok: false, error: "whole frame head must be a JSON object" };
+  const problem = problemWith({ ...head, type: "head", id: 0 });
+  if (problem) return { ok: false, error: `whole frame: ${problem}` };
+  return { ok: true, message: { status: head.status as number, headers: head.headers as ResponseHeaders, body: payload.subarray(4 + length) } };
 }

@@ -2,7 +2,7 @@ import { jsonError } from "../http/errors.ts";
 import type { TunnelledSocket, VisitorInfo } from "./directory.ts";
 import { badGateway, cancelAtClient, type Exchange, type ExchangeContext, type ExchangeMessage } from "./exchange.ts";
 import { requestHeadersForClient, responseHeadersForVisitor } from "./headers.ts";
-import { encodeFrame, FRAME, MAX_CHUNK_BYTES, type FrameKind } from "./protocol.ts";
+import { decodeWhole, encodeFrame, FRAME, MAX_CHUNK_BYTES, type FrameKind } from "./protocol.ts";
 import { SocketBridge } from "./socket-bridge.ts";
 
 const NULL_BODY = new Set([204, 205, 304]);
@@ -38,8 +38,6 @@ export class StreamExchange implements Exchange {
   private ended = false;
   private controller?: ReadableStreamDefaultController<Uint8Array>;
   private wake?: () => void;
-  /** A body announced whole (`length`): answered in one piece once it is all here. */
-  private whole?: { status: number; headers: Headers; length: number };
 
   constructor(
     private readonly ctx: ExchangeContext,
@@ -64,7 +62,7 @@ export class StreamExchange implements Exchange {
   onMessage(m: ExchangeMessage): void {
     switch (m.type) {
       case "head":
-        return this.head(m.status, m.headers, m.length);
+        return this.head(m.status, m.headers);
       case "end":
         if (!this.headed) return this.fail(502, "the tunnel client ended a response it never started");
         this.ended = true;
@@ -82,6 +80,11 @@ export class StreamExchange implements Exchange {
   }
 
   onFrame(kind: FrameKind, payload: Uint8Array): void {
+    if (kind === FRAME.whole) {
+      const whole = decodeWhole(payload);
+      if (!whole.ok) return this.fail(502, `the tunnel client sent a malformed response: ${whole.error}`);
+      return this.head(whole.message.status, whole.message.headers, whole.message.body);
+    }
     if (kind !== FRAME.body) return this.fail(502, "the tunnel client sent websocket frames for an HTTP request");
     if (!this.headed) return this.fail(502, "the tunnel client sent body bytes before the response head");
     if (this.ended) return this.fail(502, "the tunnel client sent body bytes after the end");
@@ -100,7 +103,8 @@ export class StreamExchange implements Exchange {
     this.fail(502, reason, false);
   }
 
-  private head(status: number, raw: Record<string, string | string[]>, length: number | undefined): void {
+  /** The head, and for a `whole` frame the complete body with it. */
+  private head(status: number, raw: Record<string, string | string[]>, whole?: Uint8Array): void {
     if (this.headed) return this.fail(502, "the tunnel client sent a second response head");
     const upgraded = this.upgrade && status === 101;
     if (!upgraded && (status < 200 || status > 599)) return this.fail(502, `the tunnel client sent an invalid status ${status}`);
@@ -116,9 +120,9 @@ export class StreamExchange implements Exchange {
     }
     this.touch();
     this.nullBody = NULL_BODY.has(status) || this.request.method === "HEAD";
-    if (length !== undefined && length <= this.ctx.settings.window && !this.nullBody) {
-      this.whole = { status, headers: checked.headers, length };
-      return;
+    if (whole) {
+      this.respond(new Response(this.nullBody ? null : whole, { status, headers: checked.headers }));
+      return this.finish();
     }
     const body = this.nullBody
       ? null
@@ -136,21 +140,12 @@ export class StreamExchange implements Exchange {
 
   /** Bytes or the end arrived: hand them over if the visitor is waiting. */
   private pushed(): void {
-    if (this.whole) return this.pushedWhole(this.whole);
     if (this.nullBody && this.ended) return this.finish();
     const wake = this.wake;
     if (!wake) return;
     this.wake = undefined;
     void this.deliver();
     wake();
-  }
-
-  private pushedWhole({ status, headers, length }: { status: number; headers: Headers; length: number }): void {
-    if (this.queued > length) return this.fail(502, `the tunnel client sent more than the ${length} bytes it announced`);
-    if (!this.ended) return;
-    if (this.queued !== length) return this.fail(502, `the tunnel client sent ${this.queued} of the ${length} bytes it announced`);
-    this.respond(new Response(Buffer.concat(this.queue), { status, headers }));
-    this.finish();
   }
 
   /** The visitor wants more: one chunk, the end, or a promise that waits for either. */

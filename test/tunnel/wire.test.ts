@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { newKey, RawTunnelSocket, uniqueName } from "./harness.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import type { OwnerKey } from "../../src/client/origin-auth.ts";
-import { encodeFrame, FRAME } from "../../src/tunnel/protocol.ts";
+import { encodeFrame, encodeWhole, FRAME } from "../../src/tunnel/protocol.ts";
 import * as ed from "@noble/ed25519";
 
 let srv: TestServer;
@@ -84,25 +84,24 @@ test.each([
   socket.ws.close();
 });
 
-test("a whole body (head with length) is answered in one piece; a short one is a 502", async () => {
+test("a whole small response in one frame is answered in one piece; a malformed one is a 502", async () => {
   const { socket, url } = await registered();
   const whole = fetch(`${url}/whole`);
   const req = await socket.next((m) => m.type === "request");
-  socket.send({ type: "head", id: req.id, status: 200, headers: { "content-type": "text/plain" }, length: 5 });
-  socket.send(encodeFrame(FRAME.body, req.id, new TextEncoder().encode("hello")));
-  socket.send({ type: "end", id: req.id });
+  socket.send(encodeWhole(req.id, { status: 201, headers: { "content-type": "text/plain" } }, new TextEncoder().encode("hello")));
   const r = await whole;
+  expect(r.status).toBe(201);
   expect(r.headers.get("content-length")).toBe("5");
   expect(await r.text()).toBe("hello");
 
-  const short = fetch(`${url}/short`);
+  const bad = fetch(`${url}/bad`);
   const req2 = await socket.next((m) => m.type === "request");
-  socket.send({ type: "head", id: req2.id, status: 200, headers: {}, length: 10 });
-  socket.send(encodeFrame(FRAME.body, req2.id, new TextEncoder().encode("abc")));
-  socket.send({ type: "end", id: req2.id });
-  const bad = await short;
-  expect(bad.status).toBe(502);
-  expect((await bad.json()).error).toContain("3 of the 10 bytes");
+  const frame = encodeWhole(req2.id, { status: 200, headers: {} }, new Uint8Array(0));
+  new DataView(frame.buffer).setUint32(5, 9999); // a head length past the frame
+  socket.send(frame);
+  const answer = await bad;
+  expect(answer.status).toBe(502);
+  expect((await answer.json()).error).toContain("head length out of range");
   socket.ws.close();
 });
 
