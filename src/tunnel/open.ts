@@ -29,6 +29,7 @@ export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps
     maxPerKey: settings.tunnelMaxPerKey,
     publicUrl: settings.publicUrl,
     tunnelDomain: settings.tunnelDomain,
+    trustProxy: settings.trustProxy,
     verifier: new SignedRequestVerifier(),
     messageRate: settings.wsMessageRate,
   });

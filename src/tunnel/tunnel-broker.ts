@@ -37,6 +37,7 @@ export interface TunnelBrokerOptions {
   maxPerKey: number;
   publicUrl: string | undefined;
   tunnelDomain: string | undefined;
+  trustProxy: boolean;
   verifier: SignedRequestVerifier;
   /** Frames per second of a socket serving nothing. */
   messageRate: number;
@@ -59,7 +60,8 @@ export class TunnelBroker {
   upgrade(req: Request, srv: Server<unknown>, ip: string): Response | undefined {
     const host = authHost(req, this.options.publicUrl);
     if (!host) return jsonError(400, "a Host header is required");
-    const proto = this.options.publicUrl ? new URL(this.options.publicUrl).protocol.slice(0, -1) : "http";
+    // Behind a TLS proxy the client dialed wss:, and visitors will use https:.
+    const proto = this.options.trustProxy && req.headers.get("x-forwarded-proto") === "https" ? "https" : "http";
     const base = this.options.publicUrl ?? `${proto}://${host}`;
     const data: TunnelSocketData = { kind: "tunnel", ip, auth: newAuthState(host), base, budget: new TunnelBudget(this.options.messageRate, Math.max(5, this.options.messageRate / 5)) };
     if (srv.upgrade(req, { data })) return undefined;

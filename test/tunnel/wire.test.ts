@@ -247,6 +247,7 @@ test.each([
   ["a frame for no request", '{"type":"end","id":987654}', "no request with id"],
   ["a frame with a string id", '{"type":"end","id":"1"}', "numeric id"],
   ["a short binary frame", new Uint8Array([1, 2]), "5-byte header"],
+  ["an oversize binary frame", encodeFrame(FRAME.body, 1, new Uint8Array(200_000)), "binary frame too large"],
   ["an unknown binary kind", new Uint8Array([9, 0, 0, 0, 1, 5]), "unknown binary frame kind"],
   ["an oversize control frame", JSON.stringify({ type: "head", id: 1, status: 200, headers: { x: "y".repeat(70_000) } }), "message too large"],
 ])("hostile frames are answered with errors and the socket lives on: %s", async (_name, frame, message) => {
