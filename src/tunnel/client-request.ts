@@ -49,6 +49,12 @@ export abstract class ClientExchange {
     this.link.send(JSON.stringify({ ...message, id: this.m.id }));
   }
 
+  protected failed(error: unknown): void {
+    if (this.finished) return;
+    this.json({ type: "cancel", message: `the tunnel client could not carry the request: ${(error as Error).message}` });
+    this.done(502);
+  }
+
   protected done(status: number): void {
     if (this.finished) return;
     this.finished = true;
@@ -69,7 +75,8 @@ export class HttpExchange extends ClientExchange {
   constructor(link: ClientLink, m: RequestMessage, to: string, onDone: (id: number, log: RequestLog) => void) {
     super(link, m, onDone);
     this.credit = link.window;
-    void this.run(to);
+    // Whatever the broker sent (a header Fetch refuses, say), the request fails, never the process.
+    this.run(to).catch((error) => this.failed(error));
   }
 
   onFrame(kind: FrameKind, payload: Uint8Array): void {
@@ -192,7 +199,13 @@ export class SocketExchange extends ClientExchange {
   constructor(link: ClientLink, m: RequestMessage, to: string, onDone: (id: number, log: RequestLog) => void) {
     super(link, m, onDone);
     const protocols = m.headers["sec-websocket-protocol"]?.split(",").map((p) => p.trim()).filter(Boolean);
-    this.ws = new WebSocket(to.replace(/^http/, "ws") + m.path, protocols);
+    try {
+      this.ws = new WebSocket(to.replace(/^http/, "ws") + m.path, protocols);
+    } catch (error) {
+      this.ws = { close() {} } as WebSocket;
+      this.failed(error);
+      return;
+    }
     this.ws.binaryType = "arraybuffer";
     this.ws.onopen = () => {
       this.open = true;

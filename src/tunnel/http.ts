@@ -84,7 +84,7 @@ export class TunnelHttp {
     // the tunnel's head and idle timeouts bound these requests instead.
     srv.timeout(req, 0);
     const visitor: VisitorInfo = { ip: clientIp(req, srv, this.options.trustProxy), proto: this.proto(req), host: req.headers.get("host") ?? "", path, subdomain };
-    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return endpoint.fetch(req, visitor);
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return endpoint.fetch(req, visitor).catch(internalError);
     const admitted = this.options.admit(req, srv);
     if (typeof admitted !== "string") return admitted;
     return endpoint.openSocket(req, visitor).then((accepted) => {
@@ -93,7 +93,7 @@ export class TunnelHttp {
       if (srv.upgrade(req, { data, headers: accepted.headers })) return undefined;
       accepted.closed(1011, "upgrade failed");
       return jsonError(400, "websocket upgrade failed");
-    });
+    }, internalError);
   }
 
   private proto(req: Request): "http" | "https" {
@@ -101,6 +101,11 @@ export class TunnelHttp {
     if (this.options.trustProxy && req.headers.get("x-forwarded-proto") === "https") return "https";
     return req.url.startsWith("https:") ? "https" : "http";
   }
+}
+
+function internalError(error: unknown): Response {
+  console.error("[gemmapod-signal] tunnel request failed:", error);
+  return jsonError(500, "internal error");
 }
 
 function preflight(req: Request, origin: string): Response {
