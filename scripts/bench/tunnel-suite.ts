@@ -1,30 +1,54 @@
 // The tunnel: throughput of a 20 MB body and the latency of small requests, each
 // next to the same request made straight to the local server, and the broker's
 // RSS with 100 concurrent 20 MB transfers. In this suite's rows "ours" is through
-// the tunnel and "bare" is the local server reached directly.
+// the tunnel and "bare" is the local server reached directly. Broker, local server
+// and the `tunnel` command each run in their own process, as on an owner's machine.
 import { join } from "node:path";
 import { rssKiB } from "./proc.ts";
 import { spawnTracked, stopProcess } from "./processes.ts";
-import { startServer, type ServerSpec } from "./servers.ts";
+import { ROOT, startServer, type ServerSpec } from "./servers.ts";
 import { percentile } from "./stats.ts";
 import { targets } from "./figures.ts";
 import type { SuiteContext } from "./suite.ts";
 
 const MB20 = 20 * 1024 * 1024;
 
-async function startOrigin(brokerUrl: string): Promise<{ local: string; tunnel: string; stop(): Promise<void> }> {
-  const proc = spawnTracked([process.execPath, join(import.meta.dir, "tunnel-origin.ts"), "--server", brokerUrl], { stdout: "pipe", stderr: "inherit" });
+/** Spawns `command` and resolves with the first match of `pattern` in its output. */
+async function spawnUntil(command: string[], pattern: RegExp): Promise<{ match: RegExpExecArray; stop(): Promise<void> }> {
+  const proc = spawnTracked(command, { stdout: "pipe", stderr: "inherit" });
   const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
   let text = "";
   const deadline = Date.now() + 15_000;
-  while (!/origin ready \S+ \S+/.test(text)) {
-    if (Date.now() > deadline) throw new Error(`tunnel origin did not start: ${text}`);
+  let match: RegExpExecArray | null = null;
+  while (!(match = pattern.exec(text))) {
+    if (Date.now() > deadline) throw new Error(`${command.join(" ")} did not start: ${text}`);
     const { value, done } = await reader.read();
-    if (done) throw new Error(`tunnel origin exited: ${text}`);
+    if (done) throw new Error(`${command.join(" ")} exited: ${text}`);
     text += new TextDecoder().decode(value);
   }
-  const [, local, tunnel] = /origin ready (\S+) (\S+)/.exec(text)!;
-  return { local: local!, tunnel: tunnel!, stop: () => stopProcess(proc) };
+  // Keep draining (the tunnel client logs every request) so it never blocks on a full pipe.
+  void (async () => {
+    while (!(await reader.read()).done);
+  })();
+  return { match, stop: () => stopProcess(proc) };
+}
+
+/** The owner's machine: the local server and, in its own process, the `tunnel` command. */
+async function startOrigin(brokerUrl: string, keyPath: string): Promise<{ local: string; tunnel: string; stop(): Promise<void> }> {
+  const local = await spawnUntil([process.execPath, join(import.meta.dir, "tunnel-local.ts")], /local ready (\S+)/);
+  const localUrl = local.match[1]!;
+  const client = await spawnUntil(
+    [process.execPath, join(ROOT, "src/cli.ts"), "tunnel", "--server", brokerUrl, "--name", `bench-${process.pid}`, "--to", localUrl, "--key", keyPath],
+    /is live at (\S+)/,
+  );
+  return {
+    local: localUrl,
+    tunnel: client.match[1]!,
+    async stop() {
+      await client.stop();
+      await local.stop();
+    },
+  };
 }
 
 /** Reads a body to the end without keeping it; returns its size. */
@@ -75,7 +99,7 @@ export async function tunnelSuite(ctx: SuiteContext): Promise<void> {
   for (let rep = 1; rep <= ctx.reps; rep++) {
     process.stderr.write(`  rep ${rep}/${ctx.reps}: tunnel\n`);
     const broker = await startServer(spec, join(ctx.outDir, "logs"));
-    const origin = await startOrigin(broker.url);
+    const origin = await startOrigin(broker.url, join(ctx.outDir, `tunnel-${rep}.key`));
     try {
       const paths = { tunnel: origin.tunnel, direct: origin.local };
       await latencies(`${paths.tunnel}/small`, 200); // warm both paths

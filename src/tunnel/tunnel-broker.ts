@@ -75,7 +75,15 @@ export class TunnelBroker {
         ws.data.link = new TunnelLink(ws);
         this.gate.open(ws);
       },
-      message: (ws, frame) => this.onFrame(ws, frame),
+      message: (ws, frame) => {
+        // A bug here must cost one tunnel, not the process (Bun ends it on a throw in a handler).
+        try {
+          this.onFrame(ws, frame);
+        } catch (error) {
+          console.error("[gemmapod-signal] tunnel frame failed:", error);
+          ws.close(1011, "internal error");
+        }
+      },
       drain: (ws) => (ws.data.session ? ws.data.session.onDrain() : ws.data.link?.flush()),
       close: (ws) => this.onClose(ws),
     };
