@@ -126,8 +126,8 @@ export class TunnelBroker {
   }
 
   private routed(ws: TunnelSocket, result: "ok" | "finished" | "unknown", id: number): void {
-    // Frames for a request the visitor just cancelled are still on their way: not the client's fault.
-    if (result === "finished" && !ws.data.budget.wrong()) this.cutOff(ws, "too many frames for finished requests");
+    // Frames for a request the visitor just cancelled are still on their way: not the client's
+    // fault, and already paid for from the frame budget; they are dropped.
     if (result === "unknown") this.wrong(ws, `no request with id ${id}`, id);
   }
 

@@ -81,6 +81,17 @@ beforeAll(async () => {
         req.signal.addEventListener("abort", () => events.push("hang aborted"));
         await gate(url.searchParams.get("g")!).opened;
         return new Response("late");
+      case "/ticks": {
+        let n = 0;
+        let timer: Timer;
+        return new Response(
+          new ReadableStream({
+            start: (c) => void (timer = setInterval(() => c.enqueue(new TextEncoder().encode(`data: ${n++}\n\n`)), 5)),
+            cancel: () => clearInterval(timer),
+          }),
+          { headers: { "content-type": "text/event-stream" } },
+        );
+      }
       case "/status":
         return new Response(null, { status: Number(url.searchParams.get("s")) });
       default:
@@ -216,4 +227,15 @@ test("a visitor who goes away cancels the request at the client and frees it", a
   expect(events).toContain("hang aborted");
   gate("hang").open();
   expect((await fetch(`${t.url}/`)).status).toBe(200);
+});
+
+test("60 event streams whose visitors all leave at once do not cost the tunnel its connection", async () => {
+  const controllers = Array.from({ length: 60 }, () => new AbortController());
+  const readers = await Promise.all(controllers.map(async (c) => (await fetch(`${t.url}/ticks`, { signal: c.signal })).body!.getReader()));
+  await Promise.all(readers.map((r) => r.read()));
+  await Bun.sleep(30); // the local server keeps ticking into all of them
+  for (const c of controllers) c.abort();
+  await Bun.sleep(100);
+  const after = await fetch(`${t.url}/still-there`);
+  expect(await after.text()).toBe("path /still-there");
 });
