@@ -27,6 +27,8 @@ export class TunnelBudget {
   private readonly work: Bucket;
   private readonly junk: Bucket;
   private live = 0;
+  private peak = 0;
+  private peakAt = 0;
 
   /** `idleRate`: frames per second a socket serving nothing may send (sign-in, register, late frames). */
   constructor(
@@ -44,8 +46,15 @@ export class TunnelBudget {
     // Each new request brings its allowance with it, so a burst of real answers never waits for the refill.
     if (live > this.live) this.work.tokens += (live - this.live) * FRAMES_PER_REQUEST;
     this.live = live;
+    // The burst follows the busiest moment of the last second: when many requests end at
+    // once, their last frames (already on their way) still fit.
+    const now = performance.now();
+    if (live >= this.peak || now - this.peakAt > 1000) {
+      this.peak = live;
+      this.peakAt = now;
+    }
     const rate = this.idleRate + live * FRAMES_PER_REQUEST;
-    return take(this.work, rate, rate * 2);
+    return take(this.work, rate, (this.idleRate + this.peak * FRAMES_PER_REQUEST) * 2);
   }
 
   /** A frame that was wrong. */
