@@ -102,3 +102,22 @@ test("--tunnel-domain serves <name>.<domain> as its own origin, with CORS for th
     await t.close();
   }
 });
+
+test("a local server that is down is a 502 naming it, and the client logs the request", async () => {
+  const srv = startServer();
+  const closed = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("gone") });
+  const port = closed.port;
+  closed.stop(true);
+  const logs: { method: string; path: string; status: number }[] = [];
+  const client = startTunnel({ server: srv.url, name: uniqueName("down"), to: `http://127.0.0.1:${port}`, key: await newKey(), onRequest: (r) => logs.push(r) });
+  try {
+    const url = await client.ready;
+    const r = await fetch(`${url}/x?y=1`);
+    expect(r.status).toBe(502);
+    expect((await r.json()).error).toContain("the local server did not answer");
+    expect(logs).toEqual([expect.objectContaining({ method: "GET", path: "/x?y=1", status: 502 })]);
+  } finally {
+    client.close();
+    await srv.close();
+  }
+});
