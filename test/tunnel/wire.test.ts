@@ -200,6 +200,17 @@ test("JSS framing: text bodies as UTF-8, others as base64, the response likewise
   socket.ws.close();
 });
 
+test("JSS framing carries a multi-megabyte body inside one JSON frame", async () => {
+  const { socket, url } = await registered({ stream: undefined });
+  const bytes = new Uint8Array(6 * 1024 * 1024).map((_, i) => (i * 7) & 0xff);
+  const pending = fetch(`${url}/big`);
+  const req = await socket.next((m) => m.type === "request");
+  socket.send({ type: "response", id: req.id, status: 200, headers: { "content-type": "application/octet-stream" }, body: Buffer.from(bytes).toString("base64"), bodyEncoding: "base64" });
+  const r = await pending;
+  expect(new Uint8Array(await r.arrayBuffer())).toEqual(bytes);
+  socket.ws.close();
+});
+
 test("visitors' per-tunnel basic auth is answered 401 by the broker", async () => {
   const { socket, url } = await registered({ auth: "basic:ann:s3cret" });
   const denied = await fetch(`${url}/`);
