@@ -5,6 +5,7 @@ import { DataDirInUseError } from "./registry/data-dir-lock.ts";
 import { openRegistry } from "./registry/open.ts";
 import { createSignalServer } from "./server.ts";
 import { usage } from "./usage.ts";
+import { runTunnel } from "./tunnel/command.ts";
 import { VERSION } from "./version.ts";
 
 async function main(): Promise<void> {
@@ -19,6 +20,15 @@ async function main(): Promise<void> {
   if (command.kind === "help") return console.log(usage());
   if (command.kind === "version") return console.log(VERSION);
   if (command.kind === "healthcheck") return void runHealthcheck(command.url).then((code) => process.exit(code));
+  if (command.kind === "tunnel") {
+    return void runTunnel(command.tunnel).then(
+      (code) => process.exit(code),
+      (error) => {
+        console.error(`gemmapod-signal tunnel: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  }
 
   const { config } = command;
   let registry;

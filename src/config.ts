@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { localUrl } from "./local-url.ts";
 import { parseS3Url } from "./registry/s3-blob-store.ts";
+import { parseTunnelArgs, TUNNEL_USAGE, type TunnelCommand } from "./tunnel/command.ts";
 
 export type RegistryKind = "memory" | "sqlite" | "postgres";
 
@@ -49,6 +50,13 @@ export interface Config {
   s3Endpoint: string | undefined;
   /** Redis URL of the cluster this node joins; needs shared storage (postgres + s3). */
   cluster: string | undefined;
+  tunnelTimeoutMs: number;
+  tunnelIdleTimeoutMs: number;
+  tunnelMaxBodyBytes: number;
+  tunnelMaxConcurrent: number;
+  tunnelMaxPerKey: number;
+  tunnelDomain: string | undefined;
+  tunnelWindowBytes: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -91,6 +99,13 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   blobStore: "files",
   s3Endpoint: undefined,
   cluster: undefined,
+  tunnelTimeoutMs: 30_000,
+  tunnelIdleTimeoutMs: 120_000,
+  tunnelMaxBodyBytes: 1024 * 1024 * 1024,
+  tunnelMaxConcurrent: 128,
+  tunnelMaxPerKey: 8,
+  tunnelDomain: undefined,
+  tunnelWindowBytes: 512 * 1024,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -218,16 +233,33 @@ export const FLAGS: readonly Flag[] = [
     parse: urlWith(["redis:", "rediss:"]),
   }),
   flag({ key: "clusterTtlMs", flag: "--cluster-ttl", env: ["GEMMAPOD_SIGNAL_CLUSTER_TTL"], value: "DURATION", help: "a cluster node silent this long is dead: its origins are offline (e.g. 10s)", parse: clusterTtl }),
+  flag({ key: "tunnelTimeoutMs", flag: "--tunnel-timeout", env: ["GEMMAPOD_SIGNAL_TUNNEL_TIMEOUT"], value: "DURATION", help: "a tunnelled request with no response head by then gets 504 (e.g. 30s)", parse: positiveDuration }),
+  flag({ key: "tunnelIdleTimeoutMs", flag: "--tunnel-idle-timeout", env: ["GEMMAPOD_SIGNAL_TUNNEL_IDLE_TIMEOUT"], value: "DURATION", help: "a tunnelled body with nothing moving this long is cut (e.g. 120s)", parse: positiveDuration }),
+  flag({ key: "tunnelMaxBodyBytes", flag: "--tunnel-max-body-bytes", env: ["GEMMAPOD_SIGNAL_TUNNEL_MAX_BODY_BYTES"], value: "SIZE", help: "largest request body a visitor may send through a tunnel (413 past it; JSS-framed tunnels: at most 10m)", parse: size(0, 2 ** 50) }),
+  flag({ key: "tunnelMaxConcurrent", flag: "--tunnel-max-concurrent", env: ["GEMMAPOD_SIGNAL_TUNNEL_MAX_CONCURRENT"], value: "N", help: "requests one tunnel serves at once (503 past it)", parse: integer(1, 100_000) }),
+  flag({ key: "tunnelMaxPerKey", flag: "--tunnel-max-per-key", env: ["GEMMAPOD_SIGNAL_TUNNEL_MAX_PER_KEY"], value: "N", help: "tunnel names one key may hold", parse: integer(1, 100_000) }),
+  flag({ key: "tunnelDomain", flag: "--tunnel-domain", env: ["GEMMAPOD_SIGNAL_TUNNEL_DOMAIN"], value: "DOMAIN", help: "serve each tunnel on its own origin <name>.<domain> (needs wildcard DNS and TLS)", parse: domainName }),
+  flag({ key: "tunnelWindowBytes", flag: "--tunnel-window", env: ["GEMMAPOD_SIGNAL_TUNNEL_WINDOW"], value: "SIZE", help: "bytes of one tunnelled body in flight each way (the broker's memory per request)", parse: size(64 * 1024, 64 * 1024 * 1024) }),
 ];
 
 export type CliCommand =
   | { kind: "serve"; config: Config }
   /** Probe a running server's /health (the container HEALTHCHECK: no curl in the image). */
   | { kind: "healthcheck"; url: string }
+  /** Expose a local HTTP server through a broker. */
+  | { kind: "tunnel"; tunnel: TunnelCommand }
   | { kind: "help" }
   | { kind: "version" };
 
 export function parseArgs(argv: readonly string[], env: Record<string, string | undefined> = {}): CliCommand {
+  if (argv[0] === "tunnel") {
+    if (argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
+    try {
+      return { kind: "tunnel", tunnel: parseTunnelArgs(argv.slice(1)) };
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
   const config: Config = { ...DEFAULT_CONFIG };
   const set = (f: Flag, raw: string, source: string) => {
     (config as unknown as Record<string, unknown>)[f.key] = parseValue(f.parse, raw, source);
@@ -341,6 +373,18 @@ function clusterTtl(raw: string): number {
   const ms = duration(raw);
   if (ms < 500 || ms > 600_000) throw new Error("expected a duration from 500ms to 10m");
   return ms;
+}
+
+function positiveDuration(raw: string): number {
+  const ms = duration(raw);
+  if (ms < 100) throw new Error("expected a duration of at least 100ms");
+  return ms;
+}
+
+function domainName(raw: string): string {
+  const d = raw.trim().toLowerCase().replace(/\.$/, "");
+  if (!/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(d)) throw new Error("expected a domain such as tunnels.example.com");
+  return d;
 }
 
 function secret(raw: string): string {

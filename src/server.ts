@@ -5,7 +5,7 @@ import { openRondevu } from "./discovery/rondevu/open.ts";
 import { createApp } from "./http/app.ts";
 import { limitRequestBody } from "./http/body-limit.ts";
 import { jsonError } from "./http/errors.ts";
-import type { PodHeaderOptions } from "./http/security-headers.ts";
+import { podCspConnectingTo, type PodHeaderOptions } from "./http/security-headers.ts";
 import { localUrl } from "./local-url.ts";
 import { WebSockets, type KindedData } from "./http/websockets.ts";
 import { PodCache } from "./http/pod-cache.ts";
@@ -21,6 +21,7 @@ import { newSocketData } from "./signal/socket-data.ts";
 import { VERSION } from "./version.ts";
 import { ProxyWarning } from "./http/proxy-warning.ts";
 import { Warnings } from "./warnings.ts";
+import { openTunnels } from "./tunnel/open.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
 export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
@@ -94,7 +95,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     registry: options.registry,
     maxPodBytes,
     publicUrl: settings.publicUrl,
-    podHeaderOptions: options.podHeaderOptions,
+    // Pods may call their tunnel on its own subdomain too.
+    podHeaderOptions: settings.tunnelDomain && !options.podHeaderOptions?.csp ? { ...options.podHeaderOptions, csp: podCspConnectingTo(`https://*.${settings.tunnelDomain}`) } : options.podHeaderOptions,
     cache,
     maxPodsPerOwner: settings.maxPodsPerOwner,
     maxBytesPerOwner: settings.maxBytesPerOwner,
@@ -108,7 +110,11 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     warnings,
   });
 
-  const sockets = new WebSockets({ signal: broker.handlers() }, { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning });
+  const tunnels = openTunnels(settings, { hub, registry: options.registry, admit: (req, srv) => sockets.admit(req, srv) });
+  const sockets = new WebSockets(
+    { signal: { ...broker.handlers(), maxFrameBytes: maxMessageBytes * 2 }, tunnel: tunnels.handlers, "tunnel-visitor": tunnels.visitorHandlers },
+    { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning },
+  );
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
   const server: Server<KindedData> = Bun.serve<KindedData>({
@@ -124,17 +130,23 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
         if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
         return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
       },
+      "/.tunnel": (req: Request, srv: Server<KindedData>) => tunnels.upgrade(req, srv),
+      // Before Hono and the body limiter: tunnelled bodies stream, under their own cap.
+      "/tunnel/*": (req: Request, srv: Server<KindedData>) => tunnels.http.byPath(req, srv),
     },
     fetch(req, srv) {
       proxyWarning?.check(req, srv);
+      const tunnelled = tunnels.http.bySubdomain(req, srv);
+      if (tunnelled) return tunnelled;
       const bounded = limitRequestBody(req, maxBodyBytes);
       return bounded instanceof Response ? bounded : app.fetch(bounded, { server: srv });
     },
     websocket: {
       ...sockets.handler(),
-      // Frames up to twice the limit get a JSON error; bigger ones are cut off
-      // by Bun (close 1009) before they are buffered whole.
-      maxPayloadLength: maxMessageBytes * 2,
+      // One cap for every kind: what JSS-framed tunnel responses need (10 MB of
+      // base64 in one frame). /signal keeps its own: frames up to twice the limit
+      // get a JSON error, bigger ones close 1009 (see WebSockets).
+      maxPayloadLength: Math.max(maxMessageBytes * 2, tunnels.maxFrameBytes),
       // A peer that stops reading must not make us buffer for it without end.
       backpressureLimit: 1024 * 1024,
       closeOnBackpressureLimit: true,
@@ -156,6 +168,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       rondevu.close();
       webConsole.close();
       broker.closeAll();
+      tunnels.closeAll();
       await server.stop(true);
       await hub.close();
       await options.registry.close?.();

@@ -15,6 +15,7 @@ import { relaySuite } from "./relay-suite.ts";
 import { consoleTable, markdownSection, updateDocs, writeJson, type RunMeta } from "./report.ts";
 import { ROOT, serverSpecs } from "./servers.ts";
 import type { SuiteContext } from "./suite.ts";
+import { tunnelSuite } from "./tunnel-suite.ts";
 
 const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   relay: relaySuite,
@@ -22,10 +23,11 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   registry: registrySuite,
   coldstart: coldstartSuite,
   cluster: clusterSuite,
+  tunnel: tunnelSuite,
 };
 
 /** Runs per figure unless --reps says otherwise: more where the figures are noisier and runs cheap. */
-const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, connections: 3, registry: 3, coldstart: 7, cluster: 3 };
+const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3 };
 
 /** Nothing the suite does should take this long; if it does, stop rather than hang. */
 const OVERALL_LIMIT_MS = 30 * 60 * 1000;

@@ -19,6 +19,7 @@ const SUITE_TITLES: Record<SuiteName, string> = {
   registry: "Registry",
   coldstart: "Cold start",
   cluster: "Cluster (ours only: one node vs. two nodes on Redis)",
+  tunnel: "Tunnel",
 };
 
 const HEADER = ["figure", "unit", "ours", "reference", "bare", "ours/ref", "ours/bare", "target", "met"];

@@ -1,7 +1,7 @@
 // For origin software (a GemmaPod Host, a script) that wants to prove it owns the
 // pod it registers, when the broker runs with --origin-auth claimed|required.
 import * as ed from "@noble/ed25519";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { registerChallengeBytes } from "../identity/owner-token.ts";
 
 /** An owner key file as `gemmapod keygen` writes it. */
@@ -16,6 +16,25 @@ export async function readOwnerKey(path: string): Promise<OwnerKey> {
     throw new Error(`${path}: expected {"publicKey", "secretKey"} as 64 hex characters each`);
   }
   return { publicKey: parsed.publicKey!.toLowerCase(), secretKey: parsed.secretKey!.toLowerCase() };
+}
+
+/** A fresh Ed25519 key in the key file format. */
+export async function newOwnerKey(): Promise<OwnerKey> {
+  const seed = ed.utils.randomSecretKey();
+  return { publicKey: Buffer.from(await ed.getPublicKeyAsync(seed)).toString("hex"), secretKey: Buffer.from(seed).toString("hex") };
+}
+
+/** The key in `path`, or a new one written there (mode 0600) when the file does not exist. */
+export async function readOrCreateOwnerKey(path: string): Promise<{ key: OwnerKey; created: boolean }> {
+  try {
+    return { key: await readOwnerKey(path), created: false };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const key = await newOwnerKey();
+  // "wx": never overwrite a key file that appeared meanwhile.
+  await writeFile(path, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+  return { key, created: true };
 }
 
 /** The `ownerToken` answering a broker's challenge `nonce` for `podId`. */

@@ -15,6 +15,11 @@ export const DEFAULT_POD_CSP = [
   "base-uri 'self'",
 ].join("; ");
 
+/** The default pod CSP with `source` added to connect-src (e.g. per-tunnel subdomains). */
+export function podCspConnectingTo(source: string): string {
+  return DEFAULT_POD_CSP.replace("connect-src 'self'", `connect-src 'self' ${source}`);
+}
+
 export const DEFAULT_PERMISSIONS_POLICY =
   "camera=(), microphone=(), geolocation=(), payment=(), usb=(), magnetometer=(), accelerometer=(), gyroscope=()";
 

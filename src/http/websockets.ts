@@ -5,7 +5,7 @@ import { jsonError } from "./errors.ts";
 import type { ProxyWarning } from "./proxy-warning.ts";
 
 /** Every websocket the server accepts says which protocol it speaks; Bun.serve has one handler for all. */
-export type SocketKind = "signal" | "peer" | "tunnel";
+export type SocketKind = "signal" | "peer" | "tunnel" | "tunnel-visitor";
 
 export interface KindedData {
   kind: SocketKind;
@@ -17,6 +17,12 @@ export interface SocketHandlers<T> {
   message(ws: ServerWebSocket<T>, frame: string | Buffer): void;
   drain?(ws: ServerWebSocket<T>): void;
   close?(ws: ServerWebSocket<T>, code: number, reason: string): void;
+  /**
+   * Bun has one frame cap for every kind (the largest any kind needs); a kind
+   * with a smaller one sets it here, and bigger frames close the socket with
+   * 1009 as Bun's own cap would.
+   */
+  maxFrameBytes?: number;
 }
 
 type Handlers = { [K in SocketKind]?: SocketHandlers<any> };
@@ -59,7 +65,11 @@ export class WebSockets {
         this.open++;
         of(ws).open?.(ws);
       },
-      message: (ws, frame) => of(ws).message(ws, frame),
+      message: (ws, frame) => {
+        const h = of(ws);
+        if (h.maxFrameBytes !== undefined && frameBytesOver(frame, h.maxFrameBytes)) return ws.close(1009, "message too big");
+        h.message(ws, frame);
+      },
       drain: (ws) => of(ws).drain?.(ws),
       close: (ws, code, reason) => {
         this.open--;
@@ -67,4 +77,10 @@ export class WebSockets {
       },
     };
   }
+}
+
+/** `frame` is longer than `max` bytes; a string's length counts UTF-16 units (<= bytes), so bytes are only counted when it matters. */
+function frameBytesOver(frame: string | Buffer, max: number): boolean {
+  if (frame.length > max) return true;
+  return typeof frame === "string" && frame.length * 3 > max && Buffer.byteLength(frame) > max;
 }

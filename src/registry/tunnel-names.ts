@@ -79,7 +79,7 @@ export class SqliteTunnelNames implements TunnelNames {
       if (this.q.count.get(key)!.n >= maxPerKey) return "too-many";
       this.q.insert.run(name, key, new Date().toISOString());
       return "ok";
-    })();
+    }).immediate();
   }
 
   async tunnelNameOwner(name: string): Promise<string | null> {

@@ -37,7 +37,7 @@ export function newOwnerKey(): { key: OwnerKey; keyPath: string } {
 const cache = new Map<string, BuiltPod>();
 
 /** Builds (once per distinct argument set) a real ~1.1 MB signed pod. */
-export function buildPod(options: { podId?: string; name?: string; keyPath?: string; signalUrl?: string } = {}): BuiltPod {
+export function buildPod(options: { podId?: string; name?: string; keyPath?: string; signalUrl?: string; transportToml?: string } = {}): BuiltPod {
   const cacheKey = JSON.stringify(options);
   const hit = cache.get(cacheKey);
   if (hit) return hit;
@@ -55,7 +55,9 @@ system_prompt = """
 You are a test pod.
 """
 
-[transport]
+${
+      options.transportToml ??
+      `[transport]
 preferred = ["dartc", "fallback"]
 
 [transport.dartc]
@@ -63,7 +65,8 @@ signal_url = ${JSON.stringify(options.signalUrl ?? "wss://signal.example.test/si
 pod_id = ${JSON.stringify(podId)}
 
 [transport.fallback]
-tier = "e2b"
+tier = "e2b"`
+    }
 
 [[tools]]
 name = "share_contact"

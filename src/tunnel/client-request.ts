@@ -1,0 +1,244 @@
+// The tunnel client's side of one request: from the broker to the local server and back.
+import { sendableCloseCode } from "./socket-bridge.ts";
+import { encodeFrame, encodeWhole, FRAME, MAX_CHUNK_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
+
+export interface RequestMessage {
+  id: number;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  hasBody?: boolean;
+  upgrade?: "websocket";
+}
+
+export interface ClientLink {
+  send(frame: string | Uint8Array): void;
+  /** Bytes of a body the broker lets us send now. */
+  window: number;
+}
+
+export interface RequestLog {
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+}
+
+/** Headers the local server must not get from the visitor: its own Host, and framing the body re-frames. */
+const NOT_FORWARDED = new Set(["host", "content-length"]);
+
+/** One request the broker handed us. */
+export abstract class ClientExchange {
+  protected finished = false;
+  protected readonly started = performance.now();
+
+  constructor(
+    protected readonly link: ClientLink,
+    protected readonly m: RequestMessage,
+    private readonly onDone: (id: number, log: RequestLog) => void,
+  ) {}
+
+  abstract onFrame(kind: FrameKind, payload: Uint8Array): void;
+  abstract onEnd(): void;
+  abstract onCredit(bytes: number): void;
+  abstract onClose(code: number, reason: string): void;
+  /** The broker cancelled it, or the tunnel dropped. */
+  abstract cancel(): void;
+
+  protected json(message: object): void {
+    this.link.send(JSON.stringify({ ...message, id: this.m.id }));
+  }
+
+  protected failed(error: unknown): void {
+    if (this.finished) return;
+    this.json({ type: "cancel", message: `the tunnel client could not carry the request: ${(error as Error).message}` });
+    this.done(502);
+  }
+
+  protected done(status: number): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.onDone(this.m.id, { method: this.m.method, path: this.m.path, status, ms: performance.now() - this.started });
+  }
+}
+
+/** An HTTP request: both bodies streamed against the broker's window. */
+export class HttpExchange extends ClientExchange {
+  private readonly abort = new AbortController();
+  private readonly queue: Uint8Array[] = [];
+  private bodyEnded = false;
+  private wakeBody?: () => void;
+  private ungranted = 0;
+  private credit: number;
+  private wakeCredit?: () => void;
+
+  constructor(link: ClientLink, m: RequestMessage, to: string, onDone: (id: number, log: RequestLog) => void) {
+    super(link, m, onDone);
+    this.credit = link.window;
+    // Whatever the broker sent (a header Fetch refuses, say), the request fails, never the process.
+    this.run(to).catch((error) => this.failed(error));
+  }
+
+  onFrame(kind: FrameKind, payload: Uint8Array): void {
+    if (kind !== FRAME.body || this.bodyEnded) return;
+    this.queue.push(payload);
+    this.wake();
+  }
+
+  onEnd(): void {
+    this.bodyEnded = true;
+    this.wake();
+  }
+
+  onCredit(bytes: number): void {
+    this.credit += bytes;
+    const wake = this.wakeCredit;
+    this.wakeCredit = undefined;
+    wake?.();
+  }
+
+  onClose(): void {}
+
+  cancel(): void {
+    this.abort.abort();
+    this.wakeCredit?.();
+    this.done(499);
+  }
+
+  private wake(): void {
+    const wake = this.wakeBody;
+    this.wakeBody = undefined;
+    wake?.();
+  }
+
+  private requestBody(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          while (this.queue.length === 0 && !this.bodyEnded) await new Promise<void>((r) => (this.wakeBody = r));
+          const chunk = this.queue.shift();
+          if (!chunk) return controller.close();
+          controller.enqueue(chunk);
+          // The local server took it: the broker may send as much again.
+          this.ungranted += chunk.byteLength;
+          if (this.ungranted >= this.link.window / 4 || this.queue.length === 0) {
+            this.json({ type: "credit", bytes: this.ungranted });
+            this.ungranted = 0;
+          }
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  private async run(to: string): Promise<void> {
+    const { m } = this;
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(m.headers)) if (!NOT_FORWARDED.has(name)) headers.append(name, value);
+    let response: Response;
+    try {
+      response = await fetch(to + m.path, {
+        method: m.method,
+        headers,
+        body: m.hasBody ? this.requestBody() : undefined,
+        redirect: "manual",
+        signal: this.abort.signal,
+        // Bytes as the local server sent them, Content-Encoding and all.
+        decompress: false,
+        duplex: "half",
+      } as RequestInit);
+    } catch (error) {
+      if (this.finished) return;
+      this.json({ type: "cancel", message: `the local server did not answer: ${(error as Error).message}` });
+      return this.done(502);
+    }
+    const out: ResponseHeaders = {};
+    response.headers.forEach((value, name) => {
+      if (name !== "set-cookie") out[name] = value;
+    });
+    const cookies = response.headers.getSetCookie();
+    if (cookies.length) out["set-cookie"] = cookies;
+    try {
+      // A small body of known size goes whole: the broker answers it in one piece.
+      const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+      if (response.body && Number.isInteger(declared) && declared <= Math.min(MAX_CHUNK_BYTES, this.link.window)) {
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        if (this.finished) return;
+        this.link.send(encodeWhole(this.m.id, { status: response.status, headers: out }, bytes));
+        return this.done(response.status);
+      } else {
+        this.json({ type: "head", status: response.status, headers: out });
+        if (response.body) await this.pumpResponse(response.body);
+      }
+      if (!this.finished) this.json({ type: "end" });
+    } catch (error) {
+      if (!this.finished) this.json({ type: "cancel", message: `the local server's body failed: ${(error as Error).message}` });
+    }
+    this.done(response.status);
+  }
+
+  private async pumpResponse(body: ReadableStream<Uint8Array>): Promise<void> {
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      for (let at = 0; at < chunk.byteLength; ) {
+        while (this.credit <= 0 && !this.finished) await new Promise<void>((r) => (this.wakeCredit = r));
+        if (this.finished) return;
+        const n = Math.min(this.credit, MAX_CHUNK_BYTES, chunk.byteLength - at);
+        this.link.send(encodeFrame(FRAME.body, this.m.id, chunk.subarray(at, at + n)));
+        this.credit -= n;
+        at += n;
+      }
+    }
+  }
+}
+
+/** A websocket upgrade: a socket to the local server, frames relayed both ways. */
+export class SocketExchange extends ClientExchange {
+  private readonly ws: WebSocket;
+  private open = false;
+
+  constructor(link: ClientLink, m: RequestMessage, to: string, onDone: (id: number, log: RequestLog) => void) {
+    super(link, m, onDone);
+    const protocols = m.headers["sec-websocket-protocol"]?.split(",").map((p) => p.trim()).filter(Boolean);
+    try {
+      this.ws = new WebSocket(to.replace(/^http/, "ws") + m.path, protocols);
+    } catch (error) {
+      this.ws = { close() {} } as WebSocket;
+      this.failed(error);
+      return;
+    }
+    this.ws.binaryType = "arraybuffer";
+    this.ws.onopen = () => {
+      this.open = true;
+      this.json({ type: "head", status: 101, headers: this.ws.protocol ? { "sec-websocket-protocol": this.ws.protocol } : {} });
+    };
+    this.ws.onmessage = (e) => {
+      const text = typeof e.data === "string";
+      this.link.send(encodeFrame(text ? FRAME.wsText : FRAME.wsBinary, m.id, text ? Buffer.from(e.data) : new Uint8Array(e.data)));
+    };
+    this.ws.onclose = (e) => {
+      if (this.finished) return;
+      if (this.open) this.json({ type: "ws-close", code: sendableCloseCode(e.code), reason: e.reason });
+      else this.json({ type: "cancel", message: "the local server refused the websocket" });
+      this.done(this.open ? 101 : 502);
+    };
+  }
+
+  onFrame(kind: FrameKind, payload: Uint8Array): void {
+    if (!this.open || kind === FRAME.body) return;
+    this.ws.send(kind === FRAME.wsText ? new TextDecoder().decode(payload) : payload);
+  }
+
+  onEnd(): void {}
+  onCredit(): void {}
+
+  onClose(code: number, reason: string): void {
+    this.done(101);
+    const c = sendableCloseCode(code);
+    this.ws.close(c >= 3000 || c === 1000 ? c : 1000, reason);
+  }
+
+  cancel(): void {
+    this.done(499);
+    this.ws.close();
+  }
+}

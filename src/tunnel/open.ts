@@ -1,0 +1,53 @@
+import type { Server } from "bun";
+import type { Hub } from "../cluster/hub.ts";
+import type { Config } from "../config.ts";
+import type { SocketHandlers } from "../http/websockets.ts";
+import { SignedRequestVerifier } from "../identity/signed-request.ts";
+import { openTunnelNames } from "../registry/tunnel-names.ts";
+import type { Registry } from "../registry/types.ts";
+import { LocalTunnelDirectory } from "./directory.ts";
+import { TunnelHttp, MAX_VISITOR_MESSAGE_BYTES } from "./http.ts";
+import { JSS_MAX_FRAME_BYTES } from "./protocol.ts";
+import { TunnelBroker } from "./tunnel-broker.ts";
+
+type Admit = (req: Request, srv: Server<unknown>) => string | Response;
+
+/** Everything the tunnel adds to the server, built from the flags. */
+export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps: { hub: Hub; registry: Registry; admit: Admit }) {
+  const directory = new LocalTunnelDirectory();
+  const broker = new TunnelBroker({
+    hub: deps.hub,
+    names: openTunnelNames(deps.registry),
+    directory,
+    settings: {
+      headTimeoutMs: settings.tunnelTimeoutMs,
+      idleTimeoutMs: settings.tunnelIdleTimeoutMs,
+      maxBodyBytes: settings.tunnelMaxBodyBytes,
+      maxConcurrent: settings.tunnelMaxConcurrent,
+      window: settings.tunnelWindowBytes,
+    },
+    maxPerKey: settings.tunnelMaxPerKey,
+    publicUrl: settings.publicUrl,
+    tunnelDomain: settings.tunnelDomain,
+    trustProxy: settings.trustProxy,
+    verifier: new SignedRequestVerifier(),
+    messageRate: settings.wsMessageRate,
+  });
+  const http = new TunnelHttp({ directory, publicUrl: settings.publicUrl, tunnelDomain: settings.tunnelDomain, trustProxy: settings.trustProxy, admit: deps.admit });
+  return {
+    http,
+    handlers: broker.handlers(),
+    visitorHandlers: http.visitorHandlers() as SocketHandlers<unknown>,
+    /** The frame cap tunnels need from Bun: a JSS response carries up to 10 MB of body as base64 in one JSON frame. */
+    maxFrameBytes: Math.max(JSS_MAX_FRAME_BYTES, MAX_VISITOR_MESSAGE_BYTES),
+    /** `WS /.tunnel`. */
+    upgrade(req: Request, srv: Server<unknown>): Response | undefined {
+      const ip = deps.admit(req, srv);
+      if (typeof ip !== "string") return ip;
+      return broker.upgrade(req, srv, ip) ?? undefined;
+    },
+    tunnels: () => broker.tunnels(),
+    closeAll: () => broker.closeAll(),
+  };
+}
+

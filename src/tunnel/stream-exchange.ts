@@ -1,0 +1,253 @@
+import { jsonError } from "../http/errors.ts";
+import type { TunnelledSocket, VisitorInfo } from "./directory.ts";
+import { badGateway, cancelAtClient, type Exchange, type ExchangeContext, type ExchangeMessage } from "./exchange.ts";
+import { requestHeadersForClient, responseHeadersForVisitor } from "./headers.ts";
+import { decodeWhole, encodeFrame, FRAME, MAX_CHUNK_BYTES, type FrameKind } from "./protocol.ts";
+import { SocketBridge } from "./socket-bridge.ts";
+
+const NULL_BODY = new Set([204, 205, 304]);
+
+/**
+ * One request over the binary framing. Both bodies stream with a window per
+ * request: the broker sends request bytes only against the client's credit, and
+ * grants the client credit only as the visitor takes response bytes, so neither a
+ * slow visitor nor a slow client makes the broker hold more than `window` bytes.
+ */
+export class StreamExchange implements Exchange {
+  readonly result: Promise<Response | TunnelledSocket>;
+  private settle!: (r: Response | TunnelledSocket) => void;
+  private headed = false;
+  /** The visitor has its response (or socket): from here a failure cuts the stream. */
+  private responded = false;
+  private nullBody = false;
+  /** No more frames are taken; `cleaned` once timers and the slot are freed. */
+  private finished = false;
+  private cleaned = false;
+  /** Set when the stream is cut before the visitor asked for more. */
+  private failure?: Error;
+  private headTimer?: Timer;
+  private idleTimer?: Timer;
+  // Request body, visitor → client.
+  private credit: number;
+  private reader?: { cancel(): Promise<void> };
+  private resume?: () => void;
+  // Response body, client → visitor.
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
+  private ungranted = 0;
+  private ended = false;
+  private controller?: ReadableStreamDefaultController<Uint8Array>;
+  private wake?: () => void;
+
+  constructor(
+    private readonly ctx: ExchangeContext,
+    private readonly request: Request,
+    private readonly visitor: VisitorInfo,
+    private readonly upgrade: boolean,
+  ) {
+    this.credit = ctx.settings.window;
+    this.result = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  start(): void {
+    const { ctx, request, visitor } = this;
+    const hasBody = request.body !== null && !this.upgrade;
+    const headers = requestHeadersForClient(request.headers, { ...visitor, passthrough: ctx.passthrough }, this.upgrade);
+    ctx.link.sendJson({ type: "request", id: ctx.id, method: request.method, path: visitor.path, headers, hasBody, ...(this.upgrade ? { upgrade: "websocket" } : {}) });
+    this.headTimer = setTimeout(() => this.fail(504, `the tunnel client sent no response head within ${ctx.settings.headTimeoutMs / 1000} s`), ctx.settings.headTimeoutMs);
+    request.signal.addEventListener("abort", () => this.visitorGone(), { once: true });
+    if (hasBody) void this.pumpBody(request.body!);
+  }
+
+  onMessage(m: ExchangeMessage): void {
+    switch (m.type) {
+      case "head":
+        return this.head(m.status, m.headers);
+      case "end":
+        if (!this.headed) return this.fail(502, "the tunnel client ended a response it never started");
+        this.ended = true;
+        return this.pushed();
+      case "cancel":
+        return this.fail(502, `the tunnel client cancelled the request${m.message ? `: ${m.message.slice(0, 200)}` : ""}`, false);
+      case "credit":
+        this.credit = Math.min(this.ctx.settings.window, this.credit + m.bytes);
+        return this.resume?.();
+      case "response":
+        return this.fail(502, "the tunnel client answered with JSS framing on a streaming tunnel");
+      case "ws-close":
+        return; // a late close for a socket that was refused
+    }
+  }
+
+  onFrame(kind: FrameKind, payload: Uint8Array): void {
+    if (kind === FRAME.whole) {
+      const whole = decodeWhole(payload);
+      if (!whole.ok) return this.fail(502, `the tunnel client sent a malformed response: ${whole.error}`);
+      return this.head(whole.message.status, whole.message.headers, whole.message.body);
+    }
+    if (kind !== FRAME.body) return this.fail(502, "the tunnel client sent websocket frames for an HTTP request");
+    if (!this.headed) return this.fail(502, "the tunnel client sent body bytes before the response head");
+    if (this.ended) return this.fail(502, "the tunnel client sent body bytes after the end");
+    this.queued += payload.byteLength;
+    if (this.queued > this.ctx.settings.window) return this.fail(502, "the tunnel client sent past its flow-control window");
+    this.queue.push(payload);
+    this.touch();
+    this.pushed();
+  }
+
+  onDrain(): void {
+    this.resume?.();
+  }
+
+  abort(reason: string): void {
+    this.fail(502, reason, false);
+  }
+
+  /** The head, and for a `whole` frame the complete body with it. */
+  private head(status: number, raw: Record<string, string | string[]>, whole?: Uint8Array): void {
+    if (this.headed) return this.fail(502, "the tunnel client sent a second response head");
+    const upgraded = this.upgrade && status === 101;
+    if (!upgraded && (status < 200 || status > 599)) return this.fail(502, `the tunnel client sent an invalid status ${status}`);
+    const checked = responseHeadersForVisitor(raw, { passthrough: this.ctx.passthrough, sandbox: this.ctx.sandbox && !upgraded });
+    if (!checked.ok) return this.fail(502, `the tunnel client sent a malformed response: ${checked.error}`);
+    this.headed = true;
+    clearTimeout(this.headTimer);
+    if (upgraded) {
+      this.finished = this.cleaned = true;
+      const bridge = new SocketBridge(this.ctx, checked.headers);
+      this.ctx.replace(this.ctx.id, bridge);
+      return this.respond(bridge);
+    }
+    this.touch();
+    this.nullBody = NULL_BODY.has(status) || this.request.method === "HEAD";
+    if (whole) {
+      this.respond(new Response(this.nullBody ? null : whole, { status, headers: checked.headers }));
+      return this.finish();
+    }
+    const body = this.nullBody
+      ? null
+      : new ReadableStream<Uint8Array>(
+          { pull: (c) => ((this.controller = c), this.deliver()), cancel: () => this.visitorGone() },
+          { highWaterMark: 0 },
+        );
+    this.respond(new Response(body, { status, headers: checked.headers }));
+  }
+
+  private respond(r: Response | TunnelledSocket): void {
+    this.responded = true;
+    this.settle(r);
+  }
+
+  /** Bytes or the end arrived: hand them over if the visitor is waiting. */
+  private pushed(): void {
+    if (this.nullBody && this.ended) return this.finish();
+    const wake = this.wake;
+    if (!wake) return;
+    this.wake = undefined;
+    void this.deliver();
+    wake();
+  }
+
+  /** The visitor wants more: one chunk, the end, or a promise that waits for either. */
+  private deliver(): Promise<void> | void {
+    if (this.failure) return this.controller!.error(this.failure);
+    if (this.finished) {
+      // Only a closed stream stops asking: a pull that enqueues nothing is called again.
+      try {
+        this.controller!.close();
+      } catch {}
+      return;
+    }
+    this.touch();
+    const chunk = this.queue.shift();
+    if (chunk) {
+      this.queued -= chunk.byteLength;
+      this.controller!.enqueue(chunk);
+      this.grant(chunk.byteLength);
+      return;
+    }
+    if (this.ended) {
+      this.controller!.close();
+      return this.finish();
+    }
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  /** Returns credit to the client in batches, but never sits on it while the queue is empty. */
+  private grant(bytes: number): void {
+    this.ungranted += bytes;
+    if (this.ungranted >= this.ctx.settings.window / 4 || this.queue.length === 0) {
+      this.ctx.link.sendJson({ type: "credit", id: this.ctx.id, bytes: this.ungranted });
+      this.ungranted = 0;
+    }
+  }
+
+  private async pumpBody(body: ReadableStream<Uint8Array>): Promise<void> {
+    const { ctx } = this;
+    const reader = (this.reader = body.getReader());
+    let seen = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (this.finished) return;
+        if (done) break;
+        seen += value.byteLength;
+        if (seen > ctx.settings.maxBodyBytes) return this.fail(413, `request body too large (limit ${ctx.settings.maxBodyBytes} bytes)`);
+        this.touch();
+        for (let at = 0; at < value.byteLength; ) {
+          while (this.credit <= 0 || !ctx.link.writable()) {
+            await new Promise<void>((resolve) => (this.resume = resolve));
+            this.resume = undefined;
+            if (this.finished) return;
+          }
+          const n = Math.min(this.credit, MAX_CHUNK_BYTES, value.byteLength - at);
+          ctx.link.send(encodeFrame(FRAME.body, ctx.id, value.subarray(at, at + n)));
+          this.credit -= n;
+          at += n;
+        }
+      }
+      ctx.link.sendJson({ type: "end", id: ctx.id });
+    } catch {
+      this.visitorGone();
+    }
+  }
+
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    if (this.finished) return;
+    this.idleTimer = setTimeout(() => this.fail(504, `nothing moved for ${this.ctx.settings.idleTimeoutMs / 1000} s`), this.ctx.settings.idleTimeoutMs);
+  }
+
+  private visitorGone(): void {
+    if (this.finished) return;
+    cancelAtClient(this.ctx, "the visitor went away");
+    this.finish();
+  }
+
+  /** Ends the exchange with `status` if no head was sent yet, else by cutting the stream. */
+  private fail(status: 413 | 502 | 504, message: string, tellClient = true): void {
+    if (this.finished) return;
+    if (tellClient) cancelAtClient(this.ctx, message);
+    if (!this.responded) this.respond(status === 502 ? badGateway(message) : jsonError(status, message));
+    else this.failure = new Error(message);
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.cleaned) return;
+    this.finished = this.cleaned = true;
+    clearTimeout(this.headTimer);
+    clearTimeout(this.idleTimer);
+    this.queue.length = 0;
+    this.resume?.();
+    // A visitor waiting for bytes gets the cut (or the end) now: a pull that enqueues nothing is not retried.
+    const wake = this.wake;
+    this.wake = undefined;
+    if (wake) {
+      void this.deliver();
+      wake();
+    }
+    void this.reader?.cancel().catch(() => {});
+    this.ctx.done(this.ctx.id);
+  }
+}
