@@ -1,8 +1,9 @@
 #!/usr/bin/env bun
 import { ConfigError, parseArgs, usage } from "./config.ts";
 import { runHealthcheck } from "./healthcheck.ts";
+import { errorFields, Logger } from "./log/logger.ts";
 import { openRegistry } from "./registry/open.ts";
-import { createSignalServer } from "./server.ts";
+import { createSignalServer, type SignalServer } from "./server.ts";
 import { VERSION } from "./version.ts";
 
 function main(): void {
@@ -19,25 +20,34 @@ function main(): void {
   if (command.kind === "healthcheck") return void runHealthcheck(command.url).then((code) => process.exit(code));
 
   const { config } = command;
-  const registry = openRegistry(config);
-  const server = createSignalServer({ ...config, registry });
-  console.log(`gemmapod-signal listening on ${server.url} (registry: ${config.registry})`);
+  const log = new Logger({ level: config.logLevel, format: config.logFormat });
+  let server: SignalServer;
+  try {
+    server = createSignalServer({ ...config, registry: openRegistry(config), logger: log });
+  } catch (error) {
+    // A missing certificate, a port in use, an unreadable data dir: say which and stop.
+    log.error("could not start", errorFields(error));
+    process.exit(1);
+  }
+  log.info(`gemmapod-signal listening on ${server.url}`, { registry: config.registry, version: VERSION });
 
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`gemmapod-signal: ${signal}, shutting down`);
+    log.info("shutting down", { signal });
     server.close().then(
       () => process.exit(0),
       (error) => {
-        console.error("gemmapod-signal: shutdown failed:", error);
+        log.error("shutdown failed", errorFields(error));
         process.exit(1);
       },
     );
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  // Windows has no SIGHUP; elsewhere it re-reads the TLS certificate (e.g. after a renewal).
+  if (process.platform !== "win32") process.on("SIGHUP", () => void server.reloadTls());
 }
 
 main();

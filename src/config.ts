@@ -3,6 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { localUrl } from "./local-url.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log/logger.ts";
 
 export type RegistryKind = "memory" | "sqlite";
 
@@ -39,6 +40,11 @@ export interface Config {
   rondevuMaxSessionsPerTopic: number;
   rondevuMaxSessions: number;
   rondevuRate: number;
+  metricsToken: string | undefined;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -74,6 +80,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   rondevuMaxSessionsPerTopic: 1000,
   rondevuMaxSessions: 20_000,
   rondevuRate: 50,
+  metricsToken: undefined,
+  logFormat: "text",
+  logLevel: "info",
+  tlsCert: undefined,
+  tlsKey: undefined,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -172,6 +183,11 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "rondevuMaxSessionsPerTopic", flag: "--rondevu-max-sessions-per-topic", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS_PER_TOPIC"], value: "N", help: "live Rondevu sessions per origin and topic", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuMaxSessions", flag: "--rondevu-max-sessions", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS"], value: "N", help: "live Rondevu sessions in all (the memory bound)", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuRate", flag: "--rondevu-rate", env: ["GEMMAPOD_SIGNAL_RONDEVU_RATE"], value: "N", help: "Rondevu requests per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
+  flag({ key: "metricsToken", flag: "--metrics-token", env: ["GEMMAPOD_SIGNAL_METRICS_TOKEN"], value: "SECRET", help: "Bearer token GET /metrics requires (default: open)", parse: secret }),
+  flag({ key: "logFormat", flag: "--log-format", env: ["GEMMAPOD_SIGNAL_LOG_FORMAT"], value: "FORMAT", help: "log lines as text or json (one object a line)", parse: oneOf(LOG_FORMATS) }),
+  flag({ key: "logLevel", flag: "--log-level", env: ["GEMMAPOD_SIGNAL_LOG_LEVEL"], value: "LEVEL", help: "least severe lines logged: debug, info (one per request), warn or error", parse: oneOf(LOG_LEVELS) }),
+  flag({ key: "tlsCert", flag: "--tls-cert", env: ["GEMMAPOD_SIGNAL_TLS_CERT"], value: "FILE", help: "PEM certificate chain: serve HTTPS and WSS directly (with --tls-key; SIGHUP re-reads both)", parse: nonEmpty }),
+  flag({ key: "tlsKey", flag: "--tls-key", env: ["GEMMAPOD_SIGNAL_TLS_KEY"], value: "FILE", help: "PEM private key of --tls-cert", parse: nonEmpty }),
 ];
 
 export type CliCommand =
@@ -208,7 +224,8 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     if (f) set(f, raw, `${name} ${raw}`);
     else healthcheckBase = parseValue(baseUrl, raw, `${name} ${raw}`);
   }
-  if (healthcheck) return { kind: "healthcheck", url: `${healthcheckBase ?? localUrl(config.hostname, config.port)}/health` };
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
+  if (healthcheck) return { kind: "healthcheck", url: `${healthcheckBase ?? localUrl(config.hostname, config.port, config.tlsCert !== undefined)}/health` };
   return { kind: "serve", config };
 }
 
@@ -233,7 +250,9 @@ export function usage(): string {
     "GemmaPod signaling broker and signed pod registry.",
     "",
     "healthcheck exits 0 if GET URL/health answers {ok: true}, else 1. URL defaults to",
-    "where these options (--port, --hostname, PORT, HOST) make the server listen.",
+    "where these options (--port, --hostname, PORT, HOST) make the server listen, over",
+    "https when --tls-cert is set (a loopback address is probed without checking the",
+    "certificate, so self-signed ones work; any other host's certificate is verified).",
     "",
     "Options:",
     ...rows,

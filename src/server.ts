@@ -16,6 +16,10 @@ import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { localRouter } from "./signal/router.ts";
 import { newSocketData, type SocketData } from "./signal/socket-data.ts";
+import type { Logger } from "./log/logger.ts";
+import type { MetricsRegistry } from "./metrics/registry.ts";
+import { Telemetry } from "./telemetry.ts";
+import { Listener } from "./tls/listener.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
 export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
@@ -24,6 +28,8 @@ export interface CreateSignalServerOptions extends Partial<Omit<Config, "registr
   podHeaderOptions?: PodHeaderOptions;
   onOriginRegistered?: (podId: string) => void;
   onOriginDisconnected?: (podId: string) => void;
+  /** Where log lines go; by default stdout, per `logLevel` and `logFormat`. */
+  logger?: Logger;
 }
 
 export interface SignalServer {
@@ -31,6 +37,10 @@ export interface SignalServer {
   readonly url: string;
   readonly port: number;
   readonly server: Server<SocketData>;
+  /** Served at GET /metrics; other parts declare their own metrics here. */
+  readonly metrics: MetricsRegistry;
+  /** Re-reads --tls-cert/--tls-key (SIGHUP); false, with the old certificate kept, on failure. */
+  reloadTls(): boolean;
   /** Pod ids with a live origin. */
   origins(): string[];
   /** Visitor sessions being negotiated. */
@@ -44,10 +54,16 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const { maxMessageBytes, maxPodBytes } = settings;
   const rondevu = openRondevu(settings, options.registry);
   const bindings = openBindings(options.registry);
-  const cache = new PodCache(settings.podCacheBytes);
-  const janitor = settings.podTtlMs > 0 && isManaged(options.registry) ? startJanitor(options.registry, settings.podTtlMs, (id) => cache.delete(id)) : undefined;
-  const broker = new Broker({
-    router: localRouter(() => server),
+  const telemetry = new Telemetry(settings, options.logger);
+  const { log } = telemetry;
+  const cache = new PodCache(settings.podCacheBytes, log);
+  const expire = (id: string) => {
+    cache.delete(id);
+    telemetry.podDeleted(id, "ttl");
+  };
+  const janitor = settings.podTtlMs > 0 && isManaged(options.registry) ? startJanitor(options.registry, settings.podTtlMs, expire, log) : undefined;
+  const broker: Broker = new Broker({
+    router: localRouter(() => listener),
     maxMessageBytes,
     messageRate: settings.wsMessageRate,
     maxSessionsPerSocket: settings.maxSessionsPerSocket,
@@ -55,9 +71,17 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     answerTimeoutMs: settings.sessionAnswerTimeoutMs,
     originAuth: settings.originAuth,
     bindings,
-    onOriginRegistered: options.onOriginRegistered,
-    onOriginDisconnected: options.onOriginDisconnected,
+    onOriginRegistered: (podId) => {
+      telemetry.originRegistered(podId);
+      options.onOriginRegistered?.(podId);
+    },
+    onOriginDisconnected: (podId) => {
+      telemetry.originGone(podId);
+      options.onOriginDisconnected?.(podId);
+    },
+    observer: telemetry.signal,
   });
+  telemetry.track({ connections: () => broker.connectionCount(), origins: () => broker.originCount(), sessions: () => broker.sessionCount(), cache });
   const app = createApp({
     registry: options.registry,
     maxPodBytes,
@@ -72,12 +96,27 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     bindings,
     rondevu: { prefix: settings.rondevuPrefix, app: rondevu.app },
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
+    log,
+    metrics: { registry: telemetry.metrics.registry, token: settings.metricsToken },
+    observer: telemetry.pods,
+    onPodDeleted: (id) => telemetry.podDeleted(id, "request"),
   });
 
   const connectLimiter = new RateLimiter(settings.wsConnectRate, settings.wsConnectRate * 2);
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
-  const server: Server<SocketData> = Bun.serve<SocketData>({
+  const upgradeSignal = (req: Request, srv: Server<SocketData>) => {
+    if (broker.connectionCount() >= settings.maxConnections) {
+      return jsonError(503, "server is at its connection limit", { "Retry-After": "5" });
+    }
+    const ip = clientIp(req, srv, settings.trustProxy);
+    const retry = connectLimiter.take(ip);
+    if (retry > 0) return jsonError(429, "too many new connections from this address", { "Retry-After": String(retry) });
+    if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
+    return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
+  };
+  const tlsFiles = settings.tlsCert && settings.tlsKey ? { certFile: settings.tlsCert, keyFile: settings.tlsKey } : undefined;
+  const listener: Listener<SocketData> = new Listener<SocketData>({
     port: settings.port,
     hostname: settings.hostname,
     // Bun's own cap answers without a JSON body; limitRequestBody bounds every body instead.
@@ -85,19 +124,17 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     // Bun matches this path natively: no URL string is built per upgrade.
     routes: {
       "/signal": (req: Request, srv: Server<SocketData>) => {
-        if (broker.connectionCount() >= settings.maxConnections) {
-          return jsonError(503, "server is at its connection limit", { "Retry-After": "5" });
-        }
-        const ip = clientIp(req, srv, settings.trustProxy);
-        const retry = connectLimiter.take(ip);
-        if (retry > 0) return jsonError(429, "too many new connections from this address", { "Retry-After": String(retry) });
-        if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
-        return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
+        const started = performance.now();
+        const res = upgradeSignal(req, srv);
+        telemetry.requests.upgrade(req, res?.status ?? 101, started, clientIp(req, srv, settings.trustProxy));
+        return res;
       },
     },
     fetch(req, srv) {
-      const bounded = limitRequestBody(req, maxBodyBytes);
-      return bounded instanceof Response ? bounded : app.fetch(bounded, { server: srv });
+      return telemetry.requests.observe(req, srv, () => {
+        const bounded = limitRequestBody(req, maxBodyBytes);
+        return bounded instanceof Response ? bounded : app.fetch(bounded, { server: srv });
+      });
     },
     websocket: {
       ...broker.handlers(),
@@ -110,12 +147,17 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       idleTimeout: settings.wsIdleTimeout,
       sendPings: true,
     },
-  });
+  }, tlsFiles, log);
+  const { server } = listener;
 
   return {
-    url: localUrl(server.hostname ?? "127.0.0.1", server.port!),
+    url: localUrl(server.hostname ?? "127.0.0.1", server.port!, listener.secure),
     port: server.port!,
-    server,
+    get server() {
+      return listener.server;
+    },
+    metrics: telemetry.metrics.registry,
+    reloadTls: () => listener.reloadTls(),
     origins: () => broker.originPodIds(),
     sessions: () => broker.sessionCount(),
     async close() {
@@ -123,7 +165,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       cache.clear();
       rondevu.close();
       broker.closeAll();
-      await server.stop(true);
+      await listener.stop(true);
+      telemetry.flush();
       await options.registry.close?.();
     },
   };

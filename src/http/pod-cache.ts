@@ -1,5 +1,6 @@
 import { promisify } from "node:util";
 import zlib from "node:zlib";
+import { errorFields, Logger } from "../log/logger.ts";
 
 const brotli = promisify(zlib.brotliCompress);
 const gzip = promisify(zlib.gzip);
@@ -28,15 +29,22 @@ export class PodCache {
   private readonly waiting = new Set<string>();
   private compressing = false;
   private bytes = 0;
+  /** Lookups that found the page, and that did not (for metrics). */
+  hits = 0;
+  misses = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly log = Logger.errorsOnly(),
+  ) {}
 
   get(id: string): ServedPod | undefined {
     const entry = this.entries.get(id);
     if (entry) {
+      this.hits++;
       this.entries.delete(id);
       this.entries.set(id, entry);
-    }
+    } else this.misses++;
     return entry;
   }
 
@@ -103,7 +111,7 @@ export class PodCache {
       this.grow(br.byteLength);
     } catch (error) {
       // Serving identity is always correct; a failed compression only costs bandwidth.
-      console.error(`[gemmapod-signal] compressing pod ${id} failed:`, error);
+      this.log.error("compressing a pod failed", { podId: id, ...errorFields(error) });
     }
   }
 

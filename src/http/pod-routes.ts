@@ -4,8 +4,8 @@ import { cors } from "hono/cors";
 import { ManifestError } from "../manifest/errors.ts";
 import { createPod } from "../registry/create-pod.ts";
 import { podIdsNamedBy, type PodBindings } from "../registry/bindings.ts";
-import { isManaged, type Registry } from "../registry/types.ts";
-import { pickEncoding } from "./accept-encoding.ts";
+import { isManaged, type PodRecord, type Registry } from "../registry/types.ts";
+import { pickEncoding, type Encoding } from "./accept-encoding.ts";
 import { HttpError, jsonError } from "./errors.ts";
 import { etagMatches, type PodCache } from "./pod-cache.ts";
 import { readBodyLimited } from "./read-body.ts";
@@ -28,6 +28,13 @@ export interface PodRoutesOptions {
   bindings: PodBindings;
   /** Origins allowed by CORS on /pods; `["*"]` for any. */
   corsOrigins: string[];
+  /** Told of every pod published and every page served (metrics, logs). */
+  observer?: PodObserver;
+}
+
+export interface PodObserver {
+  published(record: PodRecord): void;
+  served(encoding: Encoding, bytes: number): void;
 }
 
 const ID = ":id{[A-Za-z0-9_-]{12}}";
@@ -47,12 +54,13 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     const { tokenOk } = guard.admit(c);
     const blob = await readPodUpload(c.req.raw, options.maxPodBytes);
     try {
-      const { id, ownerPubkey, verified } = await createPod(registry, blob, async (v) => {
+      const { id, ownerPubkey, verified, record } = await createPod(registry, blob, async (v) => {
         guard.checkOwner(v, tokenOk);
         await checkQuota(v.manifest.owner_pubkey.toLowerCase(), blob.byteLength);
       });
       for (const podId of podIdsNamedBy(verified.manifest)) options.bindings.bind(podId, ownerPubkey);
       cache.put(id, blob); // hash and compress once, at ingest, off the request path
+      options.observer?.published(record);
       const base = options.publicUrl ?? new URL(c.req.url).origin;
       return c.json({ id, url: `${base}/${id}`, ownerPubkey, blobSize: blob.byteLength });
     } catch (error) {
@@ -78,7 +86,10 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     const encoding = pickEncoding(c.req.header("accept-encoding") ?? null, { br: pod.br !== undefined, gzip: pod.gzip !== undefined });
     const headers: Record<string, string> = { ...servedHeaders, ...revalidation };
     if (encoding !== "identity") headers["Content-Encoding"] = encoding;
-    return new Response(encoding === "identity" ? pod.identity : pod[encoding], { headers });
+    const body = encoding === "identity" ? pod.identity : pod[encoding]!;
+    headers["Content-Length"] = String(body.byteLength);
+    if (c.req.method === "GET") options.observer?.served(encoding, body.byteLength);
+    return new Response(body, { headers });
   });
 
   app.get(`/${ID}/meta`, async (c) => {

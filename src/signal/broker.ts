@@ -6,6 +6,7 @@ import type { SocketData } from "./socket-data.ts";
 import type { PodBindings } from "../registry/bindings.ts";
 import { verifyOwnerToken } from "./owner-token.ts";
 import { textForOrigin, textForVisitor, type RelayedMessage } from "./relay-text.ts";
+import { SignalObserver } from "./signal-observer.ts";
 
 /** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
 export type OriginAuth = Config["originAuth"];
@@ -25,6 +26,8 @@ export interface BrokerOptions {
   bindings: PodBindings;
   onOriginRegistered?: (podId: string) => void;
   onOriginDisconnected?: (podId: string) => void;
+  /** Metrics and logs of sessions and limits; a detached one if not given. */
+  observer?: SignalObserver;
 }
 
 interface Session {
@@ -51,8 +54,12 @@ export class Broker {
   private readonly sessionsByPod = new Map<string, Set<string>>();
   private connections = 0;
   private readonly sweeper: Timer;
+  private readonly observer: SignalObserver;
+  private readonly frames: SignalObserver["frames"];
 
   constructor(private readonly options: BrokerOptions) {
+    this.observer = options.observer ?? SignalObserver.detached();
+    this.frames = this.observer.frames;
     this.sweeper = setInterval(() => this.expireUnanswered(), Math.max(250, Math.min(options.answerTimeoutMs / 4, 5000)));
     this.sweeper.unref();
   }
@@ -63,6 +70,10 @@ export class Broker {
 
   originPodIds(): string[] {
     return [...this.origins.keys()];
+  }
+
+  originCount(): number {
+    return this.origins.size;
   }
 
   sessionCount(): number {
@@ -92,6 +103,7 @@ export class Broker {
 
   private onFrame(ws: SignalSocket, frame: string | Buffer): void {
     if (!this.takeToken(ws.data)) {
+      this.observer.refused("ws_messages");
       send(ws, { t: "error", message: `rate limit exceeded (${this.options.messageRate} messages/s)` });
       return ws.close(1008, "rate limit exceeded");
     }
@@ -123,7 +135,7 @@ export class Broker {
     if (this.options.originAuth === "open" && m.ownerToken === undefined) return this.becomeOrigin(ws, m.podId, false);
     ws.data.role = "registering";
     void this.registerWithProof(ws, m).catch((error) => {
-      console.error("[gemmapod-signal] register failed:", error);
+      this.observer.log.error("register failed", { podId: m.podId, error: (error as Error).message });
       this.refuse(ws, "register failed");
     });
   }
@@ -177,15 +189,20 @@ export class Broker {
     if (existing && (existing.visitorId !== data.id || existing.podId !== m.podId)) {
       return send(ws, { t: "error", sessionId: m.sessionId, message: "session id already in use" });
     }
-    if (!this.origins.has(m.podId)) return send(ws, { t: "error", sessionId: m.sessionId, message: "origin offline" });
+    if (!this.origins.has(m.podId)) {
+      this.observer.offerRefused("origin_offline", m.podId);
+      return send(ws, { t: "error", sessionId: m.sessionId, message: "origin offline" });
+    }
     if (!existing) {
       const mine = (data.sessions ??= new Set());
       if (mine.size >= this.options.maxSessionsPerSocket) this.pruneEnded(mine, data.id);
       if (mine.size >= this.options.maxSessionsPerSocket) {
+        this.refuseOffer("sessions_per_socket", m.podId);
         return send(ws, { t: "error", sessionId: m.sessionId, message: `too many sessions on this socket (limit ${this.options.maxSessionsPerSocket})` });
       }
       let ofPod = this.sessionsByPod.get(m.podId);
       if (ofPod && ofPod.size >= this.options.maxSessionsPerPod) {
+        this.refuseOffer("sessions_per_pod", m.podId);
         return send(ws, { t: "error", sessionId: m.sessionId, message: "pod busy: too many sessions being negotiated" });
       }
       data.role = "visitor";
@@ -195,28 +212,37 @@ export class Broker {
       if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = new Set()));
       ofPod.add(m.sessionId);
       ws.subscribe(session.toVisitor);
+      this.observer.sessionStarted();
     }
+    this.frames.offer.inc();
     this.options.router.publish(podTopic(m.podId), textForOrigin(m, frame));
   }
 
   private answer(ws: SignalSocket, m: Msg<"answer">, frame: string): void {
     const session = this.ownSessionOfOrigin(ws, m.sessionId, true);
     if (!session) return;
+    if (!session.answered) this.observer.sessionAnswered(session.openedAt);
     session.answered = true;
+    this.frames.answer.inc();
     this.options.router.publish(session.toVisitor, textForVisitor(m, frame));
   }
 
   private candidate(ws: SignalSocket, m: Msg<"candidate">, frame: string): void {
     // From an origin, a late candidate for a session whose visitor already left is normal trickle: dropped quietly.
     const session = ws.data.role === "origin" ? this.ownSessionOfOrigin(ws, m.sessionId, false) : this.ownSessionOfVisitor(ws, m.sessionId);
-    if (session) this.passOn(ws, session, m, frame);
+    if (!session) return;
+    this.frames.candidate.inc();
+    this.passOn(ws, session, m, frame);
   }
 
   private relayError(ws: SignalSocket, m: Msg<"error">, frame: string): void {
     const { sessionId } = m;
     if (sessionId === undefined) return send(ws, { t: "error", message: "error needs the sessionId it is about" });
     const session = ws.data.role === "origin" ? this.ownSessionOfOrigin(ws, sessionId, true) : this.ownSessionOfVisitor(ws, sessionId);
-    if (session) this.passOn(ws, session, m, frame);
+    if (!session) return;
+    if (ws.data.role === "origin" && !session.answered) this.observer.sessionFailed("origin_error", session.podId, sessionId, session.openedAt);
+    this.frames.error.inc();
+    this.passOn(ws, session, m, frame);
   }
 
   /** Candidates and errors go to the other side of their session. */
@@ -252,7 +278,11 @@ export class Broker {
       this.endSessionsOfPod(data.podId, "origin offline");
       this.options.onOriginDisconnected?.(data.podId);
     } else if (data.role === "visitor" && data.sessions) {
-      for (const sessionId of data.sessions) this.forgetSession(sessionId, data.id);
+      for (const sessionId of data.sessions) {
+        const session = this.sessions.get(sessionId);
+        if (session?.visitorId === data.id && !session.answered) this.observer.sessionFailed("visitor_left", session.podId, sessionId, session.openedAt);
+        this.forgetSession(sessionId, data.id);
+      }
     }
   }
 
@@ -262,6 +292,8 @@ export class Broker {
     if (!ofPod) return;
     this.sessionsByPod.delete(podId);
     for (const sessionId of ofPod) {
+      const session = this.sessions.get(sessionId);
+      if (session && !session.answered) this.observer.sessionFailed("origin_offline", podId, sessionId, session.openedAt);
       this.sessions.delete(sessionId);
       this.options.router.publish(sessionTopic(sessionId), JSON.stringify({ t: "error", sessionId, message }));
     }
@@ -276,12 +308,18 @@ export class Broker {
     for (const [sessionId, session] of this.sessions) {
       if (session.openedAt > cutoff) break;
       if (session.answered) continue;
+      this.observer.sessionFailed("expired", session.podId, sessionId, session.openedAt);
       const message = "session expired: no answer from the origin in time";
       const text = JSON.stringify({ t: "error", sessionId, message });
       this.options.router.publish(session.toVisitor, text);
       this.options.router.publish(session.toOrigin, text);
       this.forgetSession(sessionId, session.visitorId);
     }
+  }
+
+  private refuseOffer(limit: "sessions_per_socket" | "sessions_per_pod", podId: string): void {
+    this.observer.refused(limit);
+    this.observer.offerRefused("limit", podId);
   }
 
   /** Drops ids of sessions that ended (expired, origin gone) from a visitor's own list. */

@@ -14,6 +14,7 @@ export const podTopic = (podId: string): string => `p:${podId}`;
 /** The visitor that opened a session subscribes here; answers and candidates go here. */
 export const sessionTopic = (sessionId: string): string => `s:${sessionId}`;
 
-export function localRouter(server: () => Server<unknown>): Router {
+/** `server` may be a Bun server or anything that publishes like one (the TLS listener). */
+export function localRouter(server: () => Pick<Server<unknown>, "publish"> | Router): Router {
   return { publish: (topic, text) => void server().publish(topic, text) };
 }
