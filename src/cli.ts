@@ -29,13 +29,13 @@ function main(): void {
     log.error("could not start", errorFields(error));
     process.exit(1);
   }
-  log.info(`gemmapod-signal listening on ${server.url}`, { registry: config.registry, version: VERSION });
+  log.notice(`gemmapod-signal listening on ${server.url}`, { registry: config.registry, version: VERSION });
 
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info("shutting down", { signal });
+    log.notice("shutting down", { signal });
     server.close().then(
       () => process.exit(0),
       (error) => {

@@ -56,8 +56,16 @@ export class Logger {
     this.log("error", msg, fields);
   }
 
+  /** Start and stop: written at info whatever the level, so the address is always announced. */
+  notice(msg: string, fields?: LogFields): void {
+    this.emit("info", msg, fields);
+  }
+
   log(level: LogLevel, msg: string, fields: LogFields = {}): void {
-    if (RANK[level] < this.min) return;
+    if (RANK[level] >= this.min) this.emit(level, msg, fields);
+  }
+
+  private emit(level: LogLevel, msg: string, fields: LogFields = {}): void {
     const time = new Date().toISOString();
     this.write(this.options.format === "json" ? jsonLine(time, level, msg, fields) : textLine(time, level, msg, fields));
   }
