@@ -89,7 +89,7 @@ export function declareServerMetrics(registry = new MetricsRegistry()): ServerMe
     refusals: refusals.byLabel(),
     podsUploaded: registry.counter({ name: `${P}pods_uploaded_total`, help: "Pods verified and stored by POST /pods." }).with(),
     podsRefused: podsRefused.byLabel(),
-    podsDeleted: registry.counter({ name: `${P}pods_deleted_total`, help: "Pods taken down by their owner or an admin." }).with(),
+    podsDeleted: registry.counter({ name: `${P}pods_deleted_total`, help: "Pods taken down by their owner, an admin or --pod-ttl." }).with(),
     podBytesServed: served.byLabel(),
     podCacheHits: registry.counter({ name: `${P}pod_cache_hits_total`, help: "Pod pages served from the in-memory cache." }).with(),
     podCacheMisses: registry.counter({ name: `${P}pod_cache_misses_total`, help: "Pod pages read from the registry because the cache lacked them." }).with(),
