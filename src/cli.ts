@@ -27,6 +27,7 @@ function main(): void {
   } catch (error) {
     // A missing certificate, a port in use, an unreadable data dir: say which and stop.
     log.error("could not start", errorFields(error));
+    log.flush();
     process.exit(1);
   }
   log.notice(`gemmapod-signal listening on ${server.url}`, { registry: config.registry, version: VERSION });
@@ -36,11 +37,15 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     log.notice("shutting down", { signal });
+    const exit = (code: number) => {
+      log.flush();
+      process.exit(code);
+    };
     server.close().then(
-      () => process.exit(0),
+      () => exit(0),
       (error) => {
         log.error("shutdown failed", errorFields(error));
-        process.exit(1);
+        exit(1);
       },
     );
   };

@@ -24,12 +24,11 @@ export class RequestObserver {
     const res = await handle();
     const path = pathOf(req.url);
     this.count(req.method, path, res.status);
-    if (this.o.log.enabled("info")) {
-      const ms = performance.now() - started;
-      const client = clientIp(req, server, this.o.trustProxy);
-      void bodyBytes(res).then((bytes) => this.line(req.method, path, res.status, bytes, ms, client));
-    }
-    return res;
+    if (!this.o.log.enabled("info")) return res;
+    const ms = performance.now() - started;
+    const sized = await withKnownSize(res);
+    this.line(req.method, path, res.status, sized.bytes, ms, clientIp(req, server, this.o.trustProxy));
+    return sized.res;
   }
 
   /** `WS /signal`: 101 when upgraded, else the refusal sent. */
@@ -68,21 +67,19 @@ function pathOf(url: string): string {
 }
 
 /**
- * Response size without consuming it: Content-Length when set (pod pages set
- * it), else our own small JSON and text bodies are measured from a clone.
- * Event streams are never buffered for this.
+ * The response and its body size: Content-Length when set (pod pages set it);
+ * our own JSON and text bodies are read (they are small and already in
+ * memory) and answered as the same bytes with the length known. Any other
+ * body, streams above all, is passed on untouched and its size left out.
  */
-async function bodyBytes(res: Response): Promise<number | undefined> {
+async function withKnownSize(res: Response): Promise<{ res: Response; bytes?: number }> {
   const length = res.headers.get("content-length");
-  if (length !== null) return Number(length);
-  if (res.status === 101 || res.status === 204 || res.status === 304) return 0;
+  if (length !== null) return { res, bytes: Number(length) };
+  if (res.status === 101 || res.status === 204 || res.status === 304) return { res, bytes: 0 };
   const type = res.headers.get("content-type") ?? "";
-  if (!type.startsWith("application/json") && !type.startsWith("text/plain")) return undefined;
-  try {
-    return (await res.clone().blob()).size;
-  } catch {
-    return undefined;
-  }
+  if (!type.startsWith("application/json") && !type.startsWith("text/plain")) return { res };
+  const body = await res.blob();
+  return { res: new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers }), bytes: body.size };
 }
 
 function statusClass(status: number): StatusClass {
