@@ -12,3 +12,5 @@ export type { ClientMessage, ServerMessage, SignalMsg, IceCandidateJson } from "
 export { VERSION } from "./version.ts";
 export { connectOrigin, ownerToken, readOwnerKey, type OwnerKey } from "./client/origin-auth.ts";
 export type { PodBindings } from "./registry/bindings.ts";
+export { MetricsRegistry, Counter, Gauge, Histogram, type LabelSpec } from "./metrics/registry.ts";
+export { Logger, type LoggerOptions, type LogLevel, type LogFormat, type LogFields } from "./log/logger.ts";

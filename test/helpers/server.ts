@@ -17,7 +17,7 @@ export interface TestServer {
 export function startServer(options: Partial<CreateSignalServerOptions> = {}): TestServer {
   const registry = options.registry ?? new MemoryRegistry();
   // Request lines would drown the test output; tests of the logs ask for them.
-  const server = createSignalServer({ port: 0, hostname: "127.0.0.1", logLevel: "warn", ...options, registry });
+  const server = createSignalServer({ port: 0, hostname: "127.0.0.1", logLevel: "error", ...options, registry });
   return {
     url: server.url,
     wsUrl: `${server.url.replace(/^http/, "ws")}/signal`,
