@@ -87,14 +87,12 @@ export class Logger {
  * cost a system call each. A full batch (64 KiB) is written at once.
  */
 class StdoutBatch {
-  private lines: string[] = [];
-  private bytes = 0;
+  private text = "";
   private scheduled = false;
 
   add(line: string): void {
-    this.lines.push(line);
-    this.bytes += line.length;
-    if (this.bytes >= 64 * 1024) return this.flush();
+    this.text += line;
+    if (this.text.length >= 64 * 1024) return this.flush();
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
@@ -102,10 +100,9 @@ class StdoutBatch {
 
   flush(): void {
     this.scheduled = false;
-    if (this.lines.length === 0) return;
-    const text = this.lines.join("");
-    this.lines = [];
-    this.bytes = 0;
+    if (this.text === "") return;
+    const text = this.text;
+    this.text = "";
     process.stdout.write(text);
   }
 }
