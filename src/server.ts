@@ -105,11 +105,10 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const connectLimiter = new RateLimiter(settings.wsConnectRate, settings.wsConnectRate * 2);
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
-  const upgradeSignal = (req: Request, srv: Server<SocketData>) => {
+  const upgradeSignal = (req: Request, srv: Server<SocketData>, ip: string) => {
     if (broker.connectionCount() >= settings.maxConnections) {
       return jsonError(503, "server is at its connection limit", { "Retry-After": "5" });
     }
-    const ip = clientIp(req, srv, settings.trustProxy);
     const retry = connectLimiter.take(ip);
     if (retry > 0) return jsonError(429, "too many new connections from this address", { "Retry-After": String(retry) });
     if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
@@ -125,8 +124,10 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     routes: {
       "/signal": (req: Request, srv: Server<SocketData>) => {
         const started = performance.now();
-        const res = upgradeSignal(req, srv);
-        telemetry.requests.upgrade(req, res?.status ?? 101, started, clientIp(req, srv, settings.trustProxy));
+        // Before the upgrade: afterwards Bun no longer knows the request's address.
+        const ip = clientIp(req, srv, settings.trustProxy);
+        const res = upgradeSignal(req, srv, ip);
+        telemetry.requests.upgrade(req, res?.status ?? 101, started, ip);
         return res;
       },
     },

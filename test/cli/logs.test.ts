@@ -69,7 +69,7 @@ describe("logs", () => {
     expect(upload).toMatchObject({ level: "info", method: "POST", path: "/pods", status: 200, client: "127.0.0.1" });
     expect(upload.bytes).toBeGreaterThan(20);
     expect(upload.ms).toBeGreaterThan(0);
-    expect(requests.find((e) => e.path === "/signal")).toMatchObject({ method: "GET", status: 101 });
+    expect(requests.find((e) => e.path === "/signal")).toMatchObject({ method: "GET", status: 101, client: "127.0.0.1" });
     expect(requests.find((e) => e.method === "DELETE")).toMatchObject({ path: `/${podId}`, status: 200 });
     expect(entries.find((e) => e.msg === "pod published")).toMatchObject({ podId, name: "logged" });
     expect(entries.find((e) => e.msg === "origin registered")).toMatchObject({ podId: "logged-pod" });
