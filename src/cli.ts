@@ -1,11 +1,12 @@
 #!/usr/bin/env bun
 import { ConfigError, parseArgs } from "./config.ts";
 import { runHealthcheck } from "./healthcheck.ts";
+import { errorFields, Logger } from "./log/logger.ts";
 import { DataDirInUseError } from "./registry/data-dir-lock.ts";
 import { openRegistry } from "./registry/open.ts";
-import { createSignalServer } from "./server.ts";
-import { usage } from "./usage.ts";
+import { createSignalServer, type SignalServer } from "./server.ts";
 import { runTunnel } from "./tunnel/command.ts";
+import { usage } from "./usage.ts";
 import { VERSION } from "./version.ts";
 
 async function main(): Promise<void> {
@@ -31,37 +32,48 @@ async function main(): Promise<void> {
   }
 
   const { config } = command;
+  const log = new Logger({ level: config.logLevel, format: config.logFormat });
   let registry;
   try {
     registry = await openRegistry(config);
   } catch (error) {
     // Another server on the same data dir is a usage error (2); an unreachable database is a failure (1).
-    if (error instanceof DataDirInUseError) {
-      console.error(`gemmapod-signal: ${error.message}`);
-      process.exit(2);
-    }
-    console.error(`gemmapod-signal: cannot open the ${config.registry} registry: ${(error as Error).message}`);
+    console.error(`gemmapod-signal: ${error instanceof DataDirInUseError ? error.message : `cannot open the ${config.registry} registry: ${(error as Error).message}`}`);
+    process.exit(error instanceof DataDirInUseError ? 2 : 1);
+  }
+  let server: SignalServer;
+  try {
+    server = createSignalServer({ ...config, registry, logger: log });
+  } catch (error) {
+    // A missing certificate, a port in use: say which and stop.
+    log.error("could not start", errorFields(error));
+    log.flush();
     process.exit(1);
   }
-  const server = createSignalServer({ ...config, registry });
 
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`gemmapod-signal: ${signal}, shutting down`);
+    log.notice("shutting down", { signal });
+    const exit = (code: number) => {
+      log.flush();
+      process.exit(code);
+    };
     server.close().then(
-      () => process.exit(0),
+      () => exit(0),
       (error) => {
-        console.error("gemmapod-signal: shutdown failed:", error);
-        process.exit(1);
+        log.error("shutdown failed", errorFields(error));
+        exit(1);
       },
     );
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  // Windows has no SIGHUP; elsewhere it re-reads the TLS certificate (e.g. after a renewal).
+  if (process.platform !== "win32") process.on("SIGHUP", () => void server.reloadTls());
   // Announced only once a supervisor's SIGTERM would shut down cleanly.
-  console.log(`gemmapod-signal listening on ${server.url} (registry: ${config.registry})`);
+  log.notice(`gemmapod-signal listening on ${server.url}`, { registry: config.registry, version: VERSION });
 }
 
 void main();

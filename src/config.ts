@@ -4,7 +4,8 @@
 import { readFileSync } from "node:fs";
 import { localUrl } from "./local-url.ts";
 import { parseS3Url } from "./registry/s3-blob-store.ts";
-import { parseTunnelArgs, TUNNEL_USAGE, type TunnelCommand } from "./tunnel/command.ts";
+import { parseTunnelArgs, type TunnelCommand } from "./tunnel/command.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log/logger.ts";
 
 export type RegistryKind = "memory" | "sqlite" | "postgres";
 
@@ -57,6 +58,11 @@ export interface Config {
   tunnelMaxPerKey: number;
   tunnelDomain: string | undefined;
   tunnelWindowBytes: number;
+  metricsToken: string | undefined;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -106,6 +112,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   tunnelMaxPerKey: 8,
   tunnelDomain: undefined,
   tunnelWindowBytes: 512 * 1024,
+  metricsToken: undefined,
+  logFormat: "text",
+  logLevel: "info",
+  tlsCert: undefined,
+  tlsKey: undefined,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -240,6 +251,11 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "tunnelMaxPerKey", flag: "--tunnel-max-per-key", env: ["GEMMAPOD_SIGNAL_TUNNEL_MAX_PER_KEY"], value: "N", help: "tunnel names one key may hold", parse: integer(1, 100_000) }),
   flag({ key: "tunnelDomain", flag: "--tunnel-domain", env: ["GEMMAPOD_SIGNAL_TUNNEL_DOMAIN"], value: "DOMAIN", help: "serve each tunnel on its own origin <name>.<domain> (needs wildcard DNS and TLS)", parse: domainName }),
   flag({ key: "tunnelWindowBytes", flag: "--tunnel-window", env: ["GEMMAPOD_SIGNAL_TUNNEL_WINDOW"], value: "SIZE", help: "bytes of one tunnelled body in flight each way (the broker's memory per request)", parse: size(64 * 1024, 64 * 1024 * 1024) }),
+  flag({ key: "metricsToken", flag: "--metrics-token", env: ["GEMMAPOD_SIGNAL_METRICS_TOKEN"], value: "SECRET", help: "Bearer token GET /metrics requires (default: open)", parse: secret }),
+  flag({ key: "logFormat", flag: "--log-format", env: ["GEMMAPOD_SIGNAL_LOG_FORMAT"], value: "FORMAT", help: "log lines as text or json (one object a line)", parse: oneOf(LOG_FORMATS) }),
+  flag({ key: "logLevel", flag: "--log-level", env: ["GEMMAPOD_SIGNAL_LOG_LEVEL"], value: "LEVEL", help: "least severe lines logged: debug, info (one per request), warn or error", parse: oneOf(LOG_LEVELS) }),
+  flag({ key: "tlsCert", flag: "--tls-cert", env: ["GEMMAPOD_SIGNAL_TLS_CERT"], value: "FILE", help: "PEM certificate chain: serve HTTPS and WSS directly (with --tls-key; SIGHUP re-reads both)", parse: nonEmpty }),
+  flag({ key: "tlsKey", flag: "--tls-key", env: ["GEMMAPOD_SIGNAL_TLS_KEY"], value: "FILE", help: "PEM private key of --tls-cert", parse: nonEmpty }),
 ];
 
 export type CliCommand =
@@ -286,7 +302,8 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     if (f) set(f, raw, `${name} ${raw}`);
     else healthcheckBase = parseValue(baseUrl, raw, `${name} ${raw}`);
   }
-  if (healthcheck) return { kind: "healthcheck", url: `${healthcheckBase ?? localUrl(config.hostname, config.port)}/health` };
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
+  if (healthcheck) return { kind: "healthcheck", url: `${healthcheckBase ?? localUrl(config.hostname, config.port, config.tlsCert !== undefined)}/health` };
   checkStorage(config);
   return { kind: "serve", config };
 }

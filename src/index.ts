@@ -21,3 +21,5 @@ export { PodDataError } from "./registry/damaged-pods.ts";
 export type { Warnings } from "./warnings.ts";
 export { startTunnel, type TunnelClient, type TunnelClientOptions } from "./tunnel/client.ts";
 export type { TunnelDirectory, TunnelEndpoint } from "./tunnel/directory.ts";
+export { MetricsRegistry, Counter, Gauge, Histogram, type LabelSpec } from "./metrics/registry.ts";
+export { Logger, type LoggerOptions, type LogLevel, type LogFormat, type LogFields } from "./log/logger.ts";

@@ -4,11 +4,15 @@ import { createConsole } from "./console/console.ts";
 import { openRondevu } from "./discovery/rondevu/open.ts";
 import { createApp } from "./http/app.ts";
 import { limitRequestBody } from "./http/body-limit.ts";
+import { clientIp } from "./http/client-ip.ts";
 import { jsonError } from "./http/errors.ts";
 import { podCspConnectingTo, type PodHeaderOptions } from "./http/security-headers.ts";
 import { localUrl } from "./local-url.ts";
 import { WebSockets, type KindedData } from "./http/websockets.ts";
 import { PodCache } from "./http/pod-cache.ts";
+import { ProxyWarning } from "./http/proxy-warning.ts";
+import type { Logger } from "./log/logger.ts";
+import type { MetricsRegistry } from "./metrics/registry.ts";
 import { openBindings } from "./registry/bindings.ts";
 import { startJanitor } from "./registry/janitor.ts";
 import { isManaged } from "./registry/types.ts";
@@ -18,10 +22,11 @@ import { LocalHub } from "./cluster/local-hub.ts";
 import { RedisHub } from "./cluster/redis-hub.ts";
 import type { Hub, HubStatus } from "./cluster/hub.ts";
 import { newSocketData } from "./signal/socket-data.ts";
-import { VERSION } from "./version.ts";
-import { ProxyWarning } from "./http/proxy-warning.ts";
-import { Warnings } from "./warnings.ts";
+import { Telemetry } from "./telemetry.ts";
+import { Listener } from "./tls/listener.ts";
 import { openTunnels } from "./tunnel/open.ts";
+import { VERSION } from "./version.ts";
+import { Warnings } from "./warnings.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
 export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
@@ -30,13 +35,20 @@ export interface CreateSignalServerOptions extends Partial<Omit<Config, "registr
   podHeaderOptions?: PodHeaderOptions;
   onOriginRegistered?: (podId: string) => void;
   onOriginDisconnected?: (podId: string) => void;
+  /** Where log lines go; by default stdout, per `logLevel` and `logFormat`. */
+  logger?: Logger;
 }
 
 export interface SignalServer {
-  /** `http://host:port` the server listens on. */
+  /** `http(s)://host:port` the server listens on. */
   readonly url: string;
   readonly port: number;
+  /** The listening Bun server (after a TLS reload, the new one). */
   readonly server: Server<KindedData>;
+  /** Served at GET /metrics; other parts declare their own metrics here. */
+  readonly metrics: MetricsRegistry;
+  /** Re-reads --tls-cert/--tls-key (SIGHUP); false, with the old certificate kept, on failure. */
+  reloadTls(): boolean;
   /** Pod ids with a live origin. */
   origins(): string[];
   /** Visitor sessions being negotiated. */
@@ -47,16 +59,24 @@ export interface SignalServer {
   close(): Promise<void>;
 }
 
+type Route = (req: Request, srv: Server<KindedData>) => Response | undefined | Promise<Response | undefined>;
+
 export function createSignalServer(options: CreateSignalServerOptions): SignalServer {
   const settings = { ...DEFAULT_CONFIG, ...definedOnly(options) };
   const { maxMessageBytes, maxPodBytes } = settings;
   const rondevu = openRondevu(settings, options.registry);
   const bindings = openBindings(options.registry);
-  const cache = new PodCache(settings.podCacheBytes);
-  const warnings = new Warnings();
+  const telemetry = new Telemetry(settings, options.logger);
+  const { log } = telemetry;
+  const cache = new PodCache(settings.podCacheBytes, log);
+  const warnings = new Warnings(log);
   const proxyWarning = settings.trustProxy ? undefined : new ProxyWarning(warnings);
-  const janitor = settings.podTtlMs > 0 && isManaged(options.registry) ? startJanitor(options.registry, settings.podTtlMs, (id) => cache.delete(id)) : undefined;
-  const hub = settings.cluster ? new RedisHub({ url: settings.cluster, ttlMs: settings.clusterTtlMs, server: () => server }) : new LocalHub(() => server);
+  const expire = (id: string) => {
+    cache.delete(id);
+    telemetry.podDeleted(id, "ttl");
+  };
+  const janitor = settings.podTtlMs > 0 && isManaged(options.registry) ? startJanitor(options.registry, settings.podTtlMs, expire, log) : undefined;
+  const hub = settings.cluster ? new RedisHub({ url: settings.cluster, ttlMs: settings.clusterTtlMs, server: () => listener, log }) : new LocalHub(() => listener);
   const broker = new Broker({
     hub,
     maxMessageBytes,
@@ -66,21 +86,34 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     answerTimeoutMs: settings.sessionAnswerTimeoutMs,
     originAuth: settings.originAuth,
     bindings,
-    onOriginRegistered: options.onOriginRegistered,
-    onOriginDisconnected: options.onOriginDisconnected,
+    onOriginRegistered: (podId) => {
+      telemetry.originRegistered(podId);
+      options.onOriginRegistered?.(podId);
+    },
+    onOriginDisconnected: (podId) => {
+      telemetry.originGone(podId);
+      options.onOriginDisconnected?.(podId);
+    },
+    observer: telemetry.signal,
   });
-  const registryName = options.registry.name ?? "custom";
+  const tunnels = openTunnels(settings, { hub, registry: options.registry, admit: (req, srv) => sockets.admit(req, srv) });
+  const sockets = new WebSockets(
+    { signal: { ...broker.handlers(), maxFrameBytes: maxMessageBytes * 2 }, tunnel: tunnels.handlers, "tunnel-visitor": tunnels.visitorHandlers },
+    { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning },
+  );
+  telemetry.track({ connections: () => sockets.count(), origins: () => broker.originCount(), sessions: () => broker.sessionCount(), cache });
+
   const webConsole = createConsole({
-    // Features fill their fields here (peers, rooms, tunnels, warnings).
+    // Features fill their fields here.
     status: async () => ({
       version: VERSION,
-      registry: registryName,
-      origins: broker.originPodIds().length,
+      registry: options.registry.name ?? "custom",
+      origins: broker.originCount(),
       sessions: broker.sessionCount(),
       sessionsStarted: broker.sessionsStarted(),
       peers: 0,
       rooms: 0,
-      tunnels: 0,
+      tunnels: tunnels.tunnels().length,
       pods: (await options.registry.countPods?.()) ?? null,
       warnings: warnings.list(),
     }),
@@ -108,57 +141,78 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount(), ...clusterHealth(hub) }),
     console: webConsole.app,
     warnings,
+    log,
+    metrics: { registry: telemetry.metrics.registry, token: settings.metricsToken },
+    observer: telemetry.pods,
+    onPodDeleted: (id) => telemetry.podDeleted(id, "request"),
   });
 
-  const tunnels = openTunnels(settings, { hub, registry: options.registry, admit: (req, srv) => sockets.admit(req, srv) });
-  const sockets = new WebSockets(
-    { signal: { ...broker.handlers(), maxFrameBytes: maxMessageBytes * 2 }, tunnel: tunnels.handlers, "tunnel-visitor": tunnels.visitorHandlers },
-    { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning },
-  );
+  /** Upgrade routes: one request line each, with the address read before Bun hands the socket over. */
+  const upgrading =
+    (path: string, route: Route): Route =>
+    async (req, srv) => {
+      const started = performance.now();
+      const ip = clientIp(req, srv, settings.trustProxy);
+      const res = await route(req, srv);
+      telemetry.requests.upgrade(req, path, res?.status ?? 101, started, ip);
+      return res;
+    };
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
-  const server: Server<KindedData> = Bun.serve<KindedData>({
-    port: settings.port,
-    hostname: settings.hostname,
-    // Bun's own cap answers without a JSON body; limitRequestBody bounds every body instead.
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    // Bun matches this path natively: no URL string is built per upgrade.
-    routes: {
-      "/signal": (req: Request, srv: Server<KindedData>) => {
-        const ip = sockets.admit(req, srv);
-        if (typeof ip !== "string") return ip;
-        if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
-        return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
+  const tlsFiles = settings.tlsCert && settings.tlsKey ? { certFile: settings.tlsCert, keyFile: settings.tlsKey } : undefined;
+  const listener: Listener<KindedData> = new Listener<KindedData>(
+    {
+      port: settings.port,
+      hostname: settings.hostname,
+      // Bun's own cap answers without a JSON body; limitRequestBody bounds every body instead.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      // Bun matches these paths natively: no URL string is built per upgrade.
+      routes: {
+        "/signal": upgrading("/signal", (req, srv) => {
+          const ip = sockets.admit(req, srv);
+          if (typeof ip !== "string") return ip;
+          if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
+          return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
+        }),
+        "/.tunnel": upgrading("/.tunnel", (req, srv) => tunnels.upgrade(req, srv)),
+        // Before Hono and the body limiter: tunnelled bodies stream, under their own cap.
+        "/tunnel/*": (req: Request, srv: Server<KindedData>) => telemetry.requests.observe(req, srv, () => tunnels.http.byPath(req, srv), { streamed: true }),
       },
-      "/.tunnel": (req: Request, srv: Server<KindedData>) => tunnels.upgrade(req, srv),
-      // Before Hono and the body limiter: tunnelled bodies stream, under their own cap.
-      "/tunnel/*": (req: Request, srv: Server<KindedData>) => tunnels.http.byPath(req, srv),
+      fetch(req, srv) {
+        proxyWarning?.check(req, srv);
+        const tunnelled = tunnels.http.bySubdomain(req, srv);
+        if (tunnelled) return telemetry.requests.observe(req, srv, () => tunnelled, { streamed: true });
+        return telemetry.requests.observe(req, srv, () => {
+          const bounded = limitRequestBody(req, maxBodyBytes);
+          return bounded instanceof Response ? bounded : app.fetch(bounded, { server: srv });
+        });
+      },
+      websocket: {
+        ...sockets.handler(),
+        // One cap for every kind: what JSS-framed tunnel responses need (10 MB of
+        // base64 in one frame). /signal keeps its own: frames up to twice the limit
+        // get a JSON error, bigger ones close 1009 (see WebSockets).
+        maxPayloadLength: Math.max(maxMessageBytes * 2, tunnels.maxFrameBytes),
+        // A peer that stops reading must not make us buffer for it without end.
+        backpressureLimit: 1024 * 1024,
+        closeOnBackpressureLimit: true,
+        idleTimeout: settings.wsIdleTimeout,
+        sendPings: true,
+      },
     },
-    fetch(req, srv) {
-      proxyWarning?.check(req, srv);
-      const tunnelled = tunnels.http.bySubdomain(req, srv);
-      if (tunnelled) return tunnelled;
-      const bounded = limitRequestBody(req, maxBodyBytes);
-      return bounded instanceof Response ? bounded : app.fetch(bounded, { server: srv });
-    },
-    websocket: {
-      ...sockets.handler(),
-      // One cap for every kind: what JSS-framed tunnel responses need (10 MB of
-      // base64 in one frame). /signal keeps its own: frames up to twice the limit
-      // get a JSON error, bigger ones close 1009 (see WebSockets).
-      maxPayloadLength: Math.max(maxMessageBytes * 2, tunnels.maxFrameBytes),
-      // A peer that stops reading must not make us buffer for it without end.
-      backpressureLimit: 1024 * 1024,
-      closeOnBackpressureLimit: true,
-      idleTimeout: settings.wsIdleTimeout,
-      sendPings: true,
-    },
-  });
+    tlsFiles,
+    log,
+  );
+  const { server } = listener;
 
   return {
-    url: localUrl(server.hostname ?? "127.0.0.1", server.port!),
+    url: localUrl(server.hostname ?? "127.0.0.1", server.port!, listener.secure),
     port: server.port!,
-    server,
+    get server() {
+      return listener.server;
+    },
+    metrics: telemetry.metrics.registry,
+    reloadTls: () => listener.reloadTls(),
     origins: () => broker.originPodIds(),
     sessions: () => broker.sessionCount(),
     warnings,
@@ -169,8 +223,9 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       webConsole.close();
       broker.closeAll();
       tunnels.closeAll();
-      await server.stop(true);
+      await listener.stop(true);
       await hub.close();
+      telemetry.flush();
       await options.registry.close?.();
     },
   };

@@ -1,4 +1,5 @@
 import { DEFAULT_CONFIG, FLAGS } from "./config.ts";
+import { TUNNEL_USAGE } from "./tunnel/command.ts";
 
 /** Terminal width the help is laid out for. */
 const WIDTH = 80;
@@ -25,11 +26,14 @@ export function usage(): string {
   return [
     "Usage: gemmapod-signal [options]",
     "       gemmapod-signal healthcheck [--url URL] [options]",
+    TUNNEL_USAGE,
     "",
     "GemmaPod signaling broker and signed pod registry.",
     "",
     "healthcheck exits 0 if GET URL/health answers {ok: true}, else 1. URL defaults",
-    "to where these options (--port, --hostname, PORT, HOST) make the server listen.",
+    "to where these options (--port, --hostname, PORT, HOST) make the server listen,",
+    "over https when --tls-cert is set (a loopback address is probed without checking",
+    "the certificate, so self-signed ones work; any other host's is verified).",
     "",
     "Options:",
     ...rows,

@@ -1,3 +1,5 @@
+import { Logger } from "./log/logger.ts";
+
 /**
  * Problems the server noticed with its own setup (e.g. a proxy in front without
  * `--trust-proxy`). Each is logged once, when first seen, and listed on
@@ -7,10 +9,12 @@
 export class Warnings {
   private readonly messages = new Map<string, string>();
 
+  constructor(private readonly log = Logger.errorsOnly()) {}
+
   add(code: string, message: string): void {
     if (this.messages.has(code)) return;
     this.messages.set(code, message);
-    console.warn(`[gemmapod-signal] warning: ${message}`);
+    this.log.warn(message, { warning: code });
   }
 
   list(): string[] {

@@ -92,7 +92,7 @@ export async function startServer(spec: ServerSpec, logDir: string, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = existsSync(log) ? readFileSync(log, "utf8") : "";
-    const url = /listening on (http:\/\/[^\s)]+)/.exec(text)?.[1];
+    const url = /listening on (http:\/\/[^\s)"]+)/.exec(text)?.[1];
     if (url) {
       await waitForHealth(url, deadline);
       return { spec, url, wsUrl: `${url.replace(/^http/, "ws")}/signal`, pid: proc.pid, proc, stop: () => stopProcess(proc) };

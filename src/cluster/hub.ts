@@ -2,6 +2,12 @@ import type { ServerWebSocket } from "bun";
 
 export type Payload = string | Uint8Array;
 
+/** Where a node's own sockets are reached: a Bun server, or the TLS listener that may span two. */
+export interface LocalSockets {
+  publish(topic: string, data: Payload): number;
+  subscriberCount(topic: string): number;
+}
+
 /** A name held by one socket across every node (see `Hub.claim`). */
 export interface Claim {
   /** Gives the name up, unless someone has taken it since; watchers of the name hear it is gone. */

@@ -1,5 +1,5 @@
-import type { Server, ServerWebSocket } from "bun";
-import type { Claim, Farewell, Hub, HubStatus, Payload } from "./hub.ts";
+import type { ServerWebSocket } from "bun";
+import type { Claim, Farewell, Hub, HubStatus, LocalSockets, Payload } from "./hub.ts";
 
 interface Holding {
   value: string;
@@ -13,7 +13,7 @@ export class LocalHub implements Hub {
   private readonly groups = new Map<string, Set<string>>();
   private readonly noteListeners: ((topic: string, note: string) => void)[] = [];
 
-  constructor(private readonly server: () => Server<unknown>) {}
+  constructor(private readonly server: () => LocalSockets) {}
 
   publish(topic: string, data: Payload): void {
     this.server().publish(topic, data);

@@ -1,3 +1,4 @@
+import { errorFields } from "../log/logger.ts";
 import type { RedisLink } from "./redis-link.ts";
 import { HEARTBEAT } from "./redis-scripts.ts";
 
@@ -60,7 +61,7 @@ export class NodeLiveness {
     } catch (error) {
       // A listener that threw must not end the process nor stop the heartbeat.
       this.lastBeatOk = false;
-      console.error("[gemmapod-signal] cluster: heartbeat failed:", error);
+      this.link.logger.error("cluster: heartbeat failed", errorFields(error));
     } finally {
       this.beating = false;
     }

@@ -1,7 +1,8 @@
-import type { Server, ServerWebSocket } from "bun";
+import type { ServerWebSocket } from "bun";
 import { nanoid } from "nanoid";
 import { decodeAll, framedData } from "./envelope.ts";
-import type { Claim, Farewell, Hub, HubStatus, Payload } from "./hub.ts";
+import { Logger } from "../log/logger.ts";
+import type { Claim, Farewell, Hub, HubStatus, LocalSockets, Payload } from "./hub.ts";
 import { NodeLiveness } from "./node-liveness.ts";
 import { batches, parseClaim, RedisClaims } from "./redis-claims.ts";
 import { RedisLink } from "./redis-link.ts";
@@ -13,7 +14,8 @@ export interface RedisHubOptions {
   url: string;
   /** A node silent this long is dead: its origins, watches and members are gone. */
   ttlMs: number;
-  server: () => Server<unknown>;
+  server: () => LocalSockets;
+  log?: Logger;
 }
 
 /**
@@ -47,7 +49,7 @@ export class RedisHub implements Hub {
     this.link = new RedisLink(options.url, this.node, {
       message: (text) => this.onMessage(text),
       reconnected: () => void this.reannounce(),
-    });
+    }, options.log ?? Logger.errorsOnly());
     this.liveness = new NodeLiveness(this.link, this.node, options.ttlMs, {
       dead: (node) => this.nodeDied(node),
       absent: () => void this.reannounce(),

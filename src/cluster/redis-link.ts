@@ -1,3 +1,4 @@
+import { errorFields, type Logger } from "../log/logger.ts";
 import { RedisClient } from "bun";
 import { RouteBatch } from "./route-batch.ts";
 import { ALL_SCRIPTS, type Script } from "./redis-scripts.ts";
@@ -38,6 +39,7 @@ export class RedisLink {
     url: string,
     node: string,
     private readonly events: LinkEvents,
+    readonly logger: Logger,
   ) {
     this.channel = `gp:n:${node}`;
     this.routes = new RouteBatch(node, (script, keys, args) => this.runNow(script, keys, args, keys.length));
@@ -164,6 +166,6 @@ export class RedisLink {
     const now = Date.now();
     if (now - this.lastLog < 10_000 || this.closed) return;
     this.lastLog = now;
-    console.error(`[gemmapod-signal] cluster: ${what}: ${(error as Error)?.message ?? error}`);
+    this.logger.error(`cluster: ${what}`, errorFields(error));
   }
 }

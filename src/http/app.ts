@@ -1,6 +1,9 @@
 import type { HubStatus } from "../cluster/hub.ts";
 import { Hono } from "hono";
 import { isStorageOutage } from "../registry/outage.ts";
+import { errorFields, Logger } from "../log/logger.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { metricsResponse } from "../metrics/route.ts";
 import { HttpError, jsonError } from "./errors.ts";
 import { deleteRoutes } from "./delete-routes.ts";
 import { podRoutes, type PodRoutesOptions } from "./pod-routes.ts";
@@ -16,6 +19,11 @@ export interface AppOptions extends PodRoutesOptions {
   console?: Hono<any>;
   /** Setup problems noticed so far, listed on `/health`. */
   warnings: Warnings;
+  log?: Logger;
+  /** `GET /metrics`, optionally behind a Bearer token. */
+  metrics?: { registry: MetricsRegistry; token?: string };
+  /** After a pod was taken down (by its owner or an admin). */
+  onPodDeleted?: (id: string) => void;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -30,15 +38,28 @@ export function createApp(options: AppOptions): Hono {
       warnings: options.warnings.list(),
     }),
   );
+  const { metrics } = options;
+  if (metrics) app.get("/metrics", (c) => metricsResponse(metrics.registry, metrics.token, c.req.header("authorization")));
   if (options.rondevu) app.route(options.rondevu.prefix, options.rondevu.app);
   if (options.console) app.route("/", options.console);
-  app.route("/", deleteRoutes({ registry: options.registry, adminToken: options.adminToken, onDeleted: (id) => options.cache.delete(id) }));
+  app.route(
+    "/",
+    deleteRoutes({
+      registry: options.registry,
+      adminToken: options.adminToken,
+      onDeleted: (id) => {
+        options.cache.delete(id);
+        options.onPodDeleted?.(id);
+      },
+    }),
+  );
   app.route("/", podRoutes(options));
   app.notFound(() => jsonError(404, "not found"));
-  app.onError((error) => {
+  const log = options.log ?? Logger.errorsOnly();
+  app.onError((error, c) => {
     if (error instanceof HttpError) return jsonError(error.status, error.message, error.headers);
     if (isStorageOutage(error)) return jsonError(503, "storage is unreachable for the moment, try again", { "Retry-After": "1" });
-    console.error("[gemmapod-signal] unhandled error:", error);
+    log.error("unhandled error", { method: c.req.method, path: c.req.path, ...errorFields(error) });
     return jsonError(500, "internal error");
   });
   return app;

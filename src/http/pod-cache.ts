@@ -1,3 +1,4 @@
+import { Logger } from "../log/logger.ts";
 import { compressPage, FAST, settledBrotli, type Compressed } from "./pod-compression.ts";
 
 /** One representation of a page: its bytes and their strong ETag. */
@@ -44,15 +45,22 @@ export class PodCache {
   private fastBusy = false;
   private settleBusy = false;
   private bytes = 0;
+  /** Lookups that found the page, and that did not (for metrics). */
+  hits = 0;
+  misses = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly log = Logger.errorsOnly(),
+  ) {}
 
   get(id: string): ServedPod | undefined {
     const entry = this.entries.get(id);
     if (entry) {
+      this.hits++;
       this.entries.delete(id);
       this.entries.set(id, entry);
-    }
+    } else this.misses++;
     return entry;
   }
 
@@ -111,7 +119,7 @@ export class PodCache {
         const entry = this.entries.get(id)!;
         // Brotli first (most clients take it, and it is the faster), each served as soon as it is done.
         for (const encoding of ["br", "gzip"] as const) {
-          this.setVariant(id, entry, encoding, await compressPage(id, entry.identity.bytes, FAST[encoding]));
+          this.setVariant(id, entry, encoding, await compressPage(id, entry.identity.bytes, FAST[encoding], this.log));
           entry.markReady[encoding]();
         }
         // Evicted meanwhile (and maybe put again: that newer entry keeps its place in the lane).
@@ -131,7 +139,7 @@ export class PodCache {
     try {
       for (const id of this.settleWaiting) {
         const entry = this.entries.get(id)!;
-        const br = await compressPage(id, entry.identity.bytes, settledBrotli(entry.identity.bytes.byteLength));
+        const br = await compressPage(id, entry.identity.bytes, settledBrotli(entry.identity.bytes.byteLength), this.log);
         if (this.entries.get(id) !== entry) continue;
         this.settleWaiting.delete(id);
         // Keep the fast form if the slow one is no smaller (tiny or incompressible pages).

@@ -1,3 +1,4 @@
+import { errorFields, type Logger } from "../log/logger.ts";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 
@@ -33,7 +34,7 @@ export function settledBrotli(bytes: number): Level {
 }
 
 /** Compresses on the libuv pool; a failure only costs bandwidth, so it is logged and yields nothing. */
-export async function compressPage(id: string, page: Uint8Array, level: Level): Promise<Compressed | undefined> {
+export async function compressPage(id: string, page: Uint8Array, level: Level, log: Logger): Promise<Compressed | undefined> {
   try {
     const out =
       level.encoding === "gzip"
@@ -41,7 +42,7 @@ export async function compressPage(id: string, page: Uint8Array, level: Level): 
         : await brotli(page, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: level.quality, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: page.byteLength } });
     return { bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength), tag: `${level.encoding}${level.quality}` };
   } catch (error) {
-    console.error(`[gemmapod-signal] compressing pod ${id} (${level.encoding} ${level.quality}) failed:`, error);
+    log.error("compressing a pod failed", { podId: id, encoding: level.encoding, quality: level.quality, ...errorFields(error) });
     return undefined;
   }
 }

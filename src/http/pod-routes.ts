@@ -5,8 +5,8 @@ import { ManifestError } from "../manifest/errors.ts";
 import { createPod } from "../registry/create-pod.ts";
 import { podIdsNamedBy, type PodBindings } from "../registry/bindings.ts";
 import { PodDataError } from "../registry/damaged-pods.ts";
-import { isManaged, type Registry } from "../registry/types.ts";
-import { pickEncoding } from "./accept-encoding.ts";
+import { isManaged, type PodRecord, type Registry } from "../registry/types.ts";
+import { pickEncoding, type Encoding } from "./accept-encoding.ts";
 import { HttpError, jsonError } from "./errors.ts";
 import { etagMatches, type PodCache } from "./pod-cache.ts";
 import { readBodyLimited } from "./read-body.ts";
@@ -29,6 +29,13 @@ export interface PodRoutesOptions {
   bindings: PodBindings;
   /** Origins allowed by CORS on /pods; `["*"]` for any. */
   corsOrigins: string[];
+  /** Told of every pod published and every page served (metrics, logs). */
+  observer?: PodObserver;
+}
+
+export interface PodObserver {
+  published(record: PodRecord): void;
+  served(encoding: Encoding, bytes: number): void;
 }
 
 const ID = ":id{[A-Za-z0-9_-]{12}}";
@@ -50,12 +57,13 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     const { tokenOk } = guard.admit(c);
     const blob = await readPodUpload(c.req.raw, options.maxPodBytes);
     try {
-      const { id, ownerPubkey, verified } = await createPod(registry, blob, async (v) => {
+      const { id, ownerPubkey, verified, record } = await createPod(registry, blob, async (v) => {
         guard.checkOwner(v, tokenOk);
         await checkQuota(v.manifest.owner_pubkey.toLowerCase(), blob.byteLength);
       });
       await Promise.all(podIdsNamedBy(verified.manifest).map((podId) => options.bindings.bind(podId, ownerPubkey)));
       cache.put(id, blob); // hash and start compressing at ingest, off the request path
+      options.observer?.published(record);
       const base = options.publicUrl ?? new URL(c.req.url).origin;
       return c.json({ id, url: `${base}/${id}`, ownerPubkey, blobSize: blob.byteLength });
     } catch (error) {
@@ -87,6 +95,8 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     if (etagMatches(c.req.header("if-none-match") ?? null, variant.etag)) return new Response(null, { status: 304, headers: revalidation });
     const headers: Record<string, string> = { ...servedHeaders, ...revalidation };
     if (encoding !== "identity") headers["Content-Encoding"] = encoding;
+    headers["Content-Length"] = String(variant.bytes.byteLength);
+    if (c.req.method === "GET") options.observer?.served(encoding, variant.bytes.byteLength);
     return new Response(variant.bytes, { headers });
   });
 

@@ -1,10 +1,16 @@
+import { errorFields, Logger } from "../log/logger.ts";
 import type { ManagedRegistry } from "./types.ts";
 
 /**
  * Removes pods nobody fetched for `ttlMs`, checking every tenth of that (at
  * most hourly, at least every 10 s). The timer never keeps the process alive.
  */
-export function startJanitor(registry: ManagedRegistry, ttlMs: number, onDeleted: (id: string) => void): { stop(): void; run(): Promise<number> } {
+export function startJanitor(
+  registry: ManagedRegistry,
+  ttlMs: number,
+  onDeleted: (id: string) => void,
+  log = Logger.errorsOnly(),
+): { stop(): void; run(): Promise<number> } {
   let running = false;
   const run = async (): Promise<number> => {
     if (running) return 0;
@@ -17,7 +23,7 @@ export function startJanitor(registry: ManagedRegistry, ttlMs: number, onDeleted
       }
       return idle.length;
     } catch (error) {
-      console.error("[gemmapod-signal] janitor failed:", error);
+      log.error("janitor failed", errorFields(error));
       return 0;
     } finally {
       running = false;

@@ -7,6 +7,8 @@ import type { SocketData } from "./socket-data.ts";
 import type { PodBindings } from "../registry/bindings.ts";
 import { verifyOwnerToken } from "../identity/owner-token.ts";
 import { textForOrigin, textForVisitor } from "./relay-text.ts";
+import { SignalObserver } from "./signal-observer.ts";
+import type { SessionFailure } from "../metrics/server-metrics.ts";
 
 /** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
 export type OriginAuth = Config["originAuth"];
@@ -26,6 +28,8 @@ export interface BrokerOptions {
   bindings: PodBindings;
   onOriginRegistered?: (podId: string) => void;
   onOriginDisconnected?: (podId: string) => void;
+  /** Metrics and logs of sessions and limits; a detached one if not given. */
+  observer?: SignalObserver;
 }
 
 /** A visitor's session, kept on the visitor's node only: the origin's node keeps nothing per session. */
@@ -40,6 +44,10 @@ interface Session {
   openedAt: number;
   answered: boolean;
 }
+
+/** Notes on what an origin sent a session: `ANSWERED + sessionId`, `FAILED + sessionId`. */
+const ANSWERED = "a";
+const FAILED = "e";
 
 /** The claim value of an origin that proved its owner key: no unproven origin may take its place. */
 const PROVEN = "proven";
@@ -65,19 +73,31 @@ export class Broker {
   /** Sessions ever offered here; the console samples it for its sessions-per-second graph. */
   private started = 0;
   private readonly sweeper: Timer;
+  private readonly observer: SignalObserver;
+  private readonly frames: SignalObserver["frames"];
 
   constructor(private readonly options: BrokerOptions) {
+    this.observer = options.observer ?? SignalObserver.detached();
+    this.frames = this.observer.frames;
     this.sweeper = setInterval(() => this.expireUnanswered(), Math.max(250, Math.min(options.answerTimeoutMs / 4, 5000)));
     this.sweeper.unref();
-    // An answer delivered to one of our visitors carries its session id as a note.
-    options.hub.onNote((topic, sessionId) => {
-      const session = this.sessions.get(sessionId);
-      if (session?.toVisitor === topic) session.answered = true;
+    // An origin's answer or error reaching one of our visitors carries a note: its kind and session id.
+    options.hub.onNote((topic, note) => {
+      const session = this.sessions.get(note.slice(1));
+      if (session?.toVisitor !== topic || session.answered) return;
+      if (note[0] === ANSWERED) {
+        session.answered = true;
+        this.observer.sessionAnswered(session.openedAt);
+      } else this.observer.sessionFailed("origin_error", session.podId, note.slice(1), session.openedAt);
     });
   }
 
   originPodIds(): string[] {
     return [...this.origins.keys()];
+  }
+
+  originCount(): number {
+    return this.origins.size;
   }
 
   sessionCount(): number {
@@ -112,6 +132,7 @@ export class Broker {
 
   private onFrame(ws: SignalSocket, frame: string | Buffer): void {
     if (!this.takeToken(ws.data)) {
+      this.observer.refused("ws_messages");
       send(ws, { t: "error", message: `rate limit exceeded (${this.options.messageRate} messages/s)` });
       return ws.close(1008, "rate limit exceeded");
     }
@@ -143,7 +164,7 @@ export class Broker {
     ws.data.role = "registering";
     const registering = this.options.originAuth === "open" && m.ownerToken === undefined ? this.becomeOrigin(ws, m.podId, false) : this.registerWithProof(ws, m);
     void registering.catch((error) => {
-      console.error("[gemmapod-signal] register failed:", error);
+      this.observer.log.error("register failed", { podId: m.podId, error: (error as Error).message });
       this.refuse(ws, "register failed");
     });
   }
@@ -217,10 +238,12 @@ export class Broker {
       const mine = (data.sessions ??= new Set());
       if (mine.size >= this.options.maxSessionsPerSocket) this.pruneEnded(mine, ws);
       if (mine.size >= this.options.maxSessionsPerSocket) {
+        this.refuseOffer("sessions_per_socket", m.podId);
         return send(ws, { t: "error", sessionId: m.sessionId, message: `too many sessions on this socket (limit ${this.options.maxSessionsPerSocket})` });
       }
       let ofPod = this.sessionsByPod.get(m.podId);
       if (ofPod && ofPod.ids.size >= this.options.maxSessionsPerPod) {
+        this.refuseOffer("sessions_per_pod", m.podId);
         return send(ws, { t: "error", sessionId: m.sessionId, message: "pod busy: too many sessions being negotiated" });
       }
       data.role = "visitor";
@@ -235,13 +258,17 @@ export class Broker {
       };
       this.sessions.set(m.sessionId, session);
       this.started++;
+      this.observer.sessionStarted();
       // One watch per pod and node: when its origin goes (left, replaced, node died), its visitors here hear it.
       if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = { ids: new Set(), unwatch: this.options.hub.watch(session.toOrigin, () => this.endSessionsOfPod(m.podId)) }));
       ofPod.ids.add(m.sessionId);
       this.options.hub.subscribe(ws, session.toVisitor);
     }
+    this.frames.offer.inc();
     this.options.hub.deliver(podTopic(m.podId), textForOrigin(m, frame), () => {
-      if (this.sessions.get(m.sessionId)?.visitor === ws) this.endSession(m.sessionId, "origin offline");
+      // Visitors retry an offline origin in bursts: counted, not logged as a failed session each time.
+      this.observer.offerRefused("origin_offline", m.podId);
+      if (this.sessions.get(m.sessionId)?.visitor === ws) this.endSession(m.sessionId, "origin offline", null);
       else send(ws, { t: "error", sessionId: m.sessionId, message: "origin offline" });
     });
   }
@@ -249,10 +276,12 @@ export class Broker {
   /** The visitor's node learns of the answer through the note (it ends the answer timeout). */
   private answer(ws: SignalSocket, m: Msg<"answer">, frame: string): void {
     if (!this.isOrigin(ws, m.sessionId)) return;
-    this.options.hub.deliver(sessionTopic(ws.data.podId!, m.sessionId), textForVisitor(m, frame), () => unknownSession(ws, m.sessionId), m.sessionId);
+    this.frames.answer.inc();
+    this.options.hub.deliver(sessionTopic(ws.data.podId!, m.sessionId), textForVisitor(m, frame), () => unknownSession(ws, m.sessionId), ANSWERED + m.sessionId);
   }
 
   private candidate(ws: SignalSocket, m: Msg<"candidate">, frame: string): void {
+    this.frames.candidate.inc();
     if (ws.data.role === "origin") {
       // A late candidate for a session whose visitor already left is normal trickle: dropped quietly.
       return this.options.hub.publish(sessionTopic(ws.data.podId!, m.sessionId), textForVisitor(m, frame));
@@ -264,8 +293,9 @@ export class Broker {
   private relayError(ws: SignalSocket, m: Msg<"error">, frame: string): void {
     const { sessionId } = m;
     if (sessionId === undefined) return send(ws, { t: "error", message: "error needs the sessionId it is about" });
+    this.frames.error.inc();
     if (ws.data.role === "origin") {
-      return this.options.hub.deliver(sessionTopic(ws.data.podId!, sessionId), textForVisitor(m, frame), () => unknownSession(ws, sessionId));
+      return this.options.hub.deliver(sessionTopic(ws.data.podId!, sessionId), textForVisitor(m, frame), () => unknownSession(ws, sessionId), FAILED + sessionId);
     }
     const session = this.ownSessionOfVisitor(ws, sessionId);
     if (session) this.options.hub.publish(session.toOrigin, textForOrigin(m, frame));
@@ -295,7 +325,12 @@ export class Broker {
       this.origins.delete(data.podId);
       this.options.onOriginDisconnected?.(data.podId);
     } else if (data.role === "visitor" && data.sessions) {
-      for (const sessionId of data.sessions) if (this.sessions.get(sessionId)?.visitor === ws) this.forgetSession(sessionId);
+      for (const sessionId of data.sessions) {
+        const session = this.sessions.get(sessionId);
+        if (session?.visitor !== ws) continue;
+        if (!session.answered) this.observer.sessionFailed("visitor_left", session.podId, sessionId, session.openedAt);
+        this.forgetSession(sessionId);
+      }
     }
   }
 
@@ -303,13 +338,14 @@ export class Broker {
   private endSessionsOfPod(podId: string): void {
     const ofPod = this.sessionsByPod.get(podId);
     if (!ofPod) return;
-    for (const sessionId of ofPod.ids) this.endSession(sessionId, "origin offline");
+    for (const sessionId of ofPod.ids) this.endSession(sessionId, "origin offline", "origin_offline");
   }
 
-  /** Tells the visitor why its session ended and forgets it. */
-  private endSession(sessionId: string, message: string): void {
+  /** Tells the visitor why its session ended and forgets it; an unanswered one counts as failed for `failure`. */
+  private endSession(sessionId: string, message: string, failure: SessionFailure | null): void {
     const session = this.sessions.get(sessionId);
     if (!session) return;
+    if (failure && !session.answered) this.observer.sessionFailed(failure, session.podId, sessionId, session.openedAt);
     send(session.visitor, { t: "error", sessionId, message });
     this.forgetSession(sessionId);
   }
@@ -325,8 +361,13 @@ export class Broker {
       if (session.answered) continue;
       const message = "session expired: no answer from the origin in time";
       this.options.hub.publish(session.toOrigin, JSON.stringify({ t: "error", sessionId, message }));
-      this.endSession(sessionId, message);
+      this.endSession(sessionId, message, "expired");
     }
+  }
+
+  private refuseOffer(limit: "sessions_per_socket" | "sessions_per_pod", podId: string): void {
+    this.observer.refused(limit);
+    this.observer.offerRefused("limit", podId);
   }
 
   /** Drops ids of sessions that ended (expired, origin gone) from a visitor's own list. */

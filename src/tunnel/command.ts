@@ -14,10 +14,12 @@ export interface TunnelCommand {
 }
 
 export const TUNNEL_USAGE = [
-  "       gemmapod-signal tunnel --server URL --name NAME --to LOCAL_URL --key FILE [--passthrough] [--auth USER:PASS]",
+  "       gemmapod-signal tunnel --server URL --name NAME --to LOCAL_URL --key FILE",
+  "                              [--passthrough] [--auth USER:PASS]",
   "",
-  "tunnel exposes the HTTP server at LOCAL_URL as <server>/tunnel/NAME (see README, \"Expose a local server\").",
-  "FILE is a GemmaPod owner key ({publicKey, secretKey}); a missing one is created.",
+  "tunnel exposes the HTTP server at LOCAL_URL as <server>/tunnel/NAME (see README,",
+  "\"Expose a local server\"). FILE is a GemmaPod owner key ({publicKey, secretKey});",
+  "a missing one is created.",
 ].join("\n");
 
 function httpUrl(raw: string, flag: string): string {

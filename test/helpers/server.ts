@@ -16,7 +16,8 @@ export interface TestServer {
 /** An in-process server on a free loopback port. */
 export function startServer(options: Partial<CreateSignalServerOptions> = {}): TestServer {
   const registry = options.registry ?? new MemoryRegistry();
-  const server = createSignalServer({ port: 0, hostname: "127.0.0.1", ...options, registry });
+  // Request lines would drown the test output; tests of the logs ask for them.
+  const server = createSignalServer({ port: 0, hostname: "127.0.0.1", logLevel: "error", ...options, registry });
   return {
     url: server.url,
     wsUrl: `${server.url.replace(/^http/, "ws")}/signal`,

@@ -1,23 +1,24 @@
 // Issue 11 item 2: a proxy in front of a server without --trust-proxy is reported once, and on /health.
-import { afterEach, beforeEach, expect, spyOn, test, type Mock } from "bun:test";
+import { beforeEach, expect, test } from "bun:test";
 import { isPrivateAddress } from "../../src/http/proxy-warning.ts";
+import { Logger } from "../../src/log/logger.ts";
 import { spawnServer } from "../helpers/cli.ts";
 import { withServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
 
 const FORWARDED = { "X-Forwarded-For": "203.0.113.7" };
-let warn: Mock<typeof console.warn>;
+let lines: string[] = [];
+const logger = () => new Logger({ level: "info", format: "text", write: (line) => lines.push(line) });
 
 beforeEach(() => {
-  warn = spyOn(console, "warn").mockImplementation(() => {});
+  lines = [];
 });
-afterEach(() => warn.mockRestore());
 
 const health = async (srv: { url: string }) => (await (await fetch(`${srv.url}/health`)).json()) as { warnings: string[]; [k: string]: unknown };
-const proxyWarnings = () => warn.mock.calls.filter((args) => String(args[0]).includes("--trust-proxy"));
+const proxyWarnings = () => lines.filter((line) => line.includes("--trust-proxy"));
 
 test("HTTP requests with X-Forwarded-For from loopback: one warning naming --trust-proxy, listed on /health", async () => {
-  await withServer({}, async (srv) => {
+  await withServer({ logger: logger() }, async (srv) => {
     expect((await health(srv)).warnings).toEqual([]);
     for (let i = 0; i < 20; i++) await (await fetch(`${srv.url}/health`, { headers: FORWARDED })).arrayBuffer();
     await (await fetch(`${srv.url}/pods`, { method: "POST", headers: FORWARDED })).arrayBuffer();
@@ -31,7 +32,7 @@ test("HTTP requests with X-Forwarded-For from loopback: one warning naming --tru
 });
 
 test("a websocket upgrade with X-Forwarded-For from loopback is noticed too", async () => {
-  await withServer({}, async (srv) => {
+  await withServer({ logger: logger() }, async (srv) => {
     const sockets = Array.from({ length: 3 }, () => new TestSocket(srv.wsUrl, { headers: FORWARDED }));
     await Promise.all(sockets.map((s) => s.opened));
     for (const s of sockets) s.ws.close();
@@ -41,11 +42,11 @@ test("a websocket upgrade with X-Forwarded-For from loopback is noticed too", as
 });
 
 test("no warning with --trust-proxy, nor without X-Forwarded-For", async () => {
-  await withServer({ trustProxy: true }, async (srv) => {
+  await withServer({ trustProxy: true, logger: logger() }, async (srv) => {
     await (await fetch(`${srv.url}/health`, { headers: FORWARDED })).arrayBuffer();
     expect((await health(srv)).warnings).toEqual([]);
   });
-  await withServer({}, async (srv) => {
+  await withServer({ logger: logger() }, async (srv) => {
     for (let i = 0; i < 5; i++) await (await fetch(`${srv.url}/health`)).arrayBuffer();
     expect((await health(srv)).warnings).toEqual([]);
   });
@@ -78,6 +79,5 @@ test("the CLI logs the warning once per process, however many requests carry X-F
   } finally {
     await server.stop("SIGTERM");
   }
-  const stderr = await new Response(server.proc.stderr).text();
-  expect(stderr.split("\n").filter((line) => line.includes("--trust-proxy"))).toHaveLength(1);
+  expect(server.output().split("\n").filter((line) => line.includes("--trust-proxy"))).toHaveLength(1);
 });

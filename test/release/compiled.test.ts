@@ -73,7 +73,7 @@ describe("release executable for this machine", () => {
       if (exit === undefined) server.proc.kill("SIGKILL");
     }
     expect(exit).toBe(0);
-    expect(server.output()).toContain("SIGTERM, shutting down");
+    expect(server.output()).toContain("shutting down signal=SIGTERM");
   });
 
   test("serves the web console at / from the files built into it", async () => {

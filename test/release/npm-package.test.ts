@@ -32,12 +32,12 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("npm package", () => {
-  test("contains the sources, README and package.json only", async () => {
+  test("contains the launcher, the sources, README and package.json only", async () => {
     const files = packed.files.map((f) => f.path).sort();
     // The console's page, stylesheet and icon are built from source when run by bunx.
     const sources = (await Array.fromAsync(new Bun.Glob("src/**/*.{ts,html,css,svg}").scan({ cwd: ROOT }))).sort();
     const license = existsSync(join(ROOT, "LICENSE")) ? ["LICENSE"] : []; // npm always adds it
-    expect(files).toEqual(["README.md", "package.json", ...license, ...sources].sort());
+    expect(files).toEqual(["README.md", "package.json", "bin/gemmapod-signal.js", ...license, ...sources].sort());
     expect(files).toContain(pkg.bin["gemmapod-signal"]);
     expect(files.filter((f) => /(^|\/)(test|dist|scripts)\/|\.test\.ts$|\.sqlite/.test(f))).toEqual([]);
   });
