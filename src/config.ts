@@ -39,6 +39,15 @@ export interface Config {
   rondevuMaxSessionsPerTopic: number;
   rondevuMaxSessions: number;
   rondevuRate: number;
+  maxPeersPerRoom: number;
+  maxRoomsPerKey: number;
+  peerMessageRate: number;
+  peerPartnerRate: number;
+  peerAuthTimeoutMs: number;
+  turnUrls: string[];
+  turnSecret: string | undefined;
+  turnTtlMs: number;
+  stunPort: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -74,6 +83,15 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   rondevuMaxSessionsPerTopic: 1000,
   rondevuMaxSessions: 20_000,
   rondevuRate: 50,
+  maxPeersPerRoom: 1000,
+  maxRoomsPerKey: 16,
+  peerMessageRate: 50,
+  peerPartnerRate: 20,
+  peerAuthTimeoutMs: 10_000,
+  turnUrls: [],
+  turnSecret: undefined,
+  turnTtlMs: 3_600_000,
+  stunPort: 0,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -172,6 +190,15 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "rondevuMaxSessionsPerTopic", flag: "--rondevu-max-sessions-per-topic", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS_PER_TOPIC"], value: "N", help: "live Rondevu sessions per origin and topic", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuMaxSessions", flag: "--rondevu-max-sessions", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS"], value: "N", help: "live Rondevu sessions in all (the memory bound)", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuRate", flag: "--rondevu-rate", env: ["GEMMAPOD_SIGNAL_RONDEVU_RATE"], value: "N", help: "Rondevu requests per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
+  flag({ key: "maxPeersPerRoom", flag: "--max-peers-per-room", env: ["GEMMAPOD_SIGNAL_MAX_PEERS_PER_ROOM"], value: "N", help: "peers in one /.webrtc room; past it: error, close 1008", parse: integer(2, 1_000_000) }),
+  flag({ key: "maxRoomsPerKey", flag: "--max-rooms-per-key", env: ["GEMMAPOD_SIGNAL_MAX_ROOMS_PER_KEY"], value: "N", help: "/.webrtc rooms one key may be in at once", parse: integer(1, 100_000) }),
+  flag({ key: "peerMessageRate", flag: "--peer-message-rate", env: ["GEMMAPOD_SIGNAL_PEER_MESSAGE_RATE"], value: "N", help: "messages per second per /.webrtc socket (burst twice that), plus --peer-partner-rate per peer it negotiates with", parse: integer(1, 1_000_000) }),
+  flag({ key: "peerPartnerRate", flag: "--peer-partner-rate", env: ["GEMMAPOD_SIGNAL_PEER_PARTNER_RATE"], value: "N", help: "more messages per second for each peer a socket sent an offer or answer to in the last 30 s", parse: integer(0, 1_000_000) }),
+  flag({ key: "peerAuthTimeoutMs", flag: "--peer-auth-timeout", env: ["GEMMAPOD_SIGNAL_PEER_AUTH_TIMEOUT"], value: "MS", help: "a /.webrtc socket not signed in by then gets an error and close 4003", parse: integer(100, 600_000) }),
+  flag({ key: "turnUrls", flag: "--turn-url", env: ["GEMMAPOD_SIGNAL_TURN_URL", "TURN_URL"], value: "URLS", help: "TURN server(s) handed to peers with short-lived credentials: turn:host:3478[,turns:host:5349]", parse: iceUrls }),
+  flag({ key: "turnSecret", flag: "--turn-secret", env: ["GEMMAPOD_SIGNAL_TURN_SECRET", "TURN_SECRET"], value: "SECRET", help: "the TURN server's static-auth-secret (coturn use-auth-secret)", parse: secret }),
+  flag({ key: "turnTtlMs", flag: "--turn-ttl", env: ["GEMMAPOD_SIGNAL_TURN_TTL"], value: "DURATION", help: "lifetime of the TURN credentials handed out, e.g. 1h", parse: duration }),
+  flag({ key: "stunPort", flag: "--stun-port", env: ["GEMMAPOD_SIGNAL_STUN_PORT"], value: "N", help: "UDP port answering STUN Binding requests, on --hostname (0 = off)", parse: integer(0, 65535) }),
 ];
 
 export type CliCommand =
@@ -208,6 +235,7 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     if (f) set(f, raw, `${name} ${raw}`);
     else healthcheckBase = parseValue(baseUrl, raw, `${name} ${raw}`);
   }
+  if (config.turnUrls.length > 0 && !config.turnSecret) throw new ConfigError("--turn-url needs --turn-secret: the TURN server's shared secret");
   if (healthcheck) return { kind: "healthcheck", url: `${healthcheckBase ?? localUrl(config.hostname, config.port)}/health` };
   return { kind: "serve", config };
 }
@@ -315,6 +343,13 @@ function pathPrefix(raw: string): string {
 function originList(raw: string): string[] {
   const list = raw.split(",").map((o) => o.trim()).filter(Boolean);
   if (list.length === 0) throw new Error("expected * or a comma-separated list of origins");
+  return list;
+}
+
+function iceUrls(raw: string): string[] {
+  const list = raw.split(",").map((u) => u.trim()).filter(Boolean);
+  const bad = list.find((u) => !/^turns?:[^\s?#]+(\?transport=(udp|tcp))?$/.test(u));
+  if (bad !== undefined || list.length === 0) throw new Error("expected turn:host:port or turns:host:port URLs, comma-separated");
   return list;
 }
 

@@ -15,6 +15,8 @@ import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { LocalHub } from "./cluster/local-hub.ts";
 import { newSocketData } from "./signal/socket-data.ts";
+import { PeerRooms } from "./peers/peer-rooms.ts";
+import { peerRoutes } from "./peers/routes.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
 export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
@@ -74,7 +76,9 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
   });
 
-  const sockets = new WebSockets({ signal: broker.handlers() }, { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy });
+  const ice = { turnUrls: settings.turnUrls, turnSecret: settings.turnSecret, turnTtlMs: settings.turnTtlMs, stunPort: settings.stunPort };
+  const peers = new PeerRooms({ hub, maxMessageBytes, maxPeersPerRoom: settings.maxPeersPerRoom, maxRoomsPerKey: settings.maxRoomsPerKey, authTimeoutMs: settings.peerAuthTimeoutMs, ice });
+  const sockets = new WebSockets({ signal: broker.handlers(), peer: peers.handlers() }, { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy });
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
   const server: Server<KindedData> = Bun.serve<KindedData>({
@@ -90,6 +94,12 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
         if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
         return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
       },
+      ...peerRoutes({
+        sockets,
+        publicUrl: settings.publicUrl,
+        ice,
+        budget: { baseRate: settings.peerMessageRate, partnerRate: settings.peerPartnerRate, maxPartners: settings.maxPeersPerRoom, partnerWindowMs: 30_000 },
+      }),
     },
     fetch(req, srv) {
       const bounded = limitRequestBody(req, maxBodyBytes);
@@ -119,6 +129,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       cache.clear();
       rondevu.close();
       broker.closeAll();
+      peers.closeAll();
       await server.stop(true);
       await options.registry.close?.();
     },

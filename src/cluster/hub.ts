@@ -32,6 +32,26 @@ export interface Hub {
   /** Adds `member` to `group` and resolves with the other members. */
   join(group: string, member: string): Promise<string[]>;
   leave(group: string, member: string): void;
+  /**
+   * Presence in one step, so that a member's list and the announcements after it
+   * neither overlap nor leave a gap: unless `group` already has `limit` other
+   * members (then it resolves null and changes nothing), sends `ws` the frame
+   * `list(others)`, adds `member`, subscribes `ws` to `topic` and publishes
+   * `announce` there to everyone but `ws`. Resolves with the others.
+   */
+  enter(ws: ServerWebSocket<unknown>, entry: Entry): Promise<string[] | null>;
+}
+
+/** What `Hub.enter` needs to put a socket into a group it is told about. */
+export interface Entry {
+  group: string;
+  member: string;
+  /** Where the group's presence news goes. */
+  topic: string;
+  /** Most other members the group may have for this one to enter. */
+  limit: number;
+  list: (others: string[]) => Payload;
+  announce: Payload;
 }
 
 /** The origin of a pod subscribes here; visitors' offers and candidates go here. */

@@ -1,5 +1,5 @@
 import type { Server, ServerWebSocket } from "bun";
-import type { Claim, Hub, Payload } from "./hub.ts";
+import type { Claim, Entry, Hub, Payload } from "./hub.ts";
 
 interface Holding {
   value: string;
@@ -52,6 +52,19 @@ export class LocalHub implements Hub {
     if (!members) this.groups.set(group, (members = new Set()));
     const others = [...members].filter((m) => m !== member);
     members.add(member);
+    return Promise.resolve(others);
+  }
+
+  enter(ws: ServerWebSocket<unknown>, entry: Entry): Promise<string[] | null> {
+    let members = this.groups.get(entry.group);
+    const others = members ? [...members].filter((m) => m !== entry.member) : [];
+    if (others.length >= entry.limit) return Promise.resolve(null);
+    if (!members) this.groups.set(entry.group, (members = new Set()));
+    // All synchronous: no other socket's presence can fall between these steps.
+    ws.send(entry.list(others));
+    members.add(entry.member);
+    ws.subscribe(entry.topic);
+    ws.publish(entry.topic, entry.announce);
     return Promise.resolve(others);
   }
 

@@ -88,7 +88,8 @@ function isId(v: unknown): v is string {
   return typeof v === "string" && v.length > 0 && v.length <= MAX_ID_LENGTH;
 }
 
-function isCandidate(v: unknown): v is IceCandidateJson {
+/** An RTCIceCandidateInit as JSON: a candidate string and the optional members, typed right. */
+export function isCandidate(v: unknown): v is IceCandidateJson {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const c = v as Record<string, unknown>;
   return (
