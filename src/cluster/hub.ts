@@ -34,8 +34,8 @@ export interface Hub {
   leave(group: string, member: string): void;
   /**
    * Presence in one step, so that a member's list and the announcements after it
-   * neither overlap nor leave a gap: unless `group` already has `limit` other
-   * members (then it resolves null and changes nothing), sends `ws` the frame
+   * neither overlap nor leave a gap: unless `group` has more than `limit` members
+   * besides `member` (then it resolves null and changes nothing), sends `ws` the frame
    * `list(others)`, adds `member`, subscribes `ws` to `topic` and publishes
    * `announce` there to everyone but `ws`. Resolves with the others.
    */
@@ -48,7 +48,7 @@ export interface Entry {
   member: string;
   /** Where the group's presence news goes. */
   topic: string;
-  /** Most other members the group may have for this one to enter. */
+  /** Most members besides this one the group may have for it to enter. */
   limit: number;
   list: (others: string[]) => Payload;
   announce: Payload;

@@ -58,7 +58,7 @@ export class LocalHub implements Hub {
   enter(ws: ServerWebSocket<unknown>, entry: Entry): Promise<string[] | null> {
     let members = this.groups.get(entry.group);
     const others = members ? [...members].filter((m) => m !== entry.member) : [];
-    if (others.length >= entry.limit) return Promise.resolve(null);
+    if (others.length > entry.limit) return Promise.resolve(null);
     if (!members) this.groups.set(entry.group, (members = new Set()));
     // All synchronous: no other socket's presence can fall between these steps.
     ws.send(entry.list(others));

@@ -55,9 +55,14 @@ export class MessageBudget {
     if (!known) this.tokens = Math.min(this.burst(), this.tokens + this.policy.partnerRate * 2);
   }
 
-  /** `peer` was not there, or the call with it ended. */
+  /** The call with `peer` ended. */
   ended(peer: string): void {
     this.partners.delete(peer);
+  }
+
+  /** `peer` was not there to address: its burst is taken back, so strangers earn nothing. */
+  notThere(peer: string): void {
+    if (this.partners.delete(peer)) this.tokens = Math.max(0, this.tokens - this.policy.partnerRate * 2);
   }
 
   partnerCount(): number {

@@ -87,7 +87,7 @@ export class PeerRooms {
     if (m.type === "offer" || m.type === "answer") budget.negotiating(m.to);
     else if (m.type === "hangup") budget.ended(m.to);
     this.options.hub.deliver(peerTopic(room, m.to), relayedText(m, auth.publicKey!, frame), () => {
-      budget.ended(m.to);
+      budget.notThere(m.to);
       if (ws.readyState === 1) send(ws, { type: "error", message: "peer not online", peer: m.to });
     });
   }
