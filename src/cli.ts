@@ -21,7 +21,13 @@ function main(): void {
   const { config } = command;
   const registry = openRegistry(config);
   const server = createSignalServer({ ...config, registry });
-  console.log(`gemmapod-signal listening on ${server.url} (registry: ${config.registry})`);
+  server.ready.then(
+    () => console.log(`gemmapod-signal listening on ${server.url} (registry: ${config.registry})${config.stunPort ? `, STUN on udp/${config.stunPort}` : ""}`),
+    (error) => {
+      console.error(`gemmapod-signal: ${error.message}`);
+      process.exit(1);
+    },
+  );
 
   let stopping = false;
   const shutdown = (signal: string) => {

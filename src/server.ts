@@ -17,6 +17,7 @@ import { LocalHub } from "./cluster/local-hub.ts";
 import { newSocketData } from "./signal/socket-data.ts";
 import { PeerRooms } from "./peers/peer-rooms.ts";
 import { peerRoutes } from "./peers/routes.ts";
+import { startStunServer } from "./stun/stun-server.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
 export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
@@ -36,6 +37,8 @@ export interface SignalServer {
   origins(): string[];
   /** Visitor sessions being negotiated. */
   sessions(): number;
+  /** Resolves once every listener is up (the UDP --stun-port too); rejects if one could not bind. */
+  readonly ready: Promise<void>;
   /** Closes every socket, stops listening, then closes the registry. */
   close(): Promise<void>;
 }
@@ -118,7 +121,12 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     },
   });
 
+  const stun = settings.stunPort > 0 ? startStunServer({ hostname: settings.hostname, port: settings.stunPort }) : undefined;
+  const ready = stun ? stun.then(() => undefined, (error) => Promise.reject(new Error(`--stun-port ${settings.stunPort}: ${(error as Error).message}`))) : Promise.resolve();
+  ready.catch(() => {}); // reported to whoever awaits `ready`
+
   return {
+    ready,
     url: localUrl(server.hostname ?? "127.0.0.1", server.port!),
     port: server.port!,
     server,
@@ -130,6 +138,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       rondevu.close();
       broker.closeAll();
       peers.closeAll();
+      (await stun?.catch(() => undefined))?.close();
       await server.stop(true);
       await options.registry.close?.();
     },
