@@ -3,8 +3,8 @@
 import type { ServerName } from "./servers.ts";
 import { median } from "./stats.ts";
 
-export type SuiteName = "relay" | "connections" | "registry" | "coldstart";
-export const SUITES: readonly SuiteName[] = ["relay", "connections", "registry", "coldstart"];
+export type SuiteName = "relay" | "connections" | "registry" | "coldstart" | "peers";
+export const SUITES: readonly SuiteName[] = ["relay", "connections", "registry", "coldstart", "peers"];
 
 export type Values = Partial<Record<ServerName, number>>;
 

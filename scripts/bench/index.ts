@@ -8,6 +8,7 @@ import { connectionsSuite } from "./connections-suite.ts";
 import { FigureSet, type SuiteName } from "./figures.ts";
 import { referenceRuntime } from "./node-runtime.ts";
 import { parseBenchArgs, USAGE } from "./options.ts";
+import { peersSuite } from "./peers-suite.ts";
 import { killChildrenOnExit } from "./processes.ts";
 import { registrySuite } from "./registry-suite.ts";
 import { relaySuite } from "./relay-suite.ts";
@@ -20,10 +21,11 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   connections: connectionsSuite,
   registry: registrySuite,
   coldstart: coldstartSuite,
+  peers: peersSuite,
 };
 
 /** Runs per figure unless --reps says otherwise: more where the figures are noisier and runs cheap. */
-const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, connections: 3, registry: 3, coldstart: 7 };
+const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, connections: 3, registry: 3, coldstart: 7, peers: 5 };
 
 /** Nothing the suite does should take this long; if it does, stop rather than hang. */
 const OVERALL_LIMIT_MS = 30 * 60 * 1000;

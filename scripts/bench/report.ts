@@ -18,6 +18,7 @@ const SUITE_TITLES: Record<SuiteName, string> = {
   connections: "Connections",
   registry: "Registry",
   coldstart: "Cold start",
+  peers: "Peers (/.webrtc)",
 };
 
 const HEADER = ["figure", "unit", "ours", "reference", "bare", "ours/ref", "ours/bare", "target", "met"];

@@ -92,3 +92,22 @@ describe("relay by key", () => {
     expect(await a.socket.next()).toEqual({ type: "ice-servers", iceServers: [] });
   });
 });
+
+describe("relayed text", () => {
+  test("kept text only for the exact shape; anything else is rebuilt with only the checked members", async () => {
+    const to = b.key.id;
+    const c = JSON.stringify(candidate);
+    const cases: [string, Record<string, unknown>][] = [
+      [`{"type":"candidate","to":"${to}","candidate":${c}}`, { type: "candidate", from: a.key.id, candidate }],
+      [`{"type":"candidate","to":"${"0".repeat(64)}","candidate":{"candidate":"x}","sdpMid":"0"},"to":"${to}"}`, { type: "candidate", from: a.key.id, candidate: { candidate: "x}", sdpMid: "0" } }],
+      [`{"type":"candidate","to":"${to}","candidate":{"candidate":"x","evil":"}"}}`, { type: "candidate", from: a.key.id, candidate: { candidate: "x" } }],
+      [`{"type":"candidate","to":"${to}","candidate":{"candidate":"x"},"extra":{}}`, { type: "candidate", from: a.key.id, candidate: { candidate: "x" } }],
+      [`{"type":"offer","to":"${to}","sdp":"a}","sdp2":"b"}`, { type: "offer", from: a.key.id, sdp: "a}" }],
+    ];
+    for (const [frame, expected] of cases) {
+      a.socket.send(frame);
+      const got = await b.socket.next();
+      expect(got, frame).toEqual(expected);
+    }
+  });
+});
