@@ -42,6 +42,7 @@ export const ROOM_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 export const DEFAULT_ROOM = "lobby";
 
 const PEER_KEY = /^[0-9a-fA-F]{64}$/;
+const LOWERCASE_KEY = /^[0-9a-f]{64}$/;
 
 /** Validates one text frame. Never throws: hostile input becomes an error result. */
 export function parsePeerMessage(text: string): PeerParseResult {
@@ -56,7 +57,7 @@ export function parsePeerMessage(text: string): PeerParseResult {
   const error = problemWith(m);
   if (error !== null) return { ok: false, error };
   // Keys have one spelling from here on, whatever case the client wrote.
-  if (typeof m.to === "string") m.to = m.to.toLowerCase();
+  if (typeof m.to === "string" && !LOWERCASE_KEY.test(m.to)) m.to = m.to.toLowerCase();
   return { ok: true, message: m as PeerClientMessage };
 }
 
