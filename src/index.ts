@@ -12,3 +12,5 @@ export type { ClientMessage, ServerMessage, SignalMsg, IceCandidateJson } from "
 export { VERSION } from "./version.ts";
 export { connectOrigin, ownerToken, readOwnerKey, type OwnerKey } from "./client/origin-auth.ts";
 export type { PodBindings } from "./registry/bindings.ts";
+export { connectPeer, generatePeerKey, peerId, PeerClient, type ConnectPeerOptions, type PeerEvents, type PeerIceServer, type RelayedSignal } from "./client/peer.ts";
+export type { PeerClientMessage, PeerServerMessage } from "./peers/protocol.ts";

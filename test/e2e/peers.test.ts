@@ -133,6 +133,29 @@ describe("two browsers through /.webrtc", () => {
     }
   }, 40_000);
 
+  test("the README's two-tab example, as printed, opens a data channel between two tabs", async () => {
+    const readme = await Bun.file(new URL("../../README.md", import.meta.url)).text();
+    const example = /\*\*Two tabs, one data channel\.\*\*[\s\S]*?<script type="module">\n([\s\S]*?)<\/script>/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const srv = startServer();
+    try {
+      const script = example!.replaceAll("https://pods.example.com", srv.url);
+      const tabs = await Promise.all([browser.newPage(), browser.newPage()]);
+      const heard = tabs.map(() => [] as string[]);
+      tabs.forEach((tab, i) => tab.on("console", (m) => heard[i]!.push(m.text())));
+      for (const tab of tabs) {
+        await tab.goto(`${srv.url}/health`);
+        await tab.addScriptTag({ type: "module", content: script });
+        await Bun.sleep(300); // the first tab is in the room before the second arrives
+      }
+      for (let waited = 0; heard.some((h) => !h.some((t) => t.startsWith("hi from "))) && waited < 15_000; waited += 50) await Bun.sleep(50);
+      expect(heard.map((h) => h.filter((t) => t.startsWith("hi from ")).length)).toEqual([1, 1]);
+      await Promise.all(tabs.map((t) => t.close()));
+    } finally {
+      await srv.close();
+    }
+  }, 40_000);
+
   const missing = coturnMissing();
   if (missing) console.log(`skip: ${missing}`);
   test.skipIf(missing !== null)("with iceTransportPolicy relay, through coturn with the credentials the hub handed out", async () => {
