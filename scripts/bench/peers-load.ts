@@ -9,7 +9,7 @@
 //   knows all the others. Measures server CPU per join notice delivered.
 //   bun scripts/bench/peers-load.ts '<PeersLoadOptions as JSON>'
 import { authStatement } from "../../src/identity/auth-statement.ts";
-import { cpuTime, type CpuTime } from "./proc.ts";
+import { cpuDelta, cpuTime, steadyWindow, type CpuTime } from "./proc.ts";
 import { CANDIDATES_EACH_WAY, peerFrames } from "./signal-payloads.ts";
 
 export interface PeersLoadOptions {
@@ -102,11 +102,6 @@ async function pair(options: PeersLoadOptions, index: number, counter: Counter):
   return { sockets: [caller, callee], call };
 }
 
-function delta(before: CpuTime | undefined, after: CpuTime | undefined): CpuTime | undefined {
-  if (!before || !after) return undefined;
-  return { userMicros: after.userMicros - before.userMicros, systemMicros: after.systemMicros - before.systemMicros };
-}
-
 async function measureRelay(options: PeersLoadOptions, cpu: () => CpuTime | undefined): Promise<{ delivered: number; elapsedMs: number; used?: CpuTime }> {
   const counter: Counter = { delivered: 0, running: true };
   const pairs = await Promise.all(Array.from({ length: options.pairs }, (_, i) => pair(options, i, counter)));
@@ -115,13 +110,8 @@ async function measureRelay(options: PeersLoadOptions, cpu: () => CpuTime | unde
     for (const p of pairs) p.call();
     await Bun.sleep(500); // warm: JITs, buffers
     counter.delivered = 0;
-    const before = cpu();
-    const start = performance.now();
-    await Bun.sleep(options.seconds * 1000);
-    counter.running = false;
-    const elapsedMs = performance.now() - start;
-    await Bun.sleep(100); // frames in flight still arrive and are counted, as their CPU is
-    return { delivered: counter.delivered, elapsedMs, used: delta(before, cpu()) };
+    const { elapsedMs, used } = await steadyWindow(options.seconds, cpu, () => (counter.running = false));
+    return { delivered: counter.delivered, elapsedMs, used };
   } finally {
     for (const ws of sockets) ws.close();
   }
@@ -144,7 +134,7 @@ async function measurePresence(options: PeersLoadOptions, cpu: () => CpuTime | u
   try {
     for (let waited = 0; known.some((n) => n < options.peers - 1) && waited < 30_000; waited += 5) await Bun.sleep(5);
     const elapsedMs = performance.now() - start;
-    return { delivered: notices, elapsedMs, used: delta(before, cpu()) };
+    return { delivered: notices, elapsedMs, used: cpuDelta(before, cpu()) };
   } finally {
     for (const ws of sockets) ws.close();
   }

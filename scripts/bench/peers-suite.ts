@@ -7,6 +7,7 @@ import { targets } from "./figures.ts";
 import type { PeersLoadOptions, PeersLoadResult } from "./peers-load.ts";
 import { runJsonChild } from "./processes.ts";
 import type { RelayLoadOptions, RelayLoadResult } from "./relay-load.ts";
+import { userMicrosPerMessage } from "./relay-suite.ts";
 import { startServer } from "./servers.ts";
 import { forEachRun, type SuiteContext } from "./suite.ts";
 
@@ -16,11 +17,6 @@ const PEERS_LOAD = join(import.meta.dir, "peers-load.ts");
 const RELAY_LOAD = join(import.meta.dir, "relay-load.ts");
 
 const bareTarget = { text: "≤ 1.1× bare", met: targets.ratioAtMost(1.1, "bare") };
-
-function userMicros(r: { serverCpuMs?: number; serverSystemCpuMs?: number; relayedMessages: number }): number | undefined {
-  if (r.serverCpuMs === undefined || r.serverSystemCpuMs === undefined || r.relayedMessages === 0) return undefined;
-  return ((r.serverCpuMs - r.serverSystemCpuMs) * 1000) / r.relayedMessages;
-}
 
 export async function peersSuite(ctx: SuiteContext): Promise<void> {
   const f = ctx.figures;
@@ -53,7 +49,7 @@ export async function peersSuite(ctx: SuiteContext): Promise<void> {
       if (presence.relayedMessages !== (CROWD * (CROWD - 1)) / 2) ctx.notes.push(`peers presence, ${spec.name}: ${presence.relayedMessages} join notices, expected ${(CROWD * (CROWD - 1)) / 2}`);
       f.add(ids.rate, spec.name, relay.messagesPerSec);
       f.add(ids.cpu, spec.name, relay.serverCpuMicrosPerMessage);
-      f.add(ids.userCpu, spec.name, userMicros(relay));
+      f.add(ids.userCpu, spec.name, userMicrosPerMessage(relay));
       f.add(ids.signalRate, spec.name, signal.messagesPerSec);
       f.add(ids.signalCpu, spec.name, signal.serverCpuMicrosPerMessage);
       f.add(ids.presenceCpu, spec.name, presence.serverCpuMicrosPerMessage);

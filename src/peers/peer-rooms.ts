@@ -2,6 +2,7 @@ import type { ServerWebSocket } from "bun";
 import type { Hub } from "../cluster/hub.ts";
 import type { SocketHandlers } from "../http/websockets.ts";
 import { AuthGate } from "../identity/socket-auth.ts";
+import { textOverLimit } from "../limits/frame-size.ts";
 import { iceServersFor, type IceServerOptions } from "./ice-servers.ts";
 import { parsePeerMessage, type PeerServerMessage, type RelayRequest } from "./protocol.ts";
 import { relayedText } from "./relay-text.ts";
@@ -62,10 +63,7 @@ export class PeerRooms {
     }
     if (typeof frame !== "string") return send(ws, { type: "error", message: "binary frames are not supported; send JSON text" });
     const limit = this.options.maxMessageBytes;
-    // length counts UTF-16 units (<= bytes): only measure bytes when it could matter.
-    if (frame.length > limit || (frame.length * 3 > limit && Buffer.byteLength(frame) > limit)) {
-      return send(ws, { type: "error", message: `message too large (limit ${limit} bytes)` });
-    }
+    if (textOverLimit(frame, limit)) return send(ws, { type: "error", message: `message too large (limit ${limit} bytes)` });
     const parsed = parsePeerMessage(frame);
     if (!parsed.ok) return send(ws, { type: "error", message: parsed.error });
     const m = parsed.message;

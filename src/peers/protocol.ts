@@ -1,6 +1,7 @@
 // The peer signaling wire format (JSON text frames on WS /.webrtc?room=<name>).
 // Peers are Ed25519 public keys (64 lowercase hex); the server sets every `from`.
 
+import { jsonObject } from "../http/json-frame.ts";
 import { isCandidate, type IceCandidateJson } from "../signal/protocol.ts";
 import type { IceServer } from "./ice-servers.ts";
 
@@ -46,14 +47,8 @@ const LOWERCASE_KEY = /^[0-9a-f]{64}$/;
 
 /** Validates one text frame. Never throws: hostile input becomes an error result. */
 export function parsePeerMessage(text: string): PeerParseResult {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, error: "invalid json" };
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return { ok: false, error: "message must be a JSON object" };
-  const m = value as Record<string, unknown>;
+  const m = jsonObject(text);
+  if (typeof m === "string") return { ok: false, error: m };
   const error = problemWith(m);
   if (error !== null) return { ok: false, error };
   // Keys have one spelling from here on, whatever case the client wrote.
