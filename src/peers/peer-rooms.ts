@@ -46,11 +46,6 @@ export class PeerRooms {
     };
   }
 
-  /** Peers in rooms on this node. */
-  count(): number {
-    return this.present.size;
-  }
-
   closeAll(): void {
     for (const ws of this.present) ws.close(1001, "server shutting down");
   }

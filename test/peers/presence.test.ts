@@ -1,5 +1,7 @@
 // Who is in a room, over real sockets: lists, joins and leaves, replacement, isolation, bounds.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { openRawWs } from "../../scripts/bench/raw-ws.ts";
+import { authStatement } from "../../src/identity/auth-statement.ts";
 import { authFrame, enterRoom, newKey, peersUrl } from "../helpers/peers.ts";
 import { startServer, withServer, type TestServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
@@ -134,3 +136,32 @@ describe("presence in a room", () => {
     });
   });
 });
+
+test("a peer that stops answering pings is dropped, and the room hears it left", async () => {
+  await withServer({ wsIdleTimeout: 8 }, async (idle) => {
+    const watcher = await enterRoom(idle, "idle");
+    const key = await newKey();
+    let nonce = "";
+    let gotChallenge: () => void = () => {};
+    const challenged = new Promise<void>((resolve) => (gotChallenge = resolve));
+    const gone = await openRawWs({
+      host: "127.0.0.1",
+      port: idle.server.port,
+      path: "/.webrtc?room=idle",
+      ignorePings: true,
+      onText: (text) => {
+        const m = JSON.parse(text);
+        if (m.type === "challenge") (nonce = m.nonce), gotChallenge();
+      },
+      onClose: () => {},
+    });
+    await challenged;
+    gone.sendText(JSON.stringify({ type: "auth", publicKey: key.id, signature: await key.sign(authStatement(`127.0.0.1:${idle.server.port}`, nonce)) }));
+    expect(await watcher.socket.next({ type: "peer-joined" })).toMatchObject({ peer: key.id });
+    const started = Date.now();
+    expect(await watcher.socket.next({ type: "peer-left" }, 25_000)).toMatchObject({ peer: key.id });
+    expect(Date.now() - started).toBeGreaterThan(4000);
+    watcher.socket.close();
+    gone.destroy();
+  });
+}, 30_000);
