@@ -111,3 +111,13 @@ describe("relayed text", () => {
     }
   });
 });
+
+test("a frame over twice the limit is cut off by the websocket layer (1009); the room goes on", async () => {
+  const big = await enterRoom(srv, "relay");
+  await a.socket.next({ type: "peer-joined", peer: big.key.id });
+  big.socket.send({ type: "offer", to: a.key.id, sdp: "x".repeat(200 * 1024) });
+  expect((await big.socket.closed).code).toBe(1009);
+  expect(await a.socket.next({ type: "peer-left" })).toMatchObject({ peer: big.key.id });
+  b.socket.send({ type: "answer", to: a.key.id, sdp: "after" });
+  expect(await a.socket.next({ type: "answer" })).toEqual({ type: "answer", from: b.key.id, sdp: "after" });
+});
