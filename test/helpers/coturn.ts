@@ -4,7 +4,8 @@ import type { Subprocess } from "bun";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freeUdpPort } from "./udp-client.ts";
+import { BINDING_REQUEST, encodeStun } from "../../src/stun/message.ts";
+import { freeUdpPort, UdpClient } from "./udp-client.ts";
 
 export const TURNSERVER = "/usr/bin/turnserver";
 export const TURN_REALM = "gemmapod.test";
@@ -42,15 +43,15 @@ export async function startCoturn(secret = "coturn-test-secret-0123456789"): Pro
     await Promise.race([proc.exited, Bun.sleep(2000).then(() => proc.kill("SIGKILL"))]);
     rmSync(dir, { recursive: true, force: true });
   };
-  // Listening once its log says so (it binds before it logs the relay range).
-  for (let waited = 0; ; waited += 50) {
-    const text = existsSync(log) ? readFileSync(log, "utf8") : "";
-    if (/listener opened on : 127\.0\.0\.1:\d+/i.test(text) || /Total General servers/i.test(text)) break;
-    if (proc.exitCode !== null || waited > 5000) {
-      await stop();
-      throw new Error(`coturn did not start: ${text.slice(-800)}`);
-    }
-    await Bun.sleep(50);
+  // Ready once it answers a STUN Binding request on its port.
+  const probe = await UdpClient.open();
+  try {
+    await probe.ask(encodeStun({ type: BINDING_REQUEST, transactionId: crypto.getRandomValues(new Uint8Array(12)), attributes: [] }, false), port, 10_000);
+  } catch {
+    await stop();
+    throw new Error(`coturn did not answer on udp/${port}: ${existsSync(log) ? readFileSync(log, "utf8").slice(-800) : "no log"}`);
+  } finally {
+    probe.close();
   }
   return { port, secret, url: `turn:127.0.0.1:${port}`, stop };
 }

@@ -23,6 +23,8 @@ export class UdpClient {
           if (client.waiter) client.waiter(packet);
           else client.inbox.push(packet);
         },
+        // ICMP port unreachable (nobody listening yet): the next retransmission may find someone.
+        error() {},
       },
     });
     client = new UdpClient(socket);
@@ -47,11 +49,14 @@ export class UdpClient {
     });
   }
 
-  async ask(packet: Uint8Array, port: number, ms = 2000): Promise<Uint8Array> {
-    this.send(packet, port);
-    const answer = await this.receive(ms);
-    if (!answer) throw new Error(`no answer from udp/${port} within ${ms} ms`);
-    return answer;
+  /** Sends `packet` (again every half second, as STUN clients retransmit) until an answer comes. */
+  async ask(packet: Uint8Array, port: number, ms = 5000): Promise<Uint8Array> {
+    for (const until = Date.now() + ms; Date.now() < until; ) {
+      this.send(packet, port);
+      const answer = await this.receive(Math.min(500, until - Date.now()));
+      if (answer) return answer;
+    }
+    throw new Error(`no answer from udp/${port} within ${ms} ms`);
   }
 
   close(): void {
