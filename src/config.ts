@@ -39,6 +39,7 @@ export interface Config {
   rondevuMaxSessionsPerTopic: number;
   rondevuMaxSessions: number;
   rondevuRate: number;
+  consoleMaxViewers: number;
   maxPeersPerRoom: number;
   maxRoomsPerKey: number;
   peerMessageRate: number;
@@ -83,6 +84,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   rondevuMaxSessionsPerTopic: 1000,
   rondevuMaxSessions: 20_000,
   rondevuRate: 50,
+  consoleMaxViewers: 100,
   maxPeersPerRoom: 1000,
   maxRoomsPerKey: 16,
   peerMessageRate: 50,
@@ -190,6 +192,7 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "rondevuMaxSessionsPerTopic", flag: "--rondevu-max-sessions-per-topic", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS_PER_TOPIC"], value: "N", help: "live Rondevu sessions per origin and topic", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuMaxSessions", flag: "--rondevu-max-sessions", env: ["GEMMAPOD_SIGNAL_RONDEVU_MAX_SESSIONS"], value: "N", help: "live Rondevu sessions in all (the memory bound)", parse: integer(1, 10_000_000) }),
   flag({ key: "rondevuRate", flag: "--rondevu-rate", env: ["GEMMAPOD_SIGNAL_RONDEVU_RATE"], value: "N", help: "Rondevu requests per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
+  flag({ key: "consoleMaxViewers", flag: "--console-max-viewers", env: ["GEMMAPOD_SIGNAL_CONSOLE_MAX_VIEWERS"], value: "N", help: "web consoles (at /) receiving live status at once; past it 503 (10 per client address)", parse: integer(1, 100_000) }),
   flag({ key: "maxPeersPerRoom", flag: "--max-peers-per-room", env: ["GEMMAPOD_SIGNAL_MAX_PEERS_PER_ROOM"], value: "N", help: "peers in one /.webrtc room; past it: error, close 1008", parse: integer(2, 1_000_000) }),
   flag({ key: "maxRoomsPerKey", flag: "--max-rooms-per-key", env: ["GEMMAPOD_SIGNAL_MAX_ROOMS_PER_KEY"], value: "N", help: "/.webrtc rooms one key may be in at once", parse: integer(1, 100_000) }),
   flag({ key: "peerMessageRate", flag: "--peer-message-rate", env: ["GEMMAPOD_SIGNAL_PEER_MESSAGE_RATE"], value: "N", help: "messages per second per /.webrtc socket (burst twice that), plus --peer-partner-rate per peer it negotiates with", parse: integer(1, 1_000_000) }),

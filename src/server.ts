@@ -1,5 +1,6 @@
 import type { Server } from "bun";
 import { DEFAULT_CONFIG, type Config } from "./config.ts";
+import { createConsole } from "./console/console.ts";
 import { openRondevu } from "./discovery/rondevu/open.ts";
 import { createApp } from "./http/app.ts";
 import { limitRequestBody } from "./http/body-limit.ts";
@@ -15,6 +16,7 @@ import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { LocalHub } from "./cluster/local-hub.ts";
 import { newSocketData } from "./signal/socket-data.ts";
+import { VERSION } from "./version.ts";
 import { PeerRooms } from "./peers/peer-rooms.ts";
 import { peerRoutes } from "./peers/routes.ts";
 import { startStunServer } from "./stun/stun-server.ts";
@@ -63,6 +65,29 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     onOriginRegistered: options.onOriginRegistered,
     onOriginDisconnected: options.onOriginDisconnected,
   });
+  const ice = { turnUrls: settings.turnUrls, turnSecret: settings.turnSecret, turnTtlMs: settings.turnTtlMs, stunPort: settings.stunPort };
+  const peers = new PeerRooms({ hub, maxMessageBytes, maxPeersPerRoom: settings.maxPeersPerRoom, maxRoomsPerKey: settings.maxRoomsPerKey, authTimeoutMs: settings.peerAuthTimeoutMs, ice });
+  const registryName = options.registry.name ?? "custom";
+  const webConsole = createConsole({
+    // Features fill their fields here (peers, rooms, tunnels, warnings).
+    status: async () => ({
+      version: VERSION,
+      registry: registryName,
+      origins: broker.originPodIds().length,
+      sessions: broker.sessionCount(),
+      sessionsStarted: broker.sessionsStarted(),
+      ...peers.counts(),
+      tunnels: 0,
+      pods: (await options.registry.countPods?.()) ?? null,
+      warnings: [],
+    }),
+    registry: options.registry,
+    cache,
+    hasOrigin: (podId) => broker.hasOrigin(podId),
+    maxViewers: settings.consoleMaxViewers,
+    trustProxy: settings.trustProxy,
+    maxPodBytes,
+  });
   const app = createApp({
     registry: options.registry,
     maxPodBytes,
@@ -77,10 +102,9 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     bindings,
     rondevu: { prefix: settings.rondevuPrefix, app: rondevu.app },
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount() }),
+    console: webConsole.app,
   });
 
-  const ice = { turnUrls: settings.turnUrls, turnSecret: settings.turnSecret, turnTtlMs: settings.turnTtlMs, stunPort: settings.stunPort };
-  const peers = new PeerRooms({ hub, maxMessageBytes, maxPeersPerRoom: settings.maxPeersPerRoom, maxRoomsPerKey: settings.maxRoomsPerKey, authTimeoutMs: settings.peerAuthTimeoutMs, ice });
   const sockets = new WebSockets({ signal: broker.handlers(), peer: peers.handlers() }, { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy });
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
@@ -136,6 +160,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       janitor?.stop();
       cache.clear();
       rondevu.close();
+      webConsole.close();
       broker.closeAll();
       peers.closeAll();
       (await stun?.catch(() => undefined))?.close();

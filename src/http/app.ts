@@ -9,6 +9,8 @@ export interface AppOptions extends PodRoutesOptions {
   adminToken?: string;
   /** Live broker figures for `/health`. */
   health: () => { origins: string[]; sessions: number };
+  /** The web console (`/` and `/console/…`). */
+  console?: Hono<any>;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -18,6 +20,7 @@ export function createApp(options: AppOptions): Hono {
     c.json({ ok: true, ...options.health(), registry: options.registry.name ?? "custom" }),
   );
   if (options.rondevu) app.route(options.rondevu.prefix, options.rondevu.app);
+  if (options.console) app.route("/", options.console);
   app.route("/", deleteRoutes({ registry: options.registry, adminToken: options.adminToken, onDeleted: (id) => options.cache.delete(id) }));
   app.route("/", podRoutes(options));
   app.notFound(() => jsonError(404, "not found"));

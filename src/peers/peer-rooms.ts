@@ -46,6 +46,13 @@ export class PeerRooms {
     };
   }
 
+  /** Peers in rooms on this node, and the rooms they are in (for the console). */
+  counts(): { peers: number; rooms: number } {
+    const rooms = new Set<string>();
+    for (const ws of this.present) rooms.add(ws.data.room);
+    return { peers: this.present.size, rooms: rooms.size };
+  }
+
   closeAll(): void {
     for (const ws of this.present) ws.close(1001, "server shutting down");
   }

@@ -29,6 +29,10 @@ export class MemoryRegistry implements ManagedRegistry {
     this.lastFetched.set(id, Date.now());
   }
 
+  async countPods(): Promise<number> {
+    return this.records.size;
+  }
+
   async deletePod(id: string): Promise<boolean> {
     this.blobs.delete(id);
     this.lastFetched.delete(id);

@@ -44,9 +44,12 @@ export class SqliteRegistry implements ManagedRegistry {
     listOwner: Statement<PodRow, [string, string, number]>;
     usage: Statement<{ pods: number; bytes: number | null }, [string]>;
     idle: Statement<{ id: string }, [string]>;
+    count: Statement<{ pods: number }, []>;
   };
   /** Hit counts are batched: one write per flush instead of one per request. */
   private pendingHits = new Map<string, number>();
+  /** Pods stored, counted once (a full scan) and then kept by this process's writes. */
+  private podCount: number | undefined;
   private readonly flushTimer: Timer;
 
   constructor(options: SqliteRegistryOptions) {
@@ -82,6 +85,7 @@ export class SqliteRegistry implements ManagedRegistry {
       listOwner: this.db.prepare<PodRow, [string, string, number]>("SELECT * FROM pods WHERE owner_pubkey = ? AND id > ? ORDER BY id LIMIT ?"),
       usage: this.db.prepare<{ pods: number; bytes: number | null }, [string]>("SELECT COUNT(*) AS pods, SUM(blob_size) AS bytes FROM pods WHERE owner_pubkey = ?"),
       idle: this.db.prepare<{ id: string }, [string]>("SELECT id FROM pods WHERE COALESCE(last_fetched_at, created_at) < ?"),
+      count: this.db.prepare<{ pods: number }, []>("SELECT COUNT(*) AS pods FROM pods"),
     };
     this.removeCrashLeftovers();
     this.flushTimer = setInterval(() => this.flushHits(), options.hitFlushMs ?? 2000);
@@ -96,6 +100,7 @@ export class SqliteRegistry implements ManagedRegistry {
     await writeFileAtomic(this.blobPath(record.id), blob);
     try {
       this.statements.insert.run({ ...record });
+      if (this.podCount !== undefined) this.podCount++;
     } catch (error) {
       await unlink(this.blobPath(record.id)).catch(() => undefined);
       throw error;
@@ -121,6 +126,11 @@ export class SqliteRegistry implements ManagedRegistry {
     this.pendingHits.set(id, (this.pendingHits.get(id) ?? 0) + 1);
   }
 
+  async countPods(): Promise<number> {
+    this.podCount ??= this.statements.count.get()!.pods;
+    return this.podCount;
+  }
+
   /** Removes record then blob (a crash in between leaves only an orphan file, swept at start). */
   async deletePod(id: string): Promise<boolean> {
     this.pendingHits.delete(id);
@@ -129,6 +139,7 @@ export class SqliteRegistry implements ManagedRegistry {
       if (changes > 0) this.statements.tombstone.run(id, new Date().toISOString());
       return changes;
     })();
+    if (changes > 0 && this.podCount !== undefined) this.podCount--;
     await unlink(this.blobPath(id)).catch(() => undefined);
     return changes > 0;
   }

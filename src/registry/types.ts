@@ -22,6 +22,8 @@ export interface Registry {
   getBlob(id: string): Promise<Uint8Array | null>;
   /** Best effort; failures must not break serving. */
   bumpHits(id: string): Promise<void>;
+  /** How many pods are stored (the console shows it); optional for custom backends. */
+  countPods?(): Promise<number>;
   close?(): Promise<void>;
 }
 

@@ -54,6 +54,8 @@ export class Broker {
   private readonly origins = new Map<string, SignalSocket>();
   private readonly sessions = new Map<string, Session>();
   private readonly sessionsByPod = new Map<string, Set<string>>();
+  /** Sessions ever offered here; the console samples it for its sessions-per-second graph. */
+  private started = 0;
   private readonly sweeper: Timer;
 
   constructor(private readonly options: BrokerOptions) {
@@ -67,6 +69,15 @@ export class Broker {
 
   sessionCount(): number {
     return this.sessions.size;
+  }
+
+  sessionsStarted(): number {
+    return this.started;
+  }
+
+  /** Whether the pod has an origin on any node. */
+  async hasOrigin(podId: string): Promise<boolean> {
+    return (await this.options.hub.holder(podTopic(podId))) !== null;
   }
 
   /** Websocket handlers bound to this broker. */
@@ -190,6 +201,7 @@ export class Broker {
       mine.add(m.sessionId);
       const session: Session = { podId: m.podId, toVisitor: sessionTopic(m.sessionId), toOrigin: podTopic(m.podId), visitorId: data.id, openedAt: performance.now(), answered: false };
       this.sessions.set(m.sessionId, session);
+      this.started++;
       if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = new Set()));
       ofPod.add(m.sessionId);
       this.options.hub.subscribe(ws, session.toVisitor);

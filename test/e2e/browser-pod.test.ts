@@ -3,7 +3,7 @@
 // page doing what GemmaPod Host does: register, answer offers, trickle candidates.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { launchChromium } from "../helpers/chromium.ts";
+import { launchChromium } from "../helpers/browser.ts";
 import { buildPod } from "../helpers/pods.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 

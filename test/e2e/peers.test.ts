@@ -4,7 +4,7 @@
 // pair connects again with iceTransportPolicy "relay", through TURN alone.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/chromium.ts";
+import { launchChromium } from "../helpers/browser.ts";
 import { coturnMissing, startCoturn, type Coturn } from "../helpers/coturn.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 

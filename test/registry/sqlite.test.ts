@@ -44,6 +44,23 @@ describe("SqliteRegistry", () => {
     await reg.close();
   });
 
+  test("counts its pods with one scan, then follows its own writes", async () => {
+    const dir = tempDir();
+    const reg = new SqliteRegistry({ dataDir: dir });
+    await reg.putPod(record("FFFFFFFFFFFA"), new Uint8Array([1]));
+    expect(await reg.countPods()).toBe(1);
+    await reg.putPod(record("FFFFFFFFFFFB"), new Uint8Array([2]));
+    await expect(reg.putPod(record("FFFFFFFFFFFB"), new Uint8Array([2]))).rejects.toThrow();
+    expect(await reg.countPods()).toBe(2);
+    expect(await reg.deletePod("FFFFFFFFFFFA")).toBe(true);
+    expect(await reg.deletePod("FFFFFFFFFFFA")).toBe(false);
+    expect(await reg.countPods()).toBe(1);
+    await reg.close();
+    const reopened = new SqliteRegistry({ dataDir: dir });
+    expect(await reopened.countPods()).toBe(1);
+    await reopened.close();
+  });
+
   test("a failed insert leaves neither row nor blob", async () => {
     const dir = tempDir();
     const reg = new SqliteRegistry({ dataDir: dir });

@@ -82,6 +82,28 @@ describe("release executable for this machine", () => {
     expect(server.output()).toContain("SIGTERM, shutting down");
   });
 
+  test("serves the web console at / from the files built into it", async () => {
+    const server = await spawnServer([], { command: [binary] });
+    try {
+      const page = await fetch(`${server.url}/`);
+      expect(page.headers.get("content-security-policy")).toStartWith("default-src 'self'");
+      const html = await page.text();
+      expect(html).toContain('<dd data-field="origins">0</dd>');
+      const assets = [...html.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+      expect(assets.length).toBe(3);
+      const bodies = await Promise.all(assets.map(async (path) => {
+        const res = await fetch(server.url + path);
+        expect(res.status).toBe(200);
+        return `${res.headers.get("content-type")} ${await res.text()}`;
+      }));
+      // The page's own script, bundled: it follows the live status.
+      expect(bodies.find((b) => b.startsWith("text/javascript"))).toContain("/console/events");
+      expect(bodies.some((b) => b.startsWith("text/css"))).toBe(true);
+    } finally {
+      expect(await server.stop("SIGTERM")).toBe(0);
+    }
+  });
+
   test("keeps its pods across a restart on the same data dir", async () => {
     const server = await spawnServer(["--registry", "sqlite", "--data-dir", dataDir], { command: [binary] });
     try {

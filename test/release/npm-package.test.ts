@@ -34,7 +34,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("npm package", () => {
   test("contains the sources, README and package.json only", async () => {
     const files = packed.files.map((f) => f.path).sort();
-    const sources = (await Array.fromAsync(new Bun.Glob("src/**/*.ts").scan({ cwd: ROOT }))).sort();
+    // The console's page, stylesheet and icon are built from source when run by bunx.
+    const sources = (await Array.fromAsync(new Bun.Glob("src/**/*.{ts,html,css,svg}").scan({ cwd: ROOT }))).sort();
     const license = existsSync(join(ROOT, "LICENSE")) ? ["LICENSE"] : []; // npm always adds it
     expect(files).toEqual(["README.md", "package.json", ...license, ...sources].sort());
     expect(files).toContain(pkg.bin["gemmapod-signal"]);
@@ -52,11 +53,15 @@ describe("npm package", () => {
     expect(await exec([...BUNX, "--version"], project)).toMatchObject({ out: `${pkg.version}\n` });
   });
 
-  test("bunx gemmapod-signal starts, answers /health and stops on SIGTERM", async () => {
+  test("bunx gemmapod-signal starts, answers /health and the console, and stops on SIGTERM", async () => {
     const server = await spawnServer([], { command: BUNX, cwd: project });
     try {
       expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ ok: true, origins: [], sessions: 0, registry: "memory" });
       expect(await exec([...BUNX, "healthcheck", "--url", server.url], project)).toMatchObject({ out: `healthy: ${server.url}/health\n` });
+      const page = await (await fetch(`${server.url}/`)).text();
+      expect(page).toContain('<dd data-field="origins">0</dd>');
+      const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(page)![1]!;
+      expect(await (await fetch(server.url + script)).text()).toContain("/console/events");
     } finally {
       expect(await server.stop("SIGTERM")).toBe(0);
     }
