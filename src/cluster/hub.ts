@@ -52,6 +52,8 @@ export interface Entry {
   limit: number;
   list: (others: string[]) => Payload;
   announce: Payload;
+  /** Published to `topic` if the member's node dies while it is in the group (a live node says it itself); one node ignores it. */
+  farewell: string;
 }
 
 /** The origin of a pod subscribes here; visitors' offers and candidates go here. */

@@ -126,6 +126,7 @@ export class PeerRooms {
       limit: maxPeersPerRoom - 1,
       list: (others) => JSON.stringify({ type: "peers", you: key, peers: others, iceServers: this.iceServers(ws) } satisfies PeerServerMessage),
       announce: presence("peer-joined", key),
+      farewell: presence("peer-left", key),
     });
     if (isGone(data)) return;
     if (peers === null) {
