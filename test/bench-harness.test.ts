@@ -51,7 +51,7 @@ describe("peers load generator", () => {
       expect(relay.relayedMessages).toBeGreaterThan(20); // more than two rounds, even on a loaded box
       const presence = await runPeersLoad({ url, mode: "presence", pairs: 0, peers: 30, seconds: 0, signs, serverPid: process.pid });
       expect(presence.relayedMessages).toBe((30 * 29) / 2);
-      expect(presence.serverCpuMs).toBeGreaterThan(0);
+      expect(presence.serverCpuMs).toBeNumber(); // read from /proc: 10 ms ticks, so a short run may read 0
     });
   }
 });

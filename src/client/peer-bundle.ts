@@ -1,8 +1,9 @@
 // GET /client/peer.js: src/client/peer.ts as one browser ES module, so a page can
 // `import { connectPeer } from "https://<server>/client/peer.js"` with nothing installed.
-// The sources are imported as text, which `bun build --compile` embeds in the
+// Its source is imported as text, which `bun build --compile` embeds in the
 // executable (and the npm package ships), then bundled once, at the first request.
 import { etagMatches } from "../http/pod-cache.ts";
+import { authStatement } from "../identity/auth-statement.ts";
 
 interface Bundle {
   body: string;
@@ -13,11 +14,13 @@ type TextModule = { default: string };
 
 /** Every file peer.ts imports at run time (its type imports vanish), at its path under src/. */
 async function sources(): Promise<Record<string, string>> {
-  const [client, statement] = (await Promise.all([
-    import("./peer.ts", { with: { type: "text" } }),
-    import("../identity/auth-statement.ts", { with: { type: "text" } }),
-  ])) as unknown as TextModule[];
-  return { "/src/client/peer.ts": client!.default, "/src/identity/auth-statement.ts": statement!.default };
+  const client = (await import("./peer.ts", { with: { type: "text" } })) as unknown as TextModule;
+  return {
+    "/src/client/peer.ts": client.default,
+    // The server's own function, as it runs here: one copy of the logic, and no file
+    // imported both as code and as text (which `bun build --compile` can mix up).
+    "/src/identity/auth-statement.ts": `export const authStatement = ${authStatement.toString()};`,
+  };
 }
 
 async function bundle(): Promise<Bundle> {
