@@ -19,8 +19,10 @@ export class LocalHub implements Hub {
 
   deliver(topic: string, data: Payload, onNobody: () => void): void {
     const server = this.server();
-    if (server.subscriberCount(topic) === 0) onNobody();
-    else server.publish(topic, data);
+    // publish answers the bytes sent, 0 for nobody (or for a socket being cut off for not
+    // reading): one native call per frame instead of a count, then a send. Only an empty
+    // frame sends 0 bytes to a listener, so only then is the count needed.
+    if (server.publish(topic, data) === 0 && (data.length > 0 || server.subscriberCount(topic) === 0)) onNobody();
   }
 
   subscribe(ws: ServerWebSocket<unknown>, topic: string): void {
