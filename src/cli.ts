@@ -72,8 +72,15 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   // Windows has no SIGHUP; elsewhere it re-reads the TLS certificate (e.g. after a renewal).
   if (process.platform !== "win32") process.on("SIGHUP", () => void server.reloadTls());
-  // Announced only once a supervisor's SIGTERM would shut down cleanly.
-  log.notice(`gemmapod-signal listening on ${server.url}`, { registry: config.registry, version: VERSION });
+  // Announced once every listener is up (the UDP --stun-port too) and a supervisor's SIGTERM would shut down cleanly.
+  server.ready.then(
+    () => log.notice(`gemmapod-signal listening on ${server.url}`, { registry: config.registry, version: VERSION, ...(config.stunPort ? { stun: `udp/${config.stunPort}` } : {}) }),
+    (error) => {
+      log.error("could not start", errorFields(error));
+      log.flush();
+      process.exit(1);
+    },
+  );
 }
 
 void main();

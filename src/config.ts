@@ -63,6 +63,15 @@ export interface Config {
   logLevel: LogLevel;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  maxPeersPerRoom: number;
+  maxRoomsPerKey: number;
+  peerMessageRate: number;
+  peerPartnerRate: number;
+  peerAuthTimeoutMs: number;
+  turnUrls: string[];
+  turnSecret: string | undefined;
+  turnTtlMs: number;
+  stunPort: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -117,6 +126,15 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   logLevel: "info",
   tlsCert: undefined,
   tlsKey: undefined,
+  maxPeersPerRoom: 1000,
+  maxRoomsPerKey: 16,
+  peerMessageRate: 50,
+  peerPartnerRate: 20,
+  peerAuthTimeoutMs: 10_000,
+  turnUrls: [],
+  turnSecret: undefined,
+  turnTtlMs: 3_600_000,
+  stunPort: 0,
 };
 
 interface Flag<K extends keyof Config = keyof Config> {
@@ -256,6 +274,15 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "logLevel", flag: "--log-level", env: ["GEMMAPOD_SIGNAL_LOG_LEVEL"], value: "LEVEL", help: "least severe lines logged: debug, info (one per request), warn or error", parse: oneOf(LOG_LEVELS) }),
   flag({ key: "tlsCert", flag: "--tls-cert", env: ["GEMMAPOD_SIGNAL_TLS_CERT"], value: "FILE", help: "PEM certificate chain: serve HTTPS and WSS directly (with --tls-key; SIGHUP re-reads both)", parse: nonEmpty }),
   flag({ key: "tlsKey", flag: "--tls-key", env: ["GEMMAPOD_SIGNAL_TLS_KEY"], value: "FILE", help: "PEM private key of --tls-cert", parse: nonEmpty }),
+  flag({ key: "maxPeersPerRoom", flag: "--max-peers-per-room", env: ["GEMMAPOD_SIGNAL_MAX_PEERS_PER_ROOM"], value: "N", help: "peers in one /.webrtc room; past it: error, close 1008", parse: integer(2, 1_000_000) }),
+  flag({ key: "maxRoomsPerKey", flag: "--max-rooms-per-key", env: ["GEMMAPOD_SIGNAL_MAX_ROOMS_PER_KEY"], value: "N", help: "/.webrtc rooms one key may be in at once", parse: integer(1, 100_000) }),
+  flag({ key: "peerMessageRate", flag: "--peer-message-rate", env: ["GEMMAPOD_SIGNAL_PEER_MESSAGE_RATE"], value: "N", help: "messages per second per /.webrtc socket (burst twice that), plus --peer-partner-rate per peer it negotiates with", parse: integer(1, 1_000_000) }),
+  flag({ key: "peerPartnerRate", flag: "--peer-partner-rate", env: ["GEMMAPOD_SIGNAL_PEER_PARTNER_RATE"], value: "N", help: "more messages per second for each peer a socket sent an offer or answer to in the last 30 s", parse: integer(0, 1_000_000) }),
+  flag({ key: "peerAuthTimeoutMs", flag: "--peer-auth-timeout", env: ["GEMMAPOD_SIGNAL_PEER_AUTH_TIMEOUT"], value: "MS", help: "a /.webrtc socket not signed in by then gets an error and close 4003", parse: integer(100, 600_000) }),
+  flag({ key: "turnUrls", flag: "--turn-url", env: ["GEMMAPOD_SIGNAL_TURN_URL", "TURN_URL"], value: "URLS", help: "TURN server(s) handed to peers with short-lived credentials: turn:host:3478[,turns:host:5349]", parse: iceUrls }),
+  flag({ key: "turnSecret", flag: "--turn-secret", env: ["GEMMAPOD_SIGNAL_TURN_SECRET", "TURN_SECRET"], value: "SECRET", help: "the TURN server's static-auth-secret (coturn use-auth-secret)", parse: secret }),
+  flag({ key: "turnTtlMs", flag: "--turn-ttl", env: ["GEMMAPOD_SIGNAL_TURN_TTL"], value: "DURATION", help: "lifetime of the TURN credentials handed out, e.g. 1h", parse: duration }),
+  flag({ key: "stunPort", flag: "--stun-port", env: ["GEMMAPOD_SIGNAL_STUN_PORT"], value: "N", help: "UDP port answering STUN Binding requests, on --hostname (0 = off)", parse: integer(0, 65535) }),
 ];
 
 export type CliCommand =
@@ -304,6 +331,7 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
   }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
   if (healthcheck) return { kind: "healthcheck", url: `${healthcheckBase ?? localUrl(config.hostname, config.port, config.tlsCert !== undefined)}/health` };
+  if (config.turnUrls.length > 0 && !config.turnSecret) throw new ConfigError("--turn-url needs --turn-secret: the TURN server's shared secret");
   checkStorage(config);
   return { kind: "serve", config };
 }
@@ -444,6 +472,13 @@ function blobStore(raw: string): string {
   if (raw === "files") return raw;
   parseS3Url(raw);
   return raw.trim();
+}
+
+function iceUrls(raw: string): string[] {
+  const list = raw.split(",").map((u) => u.trim()).filter(Boolean);
+  const bad = list.find((u) => !/^turns?:[^\s?#]+(\?transport=(udp|tcp))?$/.test(u));
+  if (bad !== undefined || list.length === 0) throw new Error("expected turn:host:port or turns:host:port URLs, comma-separated");
+  return list;
 }
 
 function baseUrl(raw: string): string {

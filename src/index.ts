@@ -23,3 +23,5 @@ export { startTunnel, type TunnelClient, type TunnelClientOptions } from "./tunn
 export type { TunnelDirectory, TunnelEndpoint } from "./tunnel/directory.ts";
 export { MetricsRegistry, Counter, Gauge, Histogram, type LabelSpec } from "./metrics/registry.ts";
 export { Logger, type LoggerOptions, type LogLevel, type LogFormat, type LogFields } from "./log/logger.ts";
+export { connectPeer, generatePeerKey, peerId, PeerClient, type ConnectPeerOptions, type PeerEvents, type PeerIceServer, type RelayedSignal } from "./client/peer.ts";
+export type { PeerClientMessage, PeerServerMessage } from "./peers/protocol.ts";

@@ -27,6 +27,9 @@ import { Listener } from "./tls/listener.ts";
 import { openTunnels } from "./tunnel/open.ts";
 import { VERSION } from "./version.ts";
 import { Warnings } from "./warnings.ts";
+import { PeerRooms } from "./peers/peer-rooms.ts";
+import { peerRoutes } from "./peers/routes.ts";
+import { startStunServer } from "./stun/stun-server.ts";
 
 /** Any command-line setting (see config.ts) may be given; the rest take their defaults. */
 export interface CreateSignalServerOptions extends Partial<Omit<Config, "registry" | "dataDir">> {
@@ -55,6 +58,8 @@ export interface SignalServer {
   sessions(): number;
   /** Setup problems shown on `/health`; add to it. */
   readonly warnings: Warnings;
+  /** Resolves once every listener is up (the UDP --stun-port too); rejects if one could not bind. */
+  readonly ready: Promise<void>;
   /** Closes every socket, stops listening, then closes the registry. */
   close(): Promise<void>;
 }
@@ -97,8 +102,11 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     observer: telemetry.signal,
   });
   const tunnels = openTunnels(settings, { hub, registry: options.registry, admit: (req, srv) => sockets.admit(req, srv) });
+  const ice = { turnUrls: settings.turnUrls, turnSecret: settings.turnSecret, turnTtlMs: settings.turnTtlMs, stunPort: settings.stunPort };
+  const peers = new PeerRooms({ hub, maxMessageBytes, maxPeersPerRoom: settings.maxPeersPerRoom, maxRoomsPerKey: settings.maxRoomsPerKey, authTimeoutMs: settings.peerAuthTimeoutMs, ice });
+  const frameCap = { maxFrameBytes: maxMessageBytes * 2 };
   const sockets = new WebSockets(
-    { signal: { ...broker.handlers(), maxFrameBytes: maxMessageBytes * 2 }, tunnel: tunnels.handlers, "tunnel-visitor": tunnels.visitorHandlers },
+    { signal: { ...broker.handlers(), ...frameCap }, peer: { ...peers.handlers(), ...frameCap }, tunnel: tunnels.handlers, "tunnel-visitor": tunnels.visitorHandlers },
     { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning },
   );
   telemetry.track({ connections: () => sockets.count(), origins: () => broker.originCount(), sessions: () => broker.sessionCount(), cache });
@@ -111,8 +119,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       origins: broker.originCount(),
       sessions: broker.sessionCount(),
       sessionsStarted: broker.sessionsStarted(),
-      peers: 0,
-      rooms: 0,
+      ...peers.counts(),
       tunnels: tunnels.tunnels().length,
       pods: (await options.registry.countPods?.()) ?? null,
       warnings: warnings.list(),
@@ -157,6 +164,12 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       telemetry.requests.upgrade(req, path, res?.status ?? 101, started, ip);
       return res;
     };
+  const peerHttp = peerRoutes({
+    sockets,
+    publicUrl: settings.publicUrl,
+    ice,
+    budget: { baseRate: settings.peerMessageRate, partnerRate: settings.peerPartnerRate, maxPartners: settings.maxPeersPerRoom, partnerWindowMs: 30_000 },
+  });
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
   const tlsFiles = settings.tlsCert && settings.tlsKey ? { certFile: settings.tlsCert, keyFile: settings.tlsKey } : undefined;
@@ -175,6 +188,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
           return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
         }),
         "/.tunnel": upgrading("/.tunnel", (req, srv) => tunnels.upgrade(req, srv)),
+        ...peerHttp,
+        "/.webrtc": upgrading("/.webrtc", peerHttp["/.webrtc"]),
         // Before Hono and the body limiter: tunnelled bodies stream, under their own cap.
         "/tunnel/*": (req: Request, srv: Server<KindedData>) => telemetry.requests.observe(req, srv, () => tunnels.http.byPath(req, srv), { streamed: true }),
       },
@@ -199,13 +214,24 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
         idleTimeout: settings.wsIdleTimeout,
         sendPings: true,
       },
+      ...peerRoutes({
+        sockets,
+        publicUrl: settings.publicUrl,
+        ice,
+        budget: { baseRate: settings.peerMessageRate, partnerRate: settings.peerPartnerRate, maxPartners: settings.maxPeersPerRoom, partnerWindowMs: 30_000 },
+      }),
     },
     tlsFiles,
     log,
   );
   const { server } = listener;
 
+  const stun = settings.stunPort > 0 ? startStunServer({ hostname: settings.hostname, port: settings.stunPort }) : undefined;
+  const ready = stun ? stun.then(() => undefined, (error) => Promise.reject(new Error(`--stun-port ${settings.stunPort}: ${(error as Error).message}`))) : Promise.resolve();
+  ready.catch(() => {}); // reported to whoever awaits `ready`
+
   return {
+    ready,
     url: localUrl(server.hostname ?? "127.0.0.1", server.port!, listener.secure),
     port: server.port!,
     get server() {
@@ -223,6 +249,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       webConsole.close();
       broker.closeAll();
       tunnels.closeAll();
+      peers.closeAll();
+      (await stun?.catch(() => undefined))?.close();
       await listener.stop(true);
       await hub.close();
       telemetry.flush();

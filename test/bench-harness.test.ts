@@ -4,6 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { startBareRelay } from "../scripts/bench/bare-relay.ts";
 import { ResponseReader, runHttpLoad } from "../scripts/bench/http-load.ts";
 import { openRawWs } from "../scripts/bench/raw-ws.ts";
+import { runPeersLoad } from "../scripts/bench/peers-load.ts";
 import { runRelayLoad } from "../scripts/bench/relay-load.ts";
 import { RELAYED_PER_SESSION } from "../scripts/bench/signal-payloads.ts";
 import { startServer } from "./helpers/server.ts";
@@ -11,7 +12,7 @@ import { startServer } from "./helpers/server.ts";
 const bare = startBareRelay({ port: 0, hostname: "127.0.0.1" });
 const bareWs = `ws://127.0.0.1:${bare.port}/signal`;
 // Load from one loopback address stands for many clients: lift per-address limits, as the bench does.
-const ours = startServer({ wsConnectRate: 1_000_000, wsMessageRate: 1_000_000, maxSessionsPerPod: 1_000_000 });
+const ours = startServer({ wsConnectRate: 1_000_000, wsMessageRate: 1_000_000, maxSessionsPerPod: 1_000_000, peerMessageRate: 1_000_000 });
 afterAll(async () => {
   bare.stop(true);
   await ours.close();
@@ -38,6 +39,21 @@ describe("relay load generator", () => {
     expect(r.sessions).toBe(4);
     expect(r.relayedMessages).toBeGreaterThan(100);
   });
+});
+
+describe("peers load generator", () => {
+  for (const [name, url, signs] of [
+    ["the bare relay", `http://127.0.0.1:${bare.port}`, false],
+    ["our server", ours.url, true],
+  ] as const) {
+    test(`against ${name}: pairs keep negotiating, and every join notice of a crowd is counted once`, async () => {
+      const relay = await runPeersLoad({ url, mode: "relay", pairs: 2, peers: 0, seconds: 0.3, signs });
+      expect(relay.relayedMessages).toBeGreaterThan(20); // more than two rounds, even on a loaded box
+      const presence = await runPeersLoad({ url, mode: "presence", pairs: 0, peers: 30, seconds: 0, signs, serverPid: process.pid });
+      expect(presence.relayedMessages).toBe((30 * 29) / 2);
+      expect(presence.serverCpuMs).toBeNumber(); // read from /proc: 10 ms ticks, so a short run may read 0
+    });
+  }
 });
 
 test("raw websocket client registers an origin from another 127.x source address", async () => {

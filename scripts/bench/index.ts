@@ -9,6 +9,7 @@ import { connectionsSuite } from "./connections-suite.ts";
 import { FigureSet, type SuiteName } from "./figures.ts";
 import { referenceRuntime } from "./node-runtime.ts";
 import { parseBenchArgs, USAGE } from "./options.ts";
+import { peersSuite } from "./peers-suite.ts";
 import { killChildrenOnExit } from "./processes.ts";
 import { registrySuite } from "./registry-suite.ts";
 import { relaySuite } from "./relay-suite.ts";
@@ -24,10 +25,11 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   coldstart: coldstartSuite,
   cluster: clusterSuite,
   tunnel: tunnelSuite,
+  peers: peersSuite,
 };
 
 /** Runs per figure unless --reps says otherwise: more where the figures are noisier and runs cheap. */
-const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3 };
+const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, peers: 5 };
 
 /** Nothing the suite does should take this long; if it does, stop rather than hang. */
 const OVERALL_LIMIT_MS = 30 * 60 * 1000;

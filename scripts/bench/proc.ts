@@ -19,6 +19,26 @@ export interface CpuTime {
   systemMicros: number;
 }
 
+/** CPU used between two readings, when both were taken. */
+export function cpuDelta(before: CpuTime | undefined, after: CpuTime | undefined): CpuTime | undefined {
+  if (!before || !after) return undefined;
+  return { userMicros: after.userMicros - before.userMicros, systemMicros: after.systemMicros - before.systemMicros };
+}
+
+/**
+ * A steady load's measured window: `seconds` of wall time and the server's CPU
+ * over it, then `stop()` and a grace for frames in flight (they are counted, as their CPU is).
+ */
+export async function steadyWindow(seconds: number, cpu: () => CpuTime | undefined, stop: () => void): Promise<{ elapsedMs: number; used?: CpuTime }> {
+  const before = cpu();
+  const start = performance.now();
+  await Bun.sleep(seconds * 1000);
+  stop();
+  const elapsedMs = performance.now() - start;
+  await Bun.sleep(100);
+  return { elapsedMs, used: cpuDelta(before, cpu()) };
+}
+
 /** CPU time the process (all its threads, live or exited) has used, in µs. */
 export function cpuTime(pid: number): CpuTime {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

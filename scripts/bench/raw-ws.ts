@@ -10,6 +10,8 @@ export interface RawWsOptions {
   port: number;
   path: string;
   localAddress?: string;
+  /** Never answer pings, like a peer whose network went away (for tests of idle sockets). */
+  ignorePings?: boolean;
   onText: (text: string) => void;
   onClose: () => void;
 }
@@ -120,7 +122,7 @@ function readFrames(data: Buffer, socket: Socket, options: RawWsOptions, close: 
     const payload = data.subarray(at + head, at + head + len);
     at += head + len;
     if (opcode === OP_TEXT) options.onText(decoder.decode(payload));
-    else if (opcode === OP_PING) socket.write(clientFrame(OP_PONG, payload));
+    else if (opcode === OP_PING) options.ignorePings || socket.write(clientFrame(OP_PONG, payload));
     else if (opcode === OP_CLOSE) {
       close();
       break;

@@ -10,7 +10,7 @@
 //   message relaying is measured.
 // Bounded by session count and by time.
 //   bun scripts/bench/relay-load.ts '<RelayLoadOptions as JSON>'
-import { cpuTime, type CpuTime } from "./proc.ts";
+import { cpuDelta, cpuTime, steadyWindow, type CpuTime } from "./proc.ts";
 import { percentile } from "./stats.ts";
 import { CANDIDATES_EACH_WAY, RELAYED_PER_SESSION, frames } from "./signal-payloads.ts";
 
@@ -192,7 +192,7 @@ async function measureSessions(options: RelayLoadOptions, podIds: string[], run:
   // Candidates a visitor sent just before closing may still be on their way to the origin.
   const expected = latencies.length * RELAYED_PER_SESSION;
   for (let waited = 0; run.delivered < expected && waited < 1000; waited += 10) await Bun.sleep(10);
-  return { sessions: latencies.length, latencies, elapsedMs, cpu: delta(cpuBefore, cpu()) };
+  return { sessions: latencies.length, latencies, elapsedMs, cpu: cpuDelta(cpuBefore, cpu()) };
 }
 
 async function measureTrickle(options: RelayLoadOptions, podIds: string[], run: Run, cpu: () => CpuTime | undefined): Promise<Measured> {
@@ -204,22 +204,12 @@ async function measureTrickle(options: RelayLoadOptions, podIds: string[], run: 
   try {
     await Bun.sleep(200); // let the bouncing settle into a steady state
     Object.assign(run, { delivered: 0 });
-    const cpuBefore = cpu();
-    const start = performance.now();
-    await Bun.sleep(options.seconds * 1000);
-    run.bouncing = false;
-    const elapsedMs = performance.now() - start;
-    await Bun.sleep(100); // frames in flight still arrive and are counted, as their CPU is
+    const { elapsedMs, used } = await steadyWindow(options.seconds, cpu, () => (run.bouncing = false));
     const latencies = visits.flatMap((v) => (v.latencyMs === undefined ? [] : [v.latencyMs]));
-    return { sessions: latencies.length, latencies, elapsedMs, cpu: delta(cpuBefore, cpu()) };
+    return { sessions: latencies.length, latencies, elapsedMs, cpu: used };
   } finally {
     for (const v of visits) v.ws?.close();
   }
-}
-
-function delta(before: CpuTime | undefined, after: CpuTime | undefined): CpuTime | undefined {
-  if (!before || !after) return undefined;
-  return { userMicros: after.userMicros - before.userMicros, systemMicros: after.systemMicros - before.systemMicros };
 }
 
 export async function runRelayLoad(options: RelayLoadOptions): Promise<RelayLoadResult> {

@@ -18,7 +18,7 @@ const cpuTarget = {
 };
 
 /** The server's own code, without the kernel's socket and loopback TCP work. */
-function userMicrosPerMessage(r: RelayLoadResult): number | undefined {
+export function userMicrosPerMessage(r: Pick<RelayLoadResult, "serverCpuMs" | "serverSystemCpuMs" | "relayedMessages">): number | undefined {
   if (r.serverCpuMs === undefined || r.serverSystemCpuMs === undefined || r.relayedMessages === 0) return undefined;
   return ((r.serverCpuMs - r.serverSystemCpuMs) * 1000) / r.relayedMessages;
 }

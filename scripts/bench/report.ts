@@ -20,6 +20,7 @@ const SUITE_TITLES: Record<SuiteName, string> = {
   coldstart: "Cold start",
   cluster: "Cluster (ours only: one node vs. two nodes on Redis)",
   tunnel: "Tunnel",
+  peers: "Peers (/.webrtc)",
 };
 
 const HEADER = ["figure", "unit", "ours", "reference", "bare", "ours/ref", "ours/bare", "target", "met"];

@@ -39,7 +39,7 @@ const REFERENCE_CLI = join(ROOT, "node_modules/@gemmapod/signal/dist/cli.js");
  * All load comes from loopback, so one address stands for thousands of clients:
  * per-address limits are raised out of the way (their checks still run).
  */
-export const LOAD_LIMITS = ["--ws-connect-rate", "1000000", "--ws-message-rate", "1000000", "--max-sessions-per-pod", "1000000", "--rondevu-rate", "1000000"];
+export const LOAD_LIMITS = ["--ws-connect-rate", "1000000", "--ws-message-rate", "1000000", "--max-sessions-per-pod", "1000000", "--rondevu-rate", "1000000", "--peer-message-rate", "1000000"];
 
 export function oursCommand(executable: string[]): (port: number) => string[] {
   return (port) => [...executable, "--port", String(port), "--hostname", HOST, "--registry", "memory", ...LOAD_LIMITS];

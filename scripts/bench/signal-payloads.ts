@@ -63,3 +63,10 @@ export const frames = {
 
 /** Size in bytes of the offer frame's SDP, for the report. */
 export const OFFER_SDP_BYTES = JSON.parse(OFFER_SDP_JSON).length as number;
+
+/** The same payloads as /.webrtc frames, in the order our peer client writes them. */
+export const peerFrames = {
+  offer: (to: string) => `{"type":"offer","to":"${to}","sdp":${OFFER_SDP_JSON}}`,
+  answer: (to: string) => `{"type":"answer","to":"${to}","sdp":${ANSWER_SDP_JSON}}`,
+  candidates: (to: string, side: "caller" | "callee") => (side === "caller" ? VISITOR_CANDIDATES : ORIGIN_CANDIDATES).map((c) => `{"type":"candidate","to":"${to}","candidate":${c}}`),
+};

@@ -75,6 +75,28 @@ export interface Hub {
   status(): HubStatus | null;
   /** Leaves the cluster: what this node held is given up. */
   close(): Promise<void>;
+  /**
+   * Presence in one step, so that a member's list and the announcements after it
+   * neither overlap nor leave a gap: unless `group` has more than `limit` members
+   * besides `member` (then it resolves null and changes nothing), sends `ws` the frame
+   * `list(others)`, adds `member`, subscribes `ws` to `topic` and publishes
+   * `announce` there to everyone but `ws`. Resolves with the others.
+   */
+  enter(ws: ServerWebSocket<unknown>, entry: Entry): Promise<string[] | null>;
+}
+
+/** What `Hub.enter` needs to put a socket into a group it is told about. */
+export interface Entry {
+  group: string;
+  member: string;
+  /** Where the group's presence news goes. */
+  topic: string;
+  /** Most members besides this one the group may have for it to enter. */
+  limit: number;
+  list: (others: string[]) => Payload;
+  announce: Payload;
+  /** Published to `topic` if the member's node dies while it is in the group (a live node says it itself); one node ignores it. */
+  farewell: string;
 }
 
 /** The origin of a pod subscribes here; visitors' offers and candidates go here. */

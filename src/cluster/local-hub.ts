@@ -1,5 +1,5 @@
 import type { ServerWebSocket } from "bun";
-import type { Claim, Farewell, Hub, HubStatus, LocalSockets, Payload } from "./hub.ts";
+import type { Claim, Entry, Farewell, Hub, HubStatus, LocalSockets, Payload } from "./hub.ts";
 
 interface Holding {
   value: string;
@@ -21,8 +21,10 @@ export class LocalHub implements Hub {
 
   deliver(topic: string, data: Payload, onNobody: () => void, note?: string): void {
     const server = this.server();
-    if (server.subscriberCount(topic) === 0) return onNobody();
-    server.publish(topic, data);
+    // publish answers the bytes sent, 0 for nobody (or for a socket being cut off for not
+    // reading): one native call per frame instead of a count, then a send. Only an empty
+    // frame sends 0 bytes to a listener, so only then is the count needed.
+    if (server.publish(topic, data) === 0 && (data.length > 0 || server.subscriberCount(topic) === 0)) return onNobody();
     if (note !== undefined) for (const listener of this.noteListeners) listener(topic, note);
   }
 
@@ -78,6 +80,19 @@ export class LocalHub implements Hub {
     if (!members) this.groups.set(group, (members = new Set()));
     const others = [...members].filter((m) => m !== member);
     members.add(member);
+    return Promise.resolve(others);
+  }
+
+  enter(ws: ServerWebSocket<unknown>, entry: Entry): Promise<string[] | null> {
+    let members = this.groups.get(entry.group);
+    const others = members ? [...members].filter((m) => m !== entry.member) : [];
+    if (others.length > entry.limit) return Promise.resolve(null);
+    if (!members) this.groups.set(entry.group, (members = new Set()));
+    // All synchronous: no other socket's presence can fall between these steps.
+    ws.send(entry.list(others));
+    members.add(entry.member);
+    ws.subscribe(entry.topic);
+    ws.publish(entry.topic, entry.announce);
     return Promise.resolve(others);
   }
 

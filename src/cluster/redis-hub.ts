@@ -2,7 +2,7 @@ import type { ServerWebSocket } from "bun";
 import { nanoid } from "nanoid";
 import { decodeAll, framedData } from "./envelope.ts";
 import { Logger } from "../log/logger.ts";
-import type { Claim, Farewell, Hub, HubStatus, LocalSockets, Payload } from "./hub.ts";
+import type { Claim, Entry, Farewell, Hub, HubStatus, LocalSockets, Payload } from "./hub.ts";
 import { NodeLiveness } from "./node-liveness.ts";
 import { batches, parseClaim, RedisClaims } from "./redis-claims.ts";
 import { RedisLink } from "./redis-link.ts";
@@ -120,6 +120,26 @@ export class RedisHub implements Hub {
     if (Array.isArray(all)) {
       for (let i = 0; i + 1 < all.length; i += 2) if (all[i] !== member && this.liveness.isAlive(all[i + 1])) others.push(all[i]);
     } else for (const m of mine.keys()) if (m !== member) others.push(m);
+    return others;
+  }
+
+  /**
+   * Across nodes the steps cannot be one: the socket listens first, so no news of a
+   * member who joins meanwhile is lost (at worst it comes just before the list). A
+   * group found full (or a socket closed meanwhile) is left again, without a farewell.
+   */
+  async enter(ws: ServerWebSocket<unknown>, entry: Entry): Promise<string[] | null> {
+    this.subscribe(ws, entry.topic);
+    const others = await this.join(entry.group, entry.member, { topic: entry.topic, data: entry.farewell });
+    if (others.length > entry.limit || ws.readyState !== 1) {
+      this.leave(entry.group, entry.member);
+      this.unsubscribe(ws, entry.topic);
+      return null;
+    }
+    ws.send(entry.list(others));
+    // Here to everyone but the newcomer; other nodes through Redis.
+    ws.publish(entry.topic, entry.announce);
+    this.link.routes.publish(entry.topic, framedData(entry.topic, entry.announce));
     return others;
   }
 

@@ -6,6 +6,7 @@ import { podTopic, sessionTopic, type Hub } from "../cluster/hub.ts";
 import type { SocketData } from "./socket-data.ts";
 import type { PodBindings } from "../registry/bindings.ts";
 import { verifyOwnerToken } from "../identity/owner-token.ts";
+import { textOverLimit } from "../limits/frame-size.ts";
 import { textForOrigin, textForVisitor } from "./relay-text.ts";
 import { SignalObserver } from "./signal-observer.ts";
 import type { SessionFailure } from "../metrics/server-metrics.ts";
@@ -138,10 +139,7 @@ export class Broker {
     }
     if (typeof frame !== "string") return send(ws, { t: "error", message: "binary frames are not supported; send JSON text" });
     const limit = this.options.maxMessageBytes;
-    // length counts UTF-16 units (<= bytes): only measure bytes when it could matter.
-    if (frame.length > limit || (frame.length * 3 > limit && Buffer.byteLength(frame) > limit)) {
-      return send(ws, { t: "error", message: `message too large (limit ${limit} bytes)` });
-    }
+    if (textOverLimit(frame, limit)) return send(ws, { t: "error", message: `message too large (limit ${limit} bytes)` });
     const parsed = parseClientMessage(frame);
     if (!parsed.ok) return send(ws, { t: "error", sessionId: parsed.sessionId, message: parsed.error });
     const m = parsed.message;

@@ -1,6 +1,8 @@
 // The GemmaPod signaling wire format (JSON text frames on WS /signal), as spoken
 // by @gemmapod/signal 0.2.x, GemmaPod Host 0.6 and the browser shim.
 
+import { jsonObject } from "../http/json-frame.ts";
+
 export interface IceCandidateJson {
   candidate: string;
   sdpMid?: string | null;
@@ -36,16 +38,8 @@ const MAX_ID_LENGTH = 256;
 
 /** Validates one text frame. Never throws: hostile input becomes an error result. */
 export function parseClientMessage(text: string): ParseResult {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, error: "invalid json" };
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { ok: false, error: "message must be a JSON object" };
-  }
-  const m = value as Record<string, unknown>;
+  const m = jsonObject(text);
+  if (typeof m === "string") return { ok: false, error: m };
   // Runs once per relayed frame: no closures or temporaries on the success path.
   const error = problemWith(m);
   if (error === null) return { ok: true, message: m as ClientMessage };
@@ -88,7 +82,8 @@ function isId(v: unknown): v is string {
   return typeof v === "string" && v.length > 0 && v.length <= MAX_ID_LENGTH;
 }
 
-function isCandidate(v: unknown): v is IceCandidateJson {
+/** An RTCIceCandidateInit as JSON: a candidate string and the optional members, typed right. */
+export function isCandidate(v: unknown): v is IceCandidateJson {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const c = v as Record<string, unknown>;
   return (

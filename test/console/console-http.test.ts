@@ -2,6 +2,7 @@
 // without script, the live event stream and its bounds, the origin look-up, and
 // the routes that were there before it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { enterRoom } from "../helpers/peers.ts";
 import { buildPod } from "../helpers/pods.ts";
 import { startServer, withServer, type TestServer } from "../helpers/server.ts";
 import { offeringVisitor, registeredOrigin } from "../helpers/ws-client.ts";
@@ -97,6 +98,16 @@ describe("the page", () => {
 });
 
 describe("live events", () => {
+  test("count the peers in /.webrtc rooms and their rooms", async () => {
+    await withServer({}, async (s) => {
+      const inRooms = await Promise.all([enterRoom(s, "console-a"), enterRoom(s, "console-a"), enterRoom(s, "console-b")]);
+      const res = await fetch(`${s.url}/console/events`);
+      expect(await nextEvent(res.body!, (e) => e.peers === 3)).toMatchObject({ peers: 3, rooms: 2 });
+      await res.body!.cancel();
+      for (const p of inRooms) p.socket.close();
+    });
+  });
+
   test("stream the status each second, following a session as it starts", async () => {
     await withServer({}, async (s) => {
       const res = await fetch(`${s.url}/console/events`);

@@ -25,8 +25,9 @@ export class TestSocket {
     );
     this.ws.addEventListener("message", (e) => {
       const m = JSON.parse(String(e.data));
-      // Like real clients, tests ignore the owner-proof challenge unless they ask for it.
-      if (m.t === "challenge" && this.nonce === undefined) {
+      // Like real clients, tests ignore the owner-proof challenge unless they ask for it
+      // (/signal says `t`, the key-addressed sockets say `type`).
+      if ((m.t ?? m.type) === "challenge" && this.nonce === undefined) {
         this.nonce = m.nonce;
         this.gotNonce(m.nonce);
         return;

@@ -66,6 +66,12 @@ describe("release executable for this machine", () => {
       visitor.send({ t: "candidate", podId: id, sessionId: "compiled-session", candidate });
       expect(await origin.next({ t: "candidate" })).toEqual({ t: "candidate", sessionId: "compiled-session", candidate });
 
+      // The browser client is bundled from sources the executable carries inside it.
+      const client = await fetch(`${server.url}/client/peer.js`);
+      expect(client.status).toBe(200);
+      expect(client.headers.get("etag")).toBeTruthy();
+      expect(await client.text()).toContain("gemmapod-auth:");
+
       exit = await server.stop("SIGTERM");
       // Shutting down closes the sockets it holds rather than leaving them to time out.
       await Promise.all([origin.closed, visitor.closed]);
