@@ -6,6 +6,16 @@ import type { SocketData } from "./socket-data.ts";
 import type { PodBindings } from "../registry/bindings.ts";
 import { verifyOwnerToken } from "./owner-token.ts";
 import { textForOrigin, textForVisitor, type RelayedMessage } from "./relay-text.ts";
+import { FrameBudget } from "../limits/frame-budget.ts";
+
+/**
+ * Frames each side of a session may send on the session's allowance rather than the
+ * socket's flat rate: its offer or answer, up to 32 ICE candidates (a Host with several
+ * interfaces and STUN servers trickles 10-20) and a couple of errors.
+ */
+export const SESSION_FRAMES = 1 + 32 + 2;
+/** Leftover allowance an origin keeps for late candidates of sessions whose visitor left. */
+export const SPARE_FRAMES = 32 * SESSION_FRAMES;
 
 /** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
 export type OriginAuth = Config["originAuth"];
@@ -15,7 +25,7 @@ export type SignalSocket = ServerWebSocket<SocketData>;
 export interface BrokerOptions {
   router: Router;
   maxMessageBytes: number;
-  /** Messages per second per socket; bursts of twice that. */
+  /** Messages per second per socket outside its sessions' allowances; bursts of twice that. */
   messageRate: number;
   maxSessionsPerSocket: number;
   maxSessionsPerPod: number;
@@ -37,6 +47,9 @@ interface Session {
   /** performance.now() at the offer; sessions are kept in this order. */
   openedAt: number;
   answered: boolean;
+  /** Frames each side may still send on this session's allowance (see SESSION_FRAMES). */
+  originLeft: number;
+  visitorLeft: number;
 }
 
 type Msg<T extends ClientMessage["t"]> = Extract<ClientMessage, { t: T }>;
@@ -51,8 +64,10 @@ export class Broker {
   private readonly sessionsByPod = new Map<string, Set<string>>();
   private connections = 0;
   private readonly sweeper: Timer;
+  private readonly budget: FrameBudget;
 
   constructor(private readonly options: BrokerOptions) {
+    this.budget = new FrameBudget(options.messageRate, SPARE_FRAMES);
     this.sweeper = setInterval(() => this.expireUnanswered(), Math.max(250, Math.min(options.answerTimeoutMs / 4, 5000)));
     this.sweeper.unref();
   }
@@ -91,7 +106,7 @@ export class Broker {
   }
 
   private onFrame(ws: SignalSocket, frame: string | Buffer): void {
-    if (!this.takeToken(ws.data)) {
+    if (!this.budget.charge(ws.data)) {
       send(ws, { t: "error", message: `rate limit exceeded (${this.options.messageRate} messages/s)` });
       return ws.close(1008, "rate limit exceeded");
     }
@@ -178,7 +193,8 @@ export class Broker {
       return send(ws, { t: "error", sessionId: m.sessionId, message: "session id already in use" });
     }
     if (!this.origins.has(m.podId)) return send(ws, { t: "error", sessionId: m.sessionId, message: "origin offline" });
-    if (!existing) {
+    let session = existing;
+    if (!session) {
       const mine = (data.sessions ??= new Set());
       if (mine.size >= this.options.maxSessionsPerSocket) this.pruneEnded(mine, data.id);
       if (mine.size >= this.options.maxSessionsPerSocket) {
@@ -190,13 +206,23 @@ export class Broker {
       }
       data.role = "visitor";
       mine.add(m.sessionId);
-      const session: Session = { podId: m.podId, toVisitor: sessionTopic(m.sessionId), toOrigin: podTopic(m.podId), visitorId: data.id, openedAt: performance.now(), answered: false };
+      session = {
+        podId: m.podId,
+        toVisitor: sessionTopic(m.sessionId),
+        toOrigin: podTopic(m.podId),
+        visitorId: data.id,
+        openedAt: performance.now(),
+        answered: false,
+        originLeft: SESSION_FRAMES,
+        visitorLeft: SESSION_FRAMES,
+      };
       this.sessions.set(m.sessionId, session);
       if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = new Set()));
       ofPod.add(m.sessionId);
       ws.subscribe(session.toVisitor);
     }
-    this.options.router.publish(podTopic(m.podId), textForOrigin(m, frame));
+    session.visitorLeft = this.budget.payFrom(data, session.visitorLeft);
+    this.options.router.publish(session.toOrigin, textForOrigin(m, frame));
   }
 
   private answer(ws: SignalSocket, m: Msg<"answer">, frame: string): void {
@@ -225,22 +251,33 @@ export class Broker {
     else this.options.router.publish(session.toOrigin, textForOrigin(m, frame));
   }
 
-  /** An origin may only address sessions offered to its own pod. */
+  /**
+   * An origin may only address sessions offered to its own pod. Its frames for them are
+   * paid from the session's allowance, and those for ended (unknown) sessions from its spare.
+   */
   private ownSessionOfOrigin(ws: SignalSocket, sessionId: string, reportMissing: boolean): Session | undefined {
-    if (ws.data.role !== "origin") {
+    const data = ws.data;
+    if (data.role !== "origin") {
       send(ws, { t: "error", sessionId, message: "wrong role" });
       return undefined;
     }
     const session = this.sessions.get(sessionId);
-    if (session && session.podId === ws.data.podId) return session;
+    if (session && session.podId === data.podId) {
+      session.originLeft = this.budget.payFrom(data, session.originLeft);
+      return session;
+    }
+    if (!session) this.budget.paySpare(data);
     if (session || reportMissing) send(ws, { t: "error", sessionId, message: session ? "session belongs to another pod" : "unknown session" });
     return undefined;
   }
 
-  /** A visitor may only use sessions it opened itself. */
+  /** A visitor may only use sessions it opened itself; its frames for them are paid from the session's allowance. */
   private ownSessionOfVisitor(ws: SignalSocket, sessionId: string): Session | undefined {
     const session = this.sessions.get(sessionId);
-    if (session && session.visitorId === ws.data.id) return session;
+    if (session && session.visitorId === ws.data.id) {
+      session.visitorLeft = this.budget.payFrom(ws.data, session.visitorLeft);
+      return session;
+    }
     send(ws, { t: "error", sessionId, message: ws.data.role === "none" ? "uninitialized socket: send an offer first" : "unknown session" });
     return undefined;
   }
@@ -289,21 +326,6 @@ export class Broker {
     for (const id of mine) if (this.sessions.get(id)?.visitorId !== visitorId) mine.delete(id);
   }
 
-  /** Refills only once the bucket is empty, so most frames cost no clock read (~50 ns). */
-  private takeToken(data: SocketData): boolean {
-    if (data.tokens >= 1) {
-      data.tokens -= 1;
-      return true;
-    }
-    const rate = this.options.messageRate;
-    const now = performance.now();
-    data.tokens = Math.min(rate * 2, data.tokens + ((now - data.refilledAt) / 1000) * rate);
-    data.refilledAt = now;
-    if (data.tokens < 1) return false;
-    data.tokens -= 1;
-    return true;
-  }
-
   private forgetSession(sessionId: string, visitorId: number): void {
     const session = this.sessions.get(sessionId);
     if (!session || session.visitorId !== visitorId) return;
@@ -311,6 +333,9 @@ export class Broker {
     const ofPod = this.sessionsByPod.get(session.podId);
     ofPod?.delete(sessionId);
     if (ofPod?.size === 0) this.sessionsByPod.delete(session.podId);
+    // The origin may still trickle a few candidates for it.
+    const origin = this.origins.get(session.podId);
+    if (origin) this.budget.spill(origin.data, session.originLeft);
   }
 }
 

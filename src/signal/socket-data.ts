@@ -1,7 +1,8 @@
+import type { BudgetedSocket } from "../limits/frame-budget.ts";
 import { newNonce } from "./owner-token.ts";
 
 /** Per-socket state, kept small: idle origins are the broker's main memory cost. */
-export interface SocketData {
+export interface SocketData extends BudgetedSocket {
   /** Unique per connection; proves which socket opened a session. */
   id: number;
   ip: string;
@@ -15,13 +16,10 @@ export interface SocketData {
   podId?: string;
   /** Sessions a visitor opened, freed when it leaves. */
   sessions?: Set<string>;
-  /** Message token bucket, inline so the per-frame check allocates nothing. */
-  tokens: number;
-  refilledAt: number;
 }
 
 let nextId = 1;
 
 export function newSocketData(ip: string, burst: number): SocketData {
-  return { id: nextId++, ip, role: "none", nonce: newNonce(), tokens: burst, refilledAt: performance.now() };
+  return { id: nextId++, ip, role: "none", nonce: newNonce(), tokens: burst, refilledAt: performance.now(), spare: 0 };
 }
