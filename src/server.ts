@@ -91,7 +91,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
         const ip = clientIp(req, srv, settings.trustProxy);
         const retry = connectLimiter.take(ip);
         if (retry > 0) return jsonError(429, "too many new connections from this address", { "Retry-After": String(retry) });
-        if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
+        if (srv.upgrade(req, { data: newSocketData(settings.wsMessageRate * 2) })) return undefined;
         return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
       },
     },

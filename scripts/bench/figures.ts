@@ -3,8 +3,8 @@
 import type { ServerName } from "./servers.ts";
 import { median } from "./stats.ts";
 
-export type SuiteName = "relay" | "connections" | "registry" | "coldstart";
-export const SUITES: readonly SuiteName[] = ["relay", "connections", "registry", "coldstart"];
+export type SuiteName = "relay" | "busy" | "connections" | "registry" | "coldstart";
+export const SUITES: readonly SuiteName[] = ["relay", "busy", "connections", "registry", "coldstart"];
 
 export type Values = Partial<Record<ServerName, number>>;
 

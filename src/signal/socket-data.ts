@@ -5,7 +5,6 @@ import { newNonce } from "./owner-token.ts";
 export interface SocketData extends BudgetedSocket {
   /** Unique per connection; proves which socket opened a session. */
   id: number;
-  ip: string;
   /** `registering` while an ownerToken is being checked. */
   role: "none" | "registering" | "origin" | "visitor";
   /** This socket's challenge: an ownerToken must sign it. */
@@ -20,6 +19,6 @@ export interface SocketData extends BudgetedSocket {
 
 let nextId = 1;
 
-export function newSocketData(ip: string, burst: number): SocketData {
-  return { id: nextId++, ip, role: "none", nonce: newNonce(), tokens: burst, refilledAt: performance.now(), spare: 0 };
+export function newSocketData(burst: number): SocketData {
+  return { id: nextId++, role: "none", nonce: newNonce(), tokens: burst, refilledAt: performance.now(), spare: 0 };
 }
