@@ -2,20 +2,12 @@ import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { Config } from "../config.ts";
 import { parseClientMessage, type ClientMessage, type ServerMessage } from "./protocol.ts";
 import { podTopic, sessionTopic, type Router } from "./router.ts";
+import { newSession, SPARE_FRAMES, type Session } from "./session.ts";
 import type { SocketData } from "./socket-data.ts";
 import type { PodBindings } from "../registry/bindings.ts";
 import { verifyOwnerToken } from "./owner-token.ts";
 import { textForOrigin, textForVisitor, type RelayedMessage } from "./relay-text.ts";
 import { FrameBudget } from "../limits/frame-budget.ts";
-
-/**
- * Frames each side of a session may send on the session's allowance rather than the
- * socket's flat rate: its offer or answer, up to 32 ICE candidates (a Host with several
- * interfaces and STUN servers trickles 10-20) and a couple of errors.
- */
-export const SESSION_FRAMES = 1 + 32 + 2;
-/** Leftover allowance an origin keeps for late candidates of sessions whose visitor left. */
-export const SPARE_FRAMES = 32 * SESSION_FRAMES;
 
 /** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
 export type OriginAuth = Config["originAuth"];
@@ -35,21 +27,6 @@ export interface BrokerOptions {
   bindings: PodBindings;
   onOriginRegistered?: (podId: string) => void;
   onOriginDisconnected?: (podId: string) => void;
-}
-
-interface Session {
-  podId: string;
-  /** Topics to reach the visitor and the origin, built once rather than per relayed frame. */
-  toVisitor: string;
-  toOrigin: string;
-  /** `SocketData.id` of the visitor that opened it. */
-  visitorId: number;
-  /** performance.now() at the offer; sessions are kept in this order. */
-  openedAt: number;
-  answered: boolean;
-  /** Frames each side may still send on this session's allowance (see SESSION_FRAMES). */
-  originLeft: number;
-  visitorLeft: number;
 }
 
 type Msg<T extends ClientMessage["t"]> = Extract<ClientMessage, { t: T }>;
@@ -206,16 +183,7 @@ export class Broker {
       }
       data.role = "visitor";
       mine.add(m.sessionId);
-      session = {
-        podId: m.podId,
-        toVisitor: sessionTopic(m.sessionId),
-        toOrigin: podTopic(m.podId),
-        visitorId: data.id,
-        openedAt: performance.now(),
-        answered: false,
-        originLeft: SESSION_FRAMES,
-        visitorLeft: SESSION_FRAMES,
-      };
+      session = newSession(m.podId, m.sessionId, data.id);
       this.sessions.set(m.sessionId, session);
       if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = new Set()));
       ofPod.add(m.sessionId);

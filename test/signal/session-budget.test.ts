@@ -2,7 +2,7 @@
 // that session's allowance, everything else from the socket's flat rate. Each limit
 // is tried both ways: real use on default flags passes, a flood is cut off.
 import { describe, expect, test } from "bun:test";
-import { SESSION_FRAMES } from "../../src/signal/broker.ts";
+import { SESSION_FRAMES } from "../../src/signal/session.ts";
 import { withServer } from "../helpers/server.ts";
 import { offeringVisitor, registeredOrigin, TestSocket, type Json } from "../helpers/ws-client.ts";
 
