@@ -184,7 +184,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
         "/signal": upgrading("/signal", (req, srv) => {
           const ip = sockets.admit(req, srv);
           if (typeof ip !== "string") return ip;
-          if (srv.upgrade(req, { data: newSocketData(ip, settings.wsMessageRate * 2) })) return undefined;
+          if (srv.upgrade(req, { data: newSocketData(settings.wsMessageRate * 2) })) return undefined;
           return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
         }),
         "/.tunnel": upgrading("/.tunnel", (req, srv) => tunnels.upgrade(req, srv)),

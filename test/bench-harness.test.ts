@@ -5,6 +5,7 @@ import { startBareRelay } from "../scripts/bench/bare-relay.ts";
 import { ResponseReader, runHttpLoad } from "../scripts/bench/http-load.ts";
 import { openRawWs } from "../scripts/bench/raw-ws.ts";
 import { runPeersLoad } from "../scripts/bench/peers-load.ts";
+import { runBusyOrigin } from "../scripts/bench/busy-origin-load.ts";
 import { runRelayLoad } from "../scripts/bench/relay-load.ts";
 import { RELAYED_PER_SESSION } from "../scripts/bench/signal-payloads.ts";
 import { startServer } from "./helpers/server.ts";
@@ -54,6 +55,33 @@ describe("peers load generator", () => {
       expect(presence.serverCpuMs).toBeNumber(); // read from /proc: 10 ms ticks, so a short run may read 0
     });
   }
+});
+
+describe("busy-origin load generator", () => {
+  test("runs every offered session to its end against our server with default limits", async () => {
+    const defaults = startServer({ wsConnectRate: 1_000_000 });
+    try {
+      const r = await runBusyOrigin({ wsUrl: defaults.wsUrl, rate: 40, seconds: 0.5, warmupSeconds: 0.1, maxInFlight: 10 });
+      expect(r.firstFailure).toBeUndefined();
+      expect([r.offered, r.sessions, r.failures, r.originClosed]).toEqual([20, 20, 0, undefined]);
+      expect(r.sessionsPerSec).toBeGreaterThan(30);
+    } finally {
+      await defaults.close();
+    }
+  });
+
+  test("counts the sessions that fail", async () => {
+    const narrow = startServer({ wsConnectRate: 1_000_000, maxSessionsPerPod: 1 });
+    try {
+      // 100 visitors in 50 ms overlap, and a pod may negotiate one session at a time.
+      const r = await runBusyOrigin({ wsUrl: narrow.wsUrl, rate: 2000, seconds: 0.05, warmupSeconds: 0, maxInFlight: 20 });
+      expect(r.failures).toBeGreaterThan(0);
+      expect(r.sessions + r.failures).toBe(100);
+      expect(r.firstFailure).toMatch(/pod busy/);
+    } finally {
+      await narrow.close();
+    }
+  });
 });
 
 test("raw websocket client registers an origin from another 127.x source address", async () => {

@@ -4,6 +4,7 @@
 import { cpus, release, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { clusterSuite } from "./cluster-suite.ts";
+import { busySuite } from "./busy-suite.ts";
 import { coldstartSuite } from "./coldstart-suite.ts";
 import { connectionsSuite } from "./connections-suite.ts";
 import { FigureSet, type SuiteName } from "./figures.ts";
@@ -20,6 +21,7 @@ import { tunnelSuite } from "./tunnel-suite.ts";
 
 const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   relay: relaySuite,
+  busy: busySuite,
   connections: connectionsSuite,
   registry: registrySuite,
   coldstart: coldstartSuite,
@@ -29,7 +31,7 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
 };
 
 /** Runs per figure unless --reps says otherwise: more where the figures are noisier and runs cheap. */
-const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, peers: 5 };
+const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, busy: 3, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, peers: 5 };
 
 /** Nothing the suite does should take this long; if it does, stop rather than hang. */
 const OVERALL_LIMIT_MS = 30 * 60 * 1000;

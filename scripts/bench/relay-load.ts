@@ -52,7 +52,7 @@ export interface RelayLoadResult {
 }
 
 /** State shared by every socket of the run. */
-interface Run {
+export interface Run {
   delivered: number;
   failures: number;
   firstFailure?: string;
@@ -60,7 +60,7 @@ interface Run {
   bouncing: boolean;
 }
 
-function fail(run: Run, why: string): void {
+export function fail(run: Run, why: string): void {
   run.failures++;
   run.firstFailure ??= why;
 }
@@ -74,7 +74,7 @@ function openSocket(url: string, timeoutMs: number): Promise<WebSocket> {
   });
 }
 
-async function startOrigin(url: string, podId: string, run: Run): Promise<WebSocket> {
+export async function startOrigin(url: string, podId: string, run: Run): Promise<WebSocket> {
   const ws = await openSocket(url, 5000);
   const registered = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${podId}: no "registered" within 5 s`)), 5000);
@@ -110,7 +110,7 @@ interface Visit {
 }
 
 /** One visitor session: resolves once the answer and the origin's candidates are in. */
-async function visit(url: string, podId: string, run: Run, timeoutMs: number, keepOpen: boolean): Promise<Visit> {
+export async function visit(url: string, podId: string, run: Run, timeoutMs: number, keepOpen: boolean): Promise<Visit> {
   let ws: WebSocket;
   try {
     ws = await openSocket(url, timeoutMs);

@@ -15,6 +15,7 @@ export interface RunMeta {
 
 const SUITE_TITLES: Record<SuiteName, string> = {
   relay: "Relay",
+  busy: "Busy origin, default limits",
   connections: "Connections",
   registry: "Registry",
   coldstart: "Cold start",

@@ -4,6 +4,7 @@
 import type { Subprocess } from "bun";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { DEFAULT_CONFIG, FLAGS } from "../../src/config.ts";
 import type { JsRuntime } from "./node-runtime.ts";
 import { spawnTracked, stopProcess } from "./processes.ts";
 
@@ -40,6 +41,19 @@ const REFERENCE_CLI = join(ROOT, "node_modules/@gemmapod/signal/dist/cli.js");
  * per-address limits are raised out of the way (their checks still run).
  */
 export const LOAD_LIMITS = ["--ws-connect-rate", "1000000", "--ws-message-rate", "1000000", "--max-sessions-per-pod", "1000000", "--rondevu-rate", "1000000", "--peer-message-rate", "1000000"];
+
+/**
+ * `spec` with every limit at its default but the per-address connect rate, which
+ * loopback load would hit at once. Later flags win, so the defaults are appended.
+ */
+export function withDefaultLimits(spec: ServerSpec): ServerSpec {
+  if (spec.name !== "ours") return spec; // the reference and the bare relay have no limits
+  const restored = LOAD_LIMITS.filter((_, i) => i % 2 === 0 && LOAD_LIMITS[i] !== "--ws-connect-rate").flatMap((flag) => {
+    const key = FLAGS.find((f) => f.flag === flag)!.key;
+    return [flag, String(DEFAULT_CONFIG[key])];
+  });
+  return { ...spec, label: `${spec.label}, default limits`, command: (port) => [...spec.command(port), ...restored] };
+}
 
 export function oursCommand(executable: string[]): (port: number) => string[] {
   return (port) => [...executable, "--port", String(port), "--hostname", HOST, "--registry", "memory", ...LOAD_LIMITS];

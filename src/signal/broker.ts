@@ -9,6 +9,8 @@ import { verifyOwnerToken } from "../identity/owner-token.ts";
 import { textOverLimit } from "../limits/frame-size.ts";
 import { textForOrigin, textForVisitor } from "./relay-text.ts";
 import { SignalObserver } from "./signal-observer.ts";
+import { FrameBudget } from "../limits/frame-budget.ts";
+import { newSession, ORIGIN_POOL_FRAMES, SESSION_FRAMES, type Session } from "./session.ts";
 import type { SessionFailure } from "../metrics/server-metrics.ts";
 
 /** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
@@ -33,20 +35,8 @@ export interface BrokerOptions {
   observer?: SignalObserver;
 }
 
-/** A visitor's session, kept on the visitor's node only: the origin's node keeps nothing per session. */
-interface Session {
-  podId: string;
-  /** Topics to reach the visitor and the origin, built once rather than per relayed frame. */
-  toVisitor: string;
-  toOrigin: string;
-  /** The visitor that opened it. */
-  visitor: SignalSocket;
-  /** performance.now() at the offer; sessions are kept in this order. */
-  openedAt: number;
-  answered: boolean;
-}
-
-/** Notes on what an origin sent a session: `ANSWERED + sessionId`, `FAILED + sessionId`. */
+/** Notes on what reached a socket: `OFFERED + sessionId` (to an origin), `ANSWERED` or `FAILED + sessionId` (to a visitor). */
+const OFFERED = "o";
 const ANSWERED = "a";
 const FAILED = "e";
 
@@ -76,14 +66,22 @@ export class Broker {
   private readonly sweeper: Timer;
   private readonly observer: SignalObserver;
   private readonly frames: SignalObserver["frames"];
+  private readonly budget: FrameBudget;
 
   constructor(private readonly options: BrokerOptions) {
+    this.budget = new FrameBudget(options.messageRate, ORIGIN_POOL_FRAMES);
     this.observer = options.observer ?? SignalObserver.detached();
     this.frames = this.observer.frames;
     this.sweeper = setInterval(() => this.expireUnanswered(), Math.max(250, Math.min(options.answerTimeoutMs / 4, 5000)));
     this.sweeper.unref();
-    // An origin's answer or error reaching one of our visitors carries a note: its kind and session id.
+    // Notes say what reached a socket here: an offer (the origin's allowance grows), or an
+    // origin's answer or error (the visitor's session is answered, or failed).
     options.hub.onNote((topic, note) => {
+      if (note[0] === OFFERED) {
+        const origin = this.origins.get(topic.slice(2));
+        if (origin) this.budget.spill(origin.data, SESSION_FRAMES);
+        return;
+      }
       const session = this.sessions.get(note.slice(1));
       if (session?.toVisitor !== topic || session.answered) return;
       if (note[0] === ANSWERED) {
@@ -132,7 +130,8 @@ export class Broker {
   }
 
   private onFrame(ws: SignalSocket, frame: string | Buffer): void {
-    if (!this.takeToken(ws.data)) {
+    // Every frame takes a token; those of a live session get it back from the session's allowance.
+    if (!this.budget.charge(ws.data)) {
       this.observer.refused("ws_messages");
       send(ws, { t: "error", message: `rate limit exceeded (${this.options.messageRate} messages/s)` });
       return ws.close(1008, "rate limit exceeded");
@@ -232,7 +231,8 @@ export class Broker {
     if (existing && (existing.visitor !== ws || existing.podId !== m.podId)) {
       return send(ws, { t: "error", sessionId: m.sessionId, message: "session id already in use" });
     }
-    if (!existing) {
+    let session = existing;
+    if (!session) {
       const mine = (data.sessions ??= new Set());
       if (mine.size >= this.options.maxSessionsPerSocket) this.pruneEnded(mine, ws);
       if (mine.size >= this.options.maxSessionsPerSocket) {
@@ -246,14 +246,7 @@ export class Broker {
       }
       data.role = "visitor";
       mine.add(m.sessionId);
-      const session: Session = {
-        podId: m.podId,
-        toVisitor: sessionTopic(m.podId, m.sessionId),
-        toOrigin: podTopic(m.podId),
-        visitor: ws,
-        openedAt: performance.now(),
-        answered: false,
-      };
+      session = newSession(m.podId, m.sessionId, ws);
       this.sessions.set(m.sessionId, session);
       this.started++;
       this.observer.sessionStarted();
@@ -262,13 +255,14 @@ export class Broker {
       ofPod.ids.add(m.sessionId);
       this.options.hub.subscribe(ws, session.toVisitor);
     }
+    session.visitorLeft = this.budget.payFrom(data, session.visitorLeft);
     this.frames.offer.inc();
-    this.options.hub.deliver(podTopic(m.podId), textForOrigin(m, frame), () => {
+    this.options.hub.deliver(session.toOrigin, textForOrigin(m, frame), () => {
       // Visitors retry an offline origin in bursts: counted, not logged as a failed session each time.
       this.observer.offerRefused("origin_offline", m.podId);
       if (this.sessions.get(m.sessionId)?.visitor === ws) this.endSession(m.sessionId, "origin offline", null);
       else send(ws, { t: "error", sessionId: m.sessionId, message: "origin offline" });
-    });
+    }, OFFERED + m.sessionId);
   }
 
   /** The visitor's node learns of the answer through the note (it ends the answer timeout). */
@@ -281,6 +275,7 @@ export class Broker {
   private candidate(ws: SignalSocket, m: Msg<"candidate">, frame: string): void {
     this.frames.candidate.inc();
     if (ws.data.role === "origin") {
+      this.budget.paySpare(ws.data);
       // A late candidate for a session whose visitor already left is normal trickle: dropped quietly.
       return this.options.hub.publish(sessionTopic(ws.data.podId!, m.sessionId), textForVisitor(m, frame));
     }
@@ -293,14 +288,19 @@ export class Broker {
     if (sessionId === undefined) return send(ws, { t: "error", message: "error needs the sessionId it is about" });
     this.frames.error.inc();
     if (ws.data.role === "origin") {
+      this.budget.paySpare(ws.data);
       return this.options.hub.deliver(sessionTopic(ws.data.podId!, sessionId), textForVisitor(m, frame), () => unknownSession(ws, sessionId), FAILED + sessionId);
     }
     const session = this.ownSessionOfVisitor(ws, sessionId);
     if (session) this.options.hub.publish(session.toOrigin, textForOrigin(m, frame));
   }
 
+  /** An origin's frames about sessions are paid from the allowance its offers brought (see session.ts). */
   private isOrigin(ws: SignalSocket, sessionId: string): boolean {
-    if (ws.data.role === "origin") return true;
+    if (ws.data.role === "origin") {
+      this.budget.paySpare(ws.data);
+      return true;
+    }
     send(ws, { t: "error", sessionId, message: "wrong role" });
     return false;
   }
@@ -308,7 +308,10 @@ export class Broker {
   /** A visitor may only use sessions it opened itself. */
   private ownSessionOfVisitor(ws: SignalSocket, sessionId: string): Session | undefined {
     const session = this.sessions.get(sessionId);
-    if (session && session.visitor === ws) return session;
+    if (session && session.visitor === ws) {
+      session.visitorLeft = this.budget.payFrom(ws.data, session.visitorLeft);
+      return session;
+    }
     send(ws, { t: "error", sessionId, message: ws.data.role === "none" ? "uninitialized socket: send an offer first" : "unknown session" });
     return undefined;
   }
@@ -371,21 +374,6 @@ export class Broker {
   /** Drops ids of sessions that ended (expired, origin gone) from a visitor's own list. */
   private pruneEnded(mine: Set<string>, ws: SignalSocket): void {
     for (const id of mine) if (this.sessions.get(id)?.visitor !== ws) mine.delete(id);
-  }
-
-  /** Refills only once the bucket is empty, so most frames cost no clock read (~50 ns). */
-  private takeToken(data: SocketData): boolean {
-    if (data.tokens >= 1) {
-      data.tokens -= 1;
-      return true;
-    }
-    const rate = this.options.messageRate;
-    const now = performance.now();
-    data.tokens = Math.min(rate * 2, data.tokens + ((now - data.refilledAt) / 1000) * rate);
-    data.refilledAt = now;
-    if (data.tokens < 1) return false;
-    data.tokens -= 1;
-    return true;
   }
 
   private forgetSession(sessionId: string): void {

@@ -1,12 +1,10 @@
 import type { Claim } from "../cluster/hub.ts";
 import { newNonce } from "../identity/encoding.ts";
+import type { BudgetedSocket } from "../limits/frame-budget.ts";
 
 /** Per-socket state, kept small: idle origins are the broker's main memory cost. */
-export interface SocketData {
+export interface SocketData extends BudgetedSocket {
   kind: "signal";
-  /** Unique per connection; proves which socket opened a session. */
-  id: number;
-  ip: string;
   /** `registering` while an ownerToken is being checked. */
   role: "none" | "registering" | "origin" | "visitor";
   /** This socket's challenge: an ownerToken must sign it. */
@@ -19,13 +17,8 @@ export interface SocketData {
   podId?: string;
   /** Sessions a visitor opened, freed when it leaves. */
   sessions?: Set<string>;
-  /** Message token bucket, inline so the per-frame check allocates nothing. */
-  tokens: number;
-  refilledAt: number;
 }
 
-let nextId = 1;
-
-export function newSocketData(ip: string, burst: number): SocketData {
-  return { kind: "signal", id: nextId++, ip, role: "none", nonce: newNonce(), tokens: burst, refilledAt: performance.now() };
+export function newSocketData(burst: number): SocketData {
+  return { kind: "signal", role: "none", nonce: newNonce(), tokens: burst, refilledAt: performance.now(), spare: 0 };
 }
