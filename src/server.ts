@@ -109,7 +109,15 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     { signal: { ...broker.handlers(), ...frameCap }, peer: { ...peers.handlers(), ...frameCap }, tunnel: tunnels.handlers, "tunnel-visitor": tunnels.visitorHandlers },
     { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning },
   );
-  telemetry.track({ connections: () => sockets.count(), origins: () => broker.originCount(), sessions: () => broker.sessionCount(), cache });
+  telemetry.track({
+    connections: (kind) => sockets.countOf(kind),
+    origins: () => broker.originCount(),
+    sessions: () => broker.sessionCount(),
+    cache,
+    peers: () => peers.counts(),
+    tunnels: () => tunnels.tunnels().length,
+    cluster: () => hub.status(),
+  });
 
   const webConsole = createConsole({
     // Features fill their fields here.

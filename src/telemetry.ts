@@ -4,7 +4,9 @@ import type { PodObserver } from "./http/pod-routes.ts";
 import type { PodCache } from "./http/pod-cache.ts";
 import { Logger } from "./log/logger.ts";
 import { RefusalSummary } from "./log/refusal-summary.ts";
-import { declareServerMetrics, type ServerMetrics } from "./metrics/server-metrics.ts";
+import type { HubStatus } from "./cluster/hub.ts";
+import type { SocketKind } from "./http/websockets.ts";
+import { declareServerMetrics, SOCKET_KINDS, type ServerMetrics } from "./metrics/server-metrics.ts";
 import type { PodRecord } from "./registry/types.ts";
 import { SignalObserver } from "./signal/signal-observer.ts";
 
@@ -33,9 +35,23 @@ export class Telemetry {
   }
 
   /** Gauges read at scrape time from the parts that own the numbers. */
-  track(live: { connections(): number; origins(): number; sessions(): number; cache: PodCache }): void {
+  track(live: {
+    connections(kind: SocketKind): number;
+    origins(): number;
+    sessions(): number;
+    cache: PodCache;
+    peers(): { peers: number; rooms: number };
+    tunnels(): number;
+    cluster(): HubStatus | null;
+  }): void {
     const m = this.metrics;
-    m.connections.signal.track(live.connections);
+    for (const kind of SOCKET_KINDS) m.connections[kind].track(() => live.connections(kind));
+    m.peersOnline.track(() => live.peers().peers);
+    m.rooms.track(() => live.peers().rooms);
+    m.tunnelsOnline.track(live.tunnels);
+    m.clusterNodes.track(() => live.cluster()?.nodes ?? 0);
+    m.clusterRouted.track(() => live.cluster()?.routed ?? 0);
+    m.clusterRedisErrors.track(() => live.cluster()?.redisErrors ?? 0);
     m.originsOnline.track(live.origins);
     m.sessionsNegotiating.track(live.sessions);
     m.podCacheHits.track(() => live.cache.hits);

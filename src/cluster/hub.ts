@@ -27,6 +27,9 @@ export interface HubStatus {
   state: "ok" | "degraded";
   /** Nodes this node currently sees alive, itself included. */
   nodes: number;
+  /** Messages this node routed through Redis, and Redis calls that failed, since start. */
+  routed: number;
+  redisErrors: number;
 }
 
 /**

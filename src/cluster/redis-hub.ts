@@ -152,12 +152,7 @@ export class RedisHub implements Hub {
 
   status(): HubStatus {
     const ok = this.link.up() && this.liveness.healthy() && this.announced;
-    return { node: this.node, state: ok ? "ok" : "degraded", nodes: this.liveness.liveCount() };
-  }
-
-  /** Redis calls that failed or were refused since start (benchmarks). */
-  failures(): number {
-    return this.link.failures;
+    return { node: this.node, state: ok ? "ok" : "degraded", nodes: this.liveness.liveCount(), routed: this.link.routes.routed, redisErrors: this.link.failures };
   }
 
   async close(): Promise<void> {

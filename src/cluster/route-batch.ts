@@ -22,6 +22,8 @@ interface Entry {
 export class RouteBatch {
   private pending: Entry[] = [];
   private scheduled = false;
+  /** Messages handed to Redis for other nodes since start (metrics). */
+  routed = 0;
 
   constructor(
     private readonly self: string,
@@ -30,6 +32,7 @@ export class RouteBatch {
 
   /** `onCount` hears how many subscribers elsewhere got it; undefined if Redis was not reached. */
   publish(topic: string, framed: string, onCount?: (receivers: number | undefined) => void): void {
+    this.routed++;
     this.add({ key: `gp:t:${topic}`, op: "p", arg: framed, onCount });
   }
 

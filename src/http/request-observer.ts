@@ -27,6 +27,7 @@ export class RequestObserver {
     const ip = options.streamed ? clientIp(req, server, this.o.trustProxy) : undefined;
     const res = await handle();
     const path = pathOf(req.url);
+    if (res && options.streamed) this.tunnelled(res);
     // No response: the request became a websocket (read its address before, while Bun still knew it).
     if (!res) {
       this.upgrade(req, path, 101, started, ip!);
@@ -38,6 +39,13 @@ export class RequestObserver {
     const sized = options.streamed ? { res, bytes: declaredSize(res) } : await withKnownSize(res);
     this.line(req.method, path, res.status, sized.bytes, ms, ip ?? clientIp(req, server, this.o.trustProxy));
     return sized.res as R;
+  }
+
+  private tunnelled(res: Response): void {
+    const { metrics } = this.o;
+    metrics.tunnelResponses[statusClass(res.status)].inc();
+    const bytes = declaredSize(res);
+    if (bytes) metrics.tunnelResponseBytes.inc(bytes);
   }
 
   /** A websocket upgrade at `path`: 101 when upgraded, else the refusal sent. */

@@ -34,6 +34,7 @@ type Handlers = { [K in SocketKind]?: SocketHandlers<any> };
  */
 export class WebSockets {
   private open = 0;
+  private readonly byKind: Record<SocketKind, number> = { signal: 0, peer: 0, tunnel: 0, "tunnel-visitor": 0 };
   private readonly connectLimiter: RateLimiter;
 
   constructor(
@@ -45,6 +46,11 @@ export class WebSockets {
 
   count(): number {
     return this.open;
+  }
+
+  /** Open sockets of one kind (metrics). */
+  countOf(kind: SocketKind): number {
+    return this.byKind[kind];
   }
 
   /** The client's address if it may open one more socket, else the refusal to send. */
@@ -63,6 +69,7 @@ export class WebSockets {
     return {
       open: (ws) => {
         this.open++;
+        this.byKind[ws.data.kind]++;
         of(ws).open?.(ws);
       },
       message: (ws, frame) => {
@@ -73,6 +80,7 @@ export class WebSockets {
       drain: (ws) => of(ws).drain?.(ws),
       close: (ws, code, reason) => {
         this.open--;
+        this.byKind[ws.data.kind]--;
         of(ws).close?.(ws, code, reason);
       },
     };

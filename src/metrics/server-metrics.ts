@@ -16,7 +16,7 @@ export const ENCODINGS = ["identity", "gzip", "br"] as const;
 export const RONDEVU_OPERATIONS = ["topics", "offer", "sessions", "answer", "poll", "leave", "health", "other"] as const;
 export const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
 /** Add a kind here (and track its count) for each new kind of socket. */
-export const SOCKET_KINDS = ["signal"] as const;
+export const SOCKET_KINDS = ["signal", "peer", "tunnel", "tunnel-visitor"] as const;
 
 export type FrameType = (typeof FRAME_TYPES)[number];
 export type SessionFailure = (typeof SESSION_FAILURES)[number];
@@ -49,6 +49,15 @@ export interface ServerMetrics {
   readonly rondevuOk: SeriesOf<Counter, RondevuOperation>;
   readonly rondevuFailed: SeriesOf<Counter, RondevuOperation>;
   readonly httpResponses: SeriesOf<Counter, StatusClass>;
+  readonly peersOnline: Gauge;
+  readonly rooms: Gauge;
+  readonly tunnelsOnline: Gauge;
+  readonly tunnelResponses: SeriesOf<Counter, StatusClass>;
+  /** Bytes of tunnelled responses that declared their length (streams without one are not counted). */
+  readonly tunnelResponseBytes: Counter;
+  readonly clusterNodes: Gauge;
+  readonly clusterRouted: Counter;
+  readonly clusterRedisErrors: Counter;
 }
 
 export function declareServerMetrics(registry = new MetricsRegistry()): ServerMetrics {
@@ -70,6 +79,7 @@ export function declareServerMetrics(registry = new MetricsRegistry()): ServerMe
     return out;
   };
   const http = registry.counter({ name: `${P}http_responses_total`, help: "HTTP responses by status class.", labels: { code: STATUS_CLASSES } });
+  const tunnelResponses = registry.counter({ name: `${P}tunnel_responses_total`, help: "Responses to requests through a tunnel (/tunnel/<name>/… or its subdomain), by status class.", labels: { code: STATUS_CLASSES } });
   const metrics: ServerMetrics = {
     registry,
     connections: connections.byLabel(),
@@ -96,6 +106,14 @@ export function declareServerMetrics(registry = new MetricsRegistry()): ServerMe
     rondevuOk: rondevuOf("ok"),
     rondevuFailed: rondevuOf("error"),
     httpResponses: http.byLabel(),
+    peersOnline: registry.gauge({ name: `${P}peers_online`, help: "Signed-in /.webrtc peers in rooms." }).with(),
+    rooms: registry.gauge({ name: `${P}rooms`, help: "/.webrtc rooms with at least one peer." }).with(),
+    tunnelsOnline: registry.gauge({ name: `${P}tunnels_online`, help: "Tunnel names with a connected client on this node." }).with(),
+    tunnelResponses: tunnelResponses.byLabel(),
+    tunnelResponseBytes: registry.counter({ name: `${P}tunnel_response_bytes_total`, help: "Bytes of tunnelled responses that declared a Content-Length." }).with(),
+    clusterNodes: registry.gauge({ name: `${P}cluster_nodes`, help: "Cluster nodes this node sees alive, itself included (0 without --cluster)." }).with(),
+    clusterRouted: registry.counter({ name: `${P}cluster_routed_messages_total`, help: "Messages this node routed to other nodes through Redis." }).with(),
+    clusterRedisErrors: registry.counter({ name: `${P}cluster_redis_errors_total`, help: "Redis calls that failed or were refused (the node went on serving local traffic)." }).with(),
   };
   registerProcessMetrics(registry);
   return metrics;

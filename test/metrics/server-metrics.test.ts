@@ -82,6 +82,19 @@ describe("GET /metrics", () => {
     expect(moved('gemmapod_signal_http_responses_total{code="2xx"}')).toBeGreaterThanOrEqual(4);
   });
 
+  test("sockets are counted by kind, and tunnelled responses by status class", async () => {
+    const before = await scrape(srv.url);
+    const peer = new WebSocket(`${srv.url.replace(/^http/, "ws")}/.webrtc?room=metrics`);
+    await new Promise((resolve) => (peer.onmessage = resolve)); // its challenge: the socket is open
+    // No client holds this name: the broker answers 502 itself.
+    expect((await fetch(`${srv.url}/tunnel/nobody-here/x`)).status).toBe(502);
+    const s = await scrape(srv.url);
+    expect(value(s, 'gemmapod_signal_connections{kind="peer"}')).toBe(1);
+    expect(value(s, 'gemmapod_signal_tunnel_responses_total{code="5xx"}') - value(before, 'gemmapod_signal_tunnel_responses_total{code="5xx"}')).toBe(1);
+    expect(value(s, "gemmapod_signal_cluster_nodes")).toBe(0);
+    peer.close();
+  });
+
   test("process metrics come from the running process", async () => {
     const s = await scrape(srv.url);
     expect(value(s, "process_resident_memory_bytes")).toBeGreaterThan(10 * 1024 * 1024);
