@@ -408,12 +408,6 @@ function duration(raw: string): number {
   return Number(m[1]) * DURATION_UNITS[m[2] ?? "ms"]!;
 }
 
-function redisUrl(raw: string): string {
-  const url = URL.parse(raw.trim());
-  if (!url || (url.protocol !== "redis:" && url.protocol !== "rediss:") || !url.hostname) throw new Error("expected redis://host:port");
-  return url.href;
-}
-
 function clusterTtl(raw: string): number {
   const ms = duration(raw);
   if (ms < 500 || ms > 600_000) throw new Error("expected a duration from 500ms to 10m");
