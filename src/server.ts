@@ -65,6 +65,8 @@ export interface SignalServer {
 }
 
 type Route = (req: Request, srv: Server<KindedData>) => Response | undefined | Promise<Response | undefined>;
+/** An upgrade route; `ip` is the client's address, read once for the limiter and the request line. */
+type UpgradeRoute = (req: Request, srv: Server<KindedData>, ip: string) => Response | undefined | Promise<Response | undefined>;
 
 export function createSignalServer(options: CreateSignalServerOptions): SignalServer {
   const settings = { ...DEFAULT_CONFIG, ...definedOnly(options) };
@@ -164,11 +166,11 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
 
   /** Upgrade routes: one request line each, with the address read before Bun hands the socket over. */
   const upgrading =
-    (path: string, route: Route): Route =>
+    (path: string, route: UpgradeRoute): Route =>
     async (req, srv) => {
       const started = performance.now();
       const ip = clientIp(req, srv, settings.trustProxy);
-      const res = await route(req, srv);
+      const res = await route(req, srv, ip);
       telemetry.requests.upgrade(req, path, res?.status ?? 101, started, ip);
       return res;
     };
@@ -189,8 +191,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       // Bun matches these paths natively: no URL string is built per upgrade.
       routes: {
-        "/signal": upgrading("/signal", (req, srv) => {
-          const ip = sockets.admit(req, srv);
+        "/signal": upgrading("/signal", (req, srv, address) => {
+          const ip = sockets.admit(req, srv, address);
           if (typeof ip !== "string") return ip;
           if (srv.upgrade(req, { data: newSocketData(settings.wsMessageRate * 2) })) return undefined;
           return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });

@@ -54,10 +54,10 @@ export class WebSockets {
   }
 
   /** The client's address if it may open one more socket, else the refusal to send. */
-  admit(req: Request, server: Server<unknown>): string | Response {
+  admit(req: Request, server: Server<unknown>, known?: string): string | Response {
     this.limits.proxyWarning?.check(req, server);
     if (this.open >= this.limits.maxConnections) return jsonError(503, "server is at its connection limit", { "Retry-After": "5" });
-    const ip = clientIp(req, server, this.limits.trustProxy);
+    const ip = known ?? clientIp(req, server, this.limits.trustProxy);
     const retry = this.connectLimiter.take(ip);
     if (retry > 0) return jsonError(429, "too many new connections from this address", { "Retry-After": String(retry) });
     return ip;

@@ -2,6 +2,7 @@
 // it again: every record has its page in the bucket, byte-identical.
 import { expect, test } from "bun:test";
 import { PostgresRegistry } from "../../src/registry/postgres.ts";
+import { killMidUpload } from "../helpers/crash.ts";
 import { spawnServer } from "../helpers/cli.ts";
 import { buildPod } from "../helpers/pods.ts";
 import { available, s3BlobStore, storageServices } from "../helpers/storage.ts";
@@ -18,27 +19,7 @@ test.skipIf(!available("postgres+s3", services))("uploads interrupted by SIGKILL
   let acknowledged = 0;
   for (const killAfterMs of [0, 60]) {
     const server = await spawnServer(args, { env });
-    let stop = false;
-    const uploader = async (i: number) => {
-      while (!stop) {
-        try {
-          const res = await fetch(`${server.url}/pods`, { method: "POST", body: pods[i % 2]!.bytes, headers: { "Content-Type": "text/html" } });
-          if (res.status === 200) acknowledged++;
-        } catch {
-          return; // the server died under us
-        }
-      }
-    };
-    const uploads = Promise.all([0, 1, 2, 3].map(uploader));
-    // Killed while uploads are flowing, however slow the machine: after this round's first success.
-    const before = acknowledged;
-    const deadline = Date.now() + 20_000;
-    while (acknowledged === before && Date.now() < deadline) await Bun.sleep(5);
-    await Bun.sleep(killAfterMs);
-    server.proc.kill("SIGKILL");
-    await server.proc.exited;
-    stop = true;
-    await uploads;
+    acknowledged += await killMidUpload(server, pods, { uploaders: 4, killAfterMs, waitForFirst: true });
   }
 
   const registry = await PostgresRegistry.open({ url, blobs: s3BlobStore(s3!, location) });

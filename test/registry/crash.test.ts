@@ -6,6 +6,7 @@ import { Database } from "bun:sqlite";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { verifyPodBlob } from "../../src/manifest/verify.ts";
+import { killMidUpload } from "../helpers/crash.ts";
 import { spawnServer } from "../helpers/cli.ts";
 import { buildPod } from "../helpers/pods.ts";
 import { tempDir } from "../helpers/server.ts";
@@ -19,23 +20,7 @@ test("uploads interrupted by SIGKILL leave no record without its blob", async ()
   let acknowledged = 0;
   for (const killAfterMs of [40, 120, 250, 400]) {
     const server = await spawnServer(args);
-    let stop = false;
-    const uploader = async (i: number) => {
-      while (!stop) {
-        try {
-          const res = await fetch(`${server.url}/pods`, { method: "POST", body: pods[i % 2]!.bytes, headers: { "Content-Type": "text/html" } });
-          if (res.status === 200) acknowledged++;
-        } catch {
-          return; // the server died under us
-        }
-      }
-    };
-    const uploads = Promise.all([0, 1, 2, 3, 4, 5].map(uploader));
-    await Bun.sleep(killAfterMs);
-    server.proc.kill("SIGKILL");
-    await server.proc.exited;
-    stop = true;
-    await uploads;
+    acknowledged += await killMidUpload(server, pods, { uploaders: 6, killAfterMs, waitForFirst: false });
   }
 
   const server = await spawnServer(args);
