@@ -51,6 +51,8 @@ export interface Config {
   s3Endpoint: string | undefined;
   /** Redis URL of the cluster this node joins; needs shared storage (postgres + s3). */
   cluster: string | undefined;
+  /** Where other cluster nodes reach this one directly (tunnelled requests); derived from the listener when unset. */
+  clusterAdvertise: string | undefined;
   tunnelTimeoutMs: number;
   tunnelIdleTimeoutMs: number;
   tunnelMaxBodyBytes: number;
@@ -114,6 +116,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   blobStore: "files",
   s3Endpoint: undefined,
   cluster: undefined,
+  clusterAdvertise: undefined,
   tunnelTimeoutMs: 30_000,
   tunnelIdleTimeoutMs: 120_000,
   tunnelMaxBodyBytes: 1024 * 1024 * 1024,
@@ -260,6 +263,14 @@ export const FLAGS: readonly Flag[] = [
     value: "URL",
     help: "redis://host:port of the cluster this node joins (needs --registry postgres and --blob-store s3://…)",
     parse: urlWith(["redis:", "rediss:"]),
+  }),
+  flag({
+    key: "clusterAdvertise",
+    flag: "--cluster-advertise",
+    env: ["GEMMAPOD_SIGNAL_CLUSTER_ADVERTISE"],
+    value: "URL",
+    help: "http://address:port where other cluster nodes reach this one (tunnelled requests; default: this host's first non-loopback address and --port)",
+    parse: baseUrl,
   }),
   flag({ key: "clusterTtlMs", flag: "--cluster-ttl", env: ["GEMMAPOD_SIGNAL_CLUSTER_TTL"], value: "DURATION", help: "a cluster node silent this long is dead: its origins are offline (e.g. 10s)", parse: clusterTtl }),
   flag({ key: "tunnelTimeoutMs", flag: "--tunnel-timeout", env: ["GEMMAPOD_SIGNAL_TUNNEL_TIMEOUT"], value: "DURATION", help: "a tunnelled request with no response head by then gets 504 (e.g. 30s)", parse: positiveDuration }),

@@ -20,11 +20,13 @@ import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
 import { LocalHub } from "./cluster/local-hub.ts";
 import { RedisHub } from "./cluster/redis-hub.ts";
+import { defaultAdvertise } from "./cluster/advertise.ts";
 import type { Hub, HubStatus } from "./cluster/hub.ts";
 import { newSocketData } from "./signal/socket-data.ts";
 import { Telemetry } from "./telemetry.ts";
 import { Listener } from "./tls/listener.ts";
 import { openTunnels } from "./tunnel/open.ts";
+import { HOP_PATH } from "./tunnel/node-hop.ts";
 import { VERSION } from "./version.ts";
 import { Warnings } from "./warnings.ts";
 import { PeerRooms } from "./peers/peer-rooms.ts";
@@ -71,7 +73,6 @@ type UpgradeRoute = (req: Request, srv: Server<KindedData>, ip: string) => Respo
 export function createSignalServer(options: CreateSignalServerOptions): SignalServer {
   const settings = { ...DEFAULT_CONFIG, ...definedOnly(options) };
   const { maxMessageBytes, maxPodBytes } = settings;
-  const rondevu = openRondevu(settings, options.registry);
   const bindings = openBindings(options.registry);
   const telemetry = new Telemetry(settings, options.logger);
   const { log } = telemetry;
@@ -83,7 +84,10 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     telemetry.podDeleted(id, "ttl");
   };
   const janitor = settings.podTtlMs > 0 && isManaged(options.registry) ? startJanitor(options.registry, settings.podTtlMs, expire, log) : undefined;
-  const hub = settings.cluster ? new RedisHub({ url: settings.cluster, ttlMs: settings.clusterTtlMs, server: () => listener, log }) : new LocalHub(() => listener);
+  // Read once the node is listening (its port may be chosen by the system).
+  const advertise = () => settings.clusterAdvertise ?? defaultAdvertise(listener.server.hostname ?? settings.hostname, listener.server.port!, listener.secure);
+  const hub = settings.cluster ? new RedisHub({ url: settings.cluster, ttlMs: settings.clusterTtlMs, advertise, server: () => listener, log }) : new LocalHub(() => listener);
+  const rondevu = openRondevu(settings, options.registry, hub);
   const broker = new Broker({
     hub,
     maxMessageBytes,
@@ -202,6 +206,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
         "/.webrtc": upgrading("/.webrtc", peerHttp["/.webrtc"]),
         // Before Hono and the body limiter: tunnelled bodies stream, under their own cap.
         "/tunnel/*": (req: Request, srv: Server<KindedData>) => telemetry.requests.observe(req, srv, () => tunnels.http.byPath(req, srv), { streamed: true }),
+        // Tunnelled requests another cluster node carries to this one's tunnel clients.
+        [`${HOP_PATH}*`]: (req: Request, srv: Server<KindedData>) => telemetry.requests.observe(req, srv, () => tunnels.http.byHop(req, srv), { streamed: true }),
       },
       fetch(req, srv) {
         proxyWarning?.check(req, srv);

@@ -8,6 +8,16 @@ export interface LocalSockets {
   subscriberCount(topic: string): number;
 }
 
+/** See `Hub.locate`. */
+export type Location = { at: "here" } | { at: "node"; url: string; credential: string } | { at: "nowhere" };
+
+/** A listener on a topic (see `Hub.listen`). */
+export interface Listening {
+  /** Resolves once a publish on any node reaches the listener. */
+  ready: Promise<void>;
+  stop(): void;
+}
+
 /** A name held by one socket across every node (see `Hub.claim`). */
 export interface Claim {
   /** Gives the name up, unless someone has taken it since; watchers of the name hear it is gone. */
@@ -55,6 +65,12 @@ export interface Hub {
   /** Also call it for a closing socket's topics: Bun drops them silently, a cluster must hear it. */
   unsubscribe(ws: ServerWebSocket<unknown>, topic: string): void;
   /**
+   * `listener` hears, in this process, what is `publish`ed to `topic` on any node, for wake-ups
+   * that are not socket frames (a long poll). Listen, await `ready`, then read the state a
+   * publish announces: a change made after the read is heard, one made before it is seen.
+   */
+  listen(topic: string, listener: (data: Payload) => void): Listening;
+  /**
    * Takes `name` with a short `value` (what others may learn of the holder);
    * whoever held it before hears `onLost` on its own node, and its watchers hear it is gone.
    * Resolves once the claim stands.
@@ -74,6 +90,14 @@ export interface Hub {
    */
   join(group: string, member: string, farewell?: Farewell): Promise<string[]>;
   leave(group: string, member: string): void;
+  /**
+   * Where the holder of `name` takes direct HTTP requests (for what is too big or too
+   * long-lived for messages, e.g. tunnelled bodies): on this node, on another node at its
+   * advertised address, or nowhere (nobody holds it, or its node advertises no address).
+   */
+  locate(name: string): Promise<Location>;
+  /** Whether a direct request presents the credential this node gave out with its address. */
+  admitsNode(credential: string | null): boolean;
   /** null for a single node. */
   status(): HubStatus | null;
   /** Leaves the cluster: what this node held is given up. */

@@ -1,5 +1,6 @@
 import type { ServerWebSocket } from "bun";
-import type { Claim, Entry, Farewell, Hub, HubStatus, LocalSockets, Payload } from "./hub.ts";
+import type { Claim, Entry, Farewell, Hub, HubStatus, Listening, LocalSockets, Location, Payload } from "./hub.ts";
+import { Listeners } from "./listeners.ts";
 
 interface Holding {
   value: string;
@@ -12,11 +13,13 @@ export class LocalHub implements Hub {
   private readonly watchers = new Map<string, Set<() => void>>();
   private readonly groups = new Map<string, Set<string>>();
   private readonly noteListeners: ((topic: string, note: string) => void)[] = [];
+  private readonly listeners = new Listeners();
 
   constructor(private readonly server: () => LocalSockets) {}
 
   publish(topic: string, data: Payload): void {
     this.server().publish(topic, data);
+    this.listeners.hear(topic, data);
   }
 
   deliver(topic: string, data: Payload, onNobody: () => void, note?: string): void {
@@ -38,6 +41,10 @@ export class LocalHub implements Hub {
 
   unsubscribe(ws: ServerWebSocket<unknown>, topic: string): void {
     ws.unsubscribe(topic);
+  }
+
+  listen(topic: string, listener: (data: Payload) => void): Listening {
+    return { ready: Promise.resolve(), stop: this.listeners.add(topic, listener) };
   }
 
   claim(name: string, value: string, onLost: () => void): Promise<Claim> {
@@ -100,6 +107,15 @@ export class LocalHub implements Hub {
     const members = this.groups.get(group);
     if (!members?.delete(member)) return;
     if (members.size === 0) this.groups.delete(group);
+  }
+
+  locate(name: string): Promise<Location> {
+    return Promise.resolve(this.holdings.has(name) ? { at: "here" } : { at: "nowhere" });
+  }
+
+  /** One process has no other node to take requests from. */
+  admitsNode(): boolean {
+    return false;
   }
 
   status(): HubStatus | null {

@@ -2,7 +2,9 @@ import type { ServerWebSocket } from "bun";
 import { nanoid } from "nanoid";
 import { decodeAll, framedData } from "./envelope.ts";
 import { Logger } from "../log/logger.ts";
-import type { Claim, Entry, Farewell, Hub, HubStatus, LocalSockets, Payload } from "./hub.ts";
+import type { Claim, Entry, Farewell, Hub, HubStatus, Listening, LocalSockets, Location, Payload } from "./hub.ts";
+import { Listeners } from "./listeners.ts";
+import { NodeAddresses } from "./node-addresses.ts";
 import { NodeLiveness } from "./node-liveness.ts";
 import { batches, parseClaim, RedisClaims } from "./redis-claims.ts";
 import { RedisLink } from "./redis-link.ts";
@@ -14,6 +16,8 @@ export interface RedisHubOptions {
   url: string;
   /** A node silent this long is dead: its origins, watches and members are gone. */
   ttlMs: number;
+  /** http://host:port where other nodes reach this one directly (`--cluster-advertise`). */
+  advertise?: () => string;
   server: () => LocalSockets;
   log?: Logger;
 }
@@ -31,8 +35,10 @@ export class RedisHub implements Hub {
   private readonly liveness: NodeLiveness;
   private readonly claims: RedisClaims;
   private readonly watches: RedisWatches;
-  /** Topics with at least one local subscriber, as announced to Redis. */
+  private readonly addresses: NodeAddresses;
+  /** Topics with at least one local subscriber or listener, as announced to Redis. */
   private readonly interests = new Set<string>();
+  private readonly listeners = new Listeners();
   /** Local members of each group, with their stored farewells ('' for none). */
   private readonly groups = new Map<string, Map<string, string>>();
   private readonly noteListeners: ((topic: string, note: string) => void)[] = [];
@@ -55,15 +61,17 @@ export class RedisHub implements Hub {
       absent: () => void this.reannounce(),
     });
     this.claims = new RedisClaims(this.link, this.node);
+    this.addresses = new NodeAddresses(this.link, this.node, options.advertise);
     this.watches = new RedisWatches(this.link, this.node, (node) => this.liveness.isAlive(node));
     // Bun drops a closed socket's topics without telling us: forget those nobody listens on any more.
     this.sweeper = setInterval(() => this.sweep(), options.ttlMs);
     this.sweeper.unref();
-    this.ready = this.link.start().then(() => this.liveness.beat());
+    this.ready = this.link.start().then(() => Promise.all([this.liveness.beat(), this.addresses.announce()])).then(() => undefined);
   }
 
   publish(topic: string, data: Payload): void {
     this.options.server().publish(topic, data);
+    this.listeners.hear(topic, data);
     this.link.routes.publish(topic, framedData(topic, data));
   }
 
@@ -84,15 +92,19 @@ export class RedisHub implements Hub {
 
   subscribe(ws: ServerWebSocket<unknown>, topic: string): void {
     ws.subscribe(topic);
-    if (this.interests.has(topic)) return;
-    this.interests.add(topic);
-    // Sent before anything this node publishes next: whoever answers it finds this node listed.
-    this.link.routes.interest(topic, true);
+    this.gainInterest(topic);
   }
 
   unsubscribe(ws: ServerWebSocket<unknown>, topic: string): void {
     ws.unsubscribe(topic);
-    if (this.options.server().subscriberCount(topic) === 0) this.loseInterest(topic);
+    this.loseInterestIfUnheard(topic);
+  }
+
+  listen(topic: string, listener: (data: Payload) => void): Listening {
+    const stop = this.listeners.add(topic, listener, () => this.loseInterestIfUnheard(topic));
+    this.gainInterest(topic);
+    // The interest goes out before the PING, on the same connection: its reply means it is in effect.
+    return { ready: this.link.call("PING", []).then(() => undefined), stop };
   }
 
   claim(name: string, value: string, onLost: () => void): Promise<Claim> {
@@ -100,10 +112,19 @@ export class RedisHub implements Hub {
   }
 
   async holder(name: string): Promise<string | null> {
-    const stored = await this.link.call("GET", [`gp:c:${name}`]);
-    if (stored === undefined) throw new Error("the cluster is unreachable");
-    const claim = typeof stored === "string" ? parseClaim(stored) : null;
-    return claim && this.liveness.isAlive(claim.node) ? claim.value : null;
+    return (await this.liveClaim(name))?.value ?? null;
+  }
+
+  async locate(name: string): Promise<Location> {
+    const claim = await this.liveClaim(name);
+    if (!claim) return { at: "nowhere" };
+    if (claim.node === this.node) return { at: "here" };
+    const address = await this.addresses.lookup(claim.node);
+    return address ? { at: "node", ...address } : { at: "nowhere" };
+  }
+
+  admitsNode(credential: string | null): boolean {
+    return this.addresses.admits(credential);
   }
 
   watch(name: string, onGone: () => void): () => void {
@@ -172,6 +193,7 @@ export class RedisHub implements Hub {
       else if (m.kind === "gone") this.watches.gone(m.epoch, m.name);
       else {
         server.publish(m.topic, m.data);
+        this.listeners.hear(m.topic, m.data);
         if (m.note !== undefined && server.subscriberCount(m.topic) > 0) this.noted(m.topic, m.note);
       }
     }
@@ -181,18 +203,33 @@ export class RedisHub implements Hub {
     for (const listener of this.noteListeners) listener(topic, note);
   }
 
-  private loseInterest(topic: string): void {
-    if (!this.interests.delete(topic)) return;
+  private gainInterest(topic: string): void {
+    if (this.interests.has(topic)) return;
+    this.interests.add(topic);
+    // Sent before anything this node publishes next: whoever answers it finds this node listed.
+    this.link.routes.interest(topic, true);
+  }
+
+  private loseInterestIfUnheard(topic: string): void {
+    if (this.options.server().subscriberCount(topic) > 0 || this.listeners.has(topic) || !this.interests.delete(topic)) return;
     this.link.routes.interest(topic, false);
   }
 
   private sweep(): void {
-    const server = this.options.server();
-    for (const topic of this.interests) if (server.subscriberCount(topic) === 0) this.loseInterest(topic);
+    for (const topic of this.interests) this.loseInterestIfUnheard(topic);
+  }
+
+  /** The claim on `name` if its node is alive. */
+  private async liveClaim(name: string): Promise<{ node: string; value: string } | null> {
+    const stored = await this.link.call("GET", [`gp:c:${name}`]);
+    if (stored === undefined) throw new Error("the cluster is unreachable");
+    const claim = typeof stored === "string" ? parseClaim(stored) : null;
+    return claim && this.liveness.isAlive(claim.node) ? claim : null;
   }
 
   private nodeDied(node: string): void {
     this.watches.nodeDied(node);
+    this.addresses.forget(node);
     // One node cleans up after the dead one; the lock lasts long enough for it to finish.
     void this.link.call("SET", [`gp:lock:forget:${node}`, this.node, "NX", "PX", String(this.options.ttlMs)]).then((won) => {
       if (won === "OK") void this.link.run(FORGET_NODE, [], [node, String(this.options.ttlMs)]);
@@ -233,5 +270,6 @@ export class RedisHub implements Hub {
     }
     await this.claims.recheck();
     await this.watches.recheck();
+    await this.addresses.announce();
   }
 }

@@ -200,6 +200,7 @@ for i = 1, #groups do
   end
 end
 redis.call('DEL', 'gp:ng:' .. node)
+redis.call('HDEL', 'gp:addr', node)
 local score = redis.call('ZSCORE', 'gp:nodes', node)
 if score then
   local t = redis.call('TIME')

@@ -39,15 +39,28 @@ export interface TunnelEndpoint {
 }
 
 export interface TunnelDirectory {
-  find(name: string): TunnelEndpoint | null;
+  /** The endpoint serving `name` on this node. */
+  local(name: string): TunnelEndpoint | null;
+  /** The endpoint serving `name` anywhere: this node's own, or one reaching the node that has it. */
+  find(name: string): Promise<TunnelEndpoint | null>;
 }
 
-/** Tunnels served by sockets on this node. */
+/** The name a tunnel's client holds on the hub while it is connected. */
+export const tunnelClaim = (name: string): string => `t:${name}`;
+
+/** Tunnels served by sockets on this node; others are asked of `elsewhere`. */
 export class LocalTunnelDirectory implements TunnelDirectory {
   private readonly endpoints = new Map<string, TunnelEndpoint>();
 
-  find(name: string): TunnelEndpoint | null {
+  constructor(private readonly elsewhere: (name: string) => Promise<TunnelEndpoint | null> = () => Promise.resolve(null)) {}
+
+  local(name: string): TunnelEndpoint | null {
     return this.endpoints.get(name) ?? null;
+  }
+
+  find(name: string): Promise<TunnelEndpoint | null> {
+    const here = this.endpoints.get(name);
+    return here ? Promise.resolve(here) : this.elsewhere(name);
   }
 
   set(name: string, endpoint: TunnelEndpoint): void {

@@ -2,7 +2,8 @@ import type { Server } from "bun";
 import { clientIp } from "../http/client-ip.ts";
 import { jsonError } from "../http/errors.ts";
 import type { SocketHandlers } from "../http/websockets.ts";
-import type { TunnelDirectory, TunnelledSocket, VisitorInfo } from "./directory.ts";
+import type { TunnelDirectory, TunnelEndpoint, TunnelledSocket, VisitorInfo } from "./directory.ts";
+import { HOP_CREDENTIAL, unwrapHop } from "./node-hop.ts";
 import { TUNNEL_NAME } from "./protocol.ts";
 import { subdomainName } from "./urls.ts";
 
@@ -23,6 +24,8 @@ export interface TunnelHttpOptions {
   trustProxy: boolean;
   /** The shared websocket admission (connection cap, connect rate): the visitor's address or a refusal. */
   admit(req: Request, srv: Server<unknown>): string | Response;
+  /** Whether a hop carries the credential this node gave the other cluster nodes. */
+  admitsNode(credential: string | null): boolean;
 }
 
 type Answer = Response | undefined | Promise<Response | undefined>;
@@ -59,6 +62,19 @@ export class TunnelHttp {
     return cors ? Promise.resolve(answer).then((r) => r && withCors(r, origin)) : answer;
   }
 
+  /** For the hop path: a request another node carries here for a tunnel whose client is on this node. */
+  byHop(req: Request, srv: Server<unknown>): Answer {
+    if (!this.options.admitsNode(req.headers.get(HOP_CREDENTIAL))) return jsonError(404, "Not found");
+    const hop = unwrapHop(req);
+    if (!hop) return jsonError(400, "malformed hop");
+    // Only this node's own client: a hop never hops on (the holder moved meanwhile: 502, the visitor retries).
+    const endpoint = this.options.directory.local(hop.name);
+    if (!endpoint) return noClient(hop.name);
+    srv.timeout(req, 0);
+    // The visitor was admitted on its own node.
+    return this.serve(req, hop.request, srv, endpoint, hop.visitor);
+  }
+
   visitorHandlers(): SocketHandlers<TunnelVisitorData> {
     return {
       open: (ws) =>
@@ -78,16 +94,21 @@ export class TunnelHttp {
   }
 
   private carry(req: Request, srv: Server<unknown>, name: string, path: string, subdomain: boolean): Answer {
-    const endpoint = this.options.directory.find(name);
-    if (!endpoint) return jsonError(502, `no tunnel client is connected for "${name}"`);
     // Bun's own idle cut (10 s) would end a model's slow first token or a long event stream;
     // the tunnel's head and idle timeouts bound these requests instead.
     srv.timeout(req, 0);
     const visitor: VisitorInfo = { ip: clientIp(req, srv, this.options.trustProxy), proto: this.proto(req), host: req.headers.get("host") ?? "", path, subdomain };
-    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return endpoint.fetch(req, visitor).catch(internalError);
-    const admitted = this.options.admit(req, srv);
-    if (typeof admitted !== "string") return admitted;
-    return endpoint.openSocket(req, visitor).then((accepted) => {
+    if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      const admitted = this.options.admit(req, srv);
+      if (typeof admitted !== "string") return admitted;
+    }
+    return this.options.directory.find(name).then((endpoint) => (endpoint ? this.serve(req, req, srv, endpoint, visitor) : noClient(name)), internalError);
+  }
+
+  /** `req` is what Bun received (it is what gets upgraded); `request` is what the endpoint reads. */
+  private serve(req: Request, request: Request, srv: Server<unknown>, endpoint: TunnelEndpoint, visitor: VisitorInfo): Answer {
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return endpoint.fetch(request, visitor).catch(internalError);
+    return endpoint.openSocket(request, visitor).then((accepted) => {
       if (accepted instanceof Response) return accepted;
       const data: TunnelVisitorData = { kind: "tunnel-visitor", bridge: accepted };
       if (srv.upgrade(req, { data, headers: accepted.headers })) return undefined;
@@ -101,6 +122,10 @@ export class TunnelHttp {
     if (this.options.trustProxy && req.headers.get("x-forwarded-proto") === "https") return "https";
     return req.url.startsWith("https:") ? "https" : "http";
   }
+}
+
+function noClient(name: string): Response {
+  return jsonError(502, `no tunnel client is connected for "${name}"`);
 }
 
 function internalError(error: unknown): Response {

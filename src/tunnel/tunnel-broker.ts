@@ -6,7 +6,7 @@ import type { SignedRequestVerifier } from "../identity/signed-request.ts";
 import { AuthGate, authHost, newAuthState, type AuthState } from "../identity/socket-auth.ts";
 import type { TunnelNames } from "../registry/tunnel-names.ts";
 import { tunnelAccess } from "./access.ts";
-import type { LocalTunnelDirectory } from "./directory.ts";
+import { tunnelClaim, type LocalTunnelDirectory } from "./directory.ts";
 import type { TunnelSettings } from "./exchange.ts";
 import { TunnelLink } from "./link.ts";
 import { TunnelBudget } from "./budget.ts";
@@ -141,7 +141,7 @@ export class TunnelBroker {
       if (ws.readyState !== 1) return;
       if (claimed === "taken-by-other") return send(ws, { type: "error", message: `tunnel name "${m.name}" belongs to another key` });
       if (claimed === "too-many") return send(ws, { type: "error", message: `this key already holds its limit of ${this.options.maxPerKey} tunnel names` });
-      const claim = await this.options.hub.claim(`t:${m.name}`, key, () => this.replaced(ws));
+      const claim = await this.options.hub.claim(tunnelClaim(m.name), key, () => this.replaced(ws));
       if (ws.readyState !== 1) return claim.release();
       const session = new TunnelSession(m.name, data.link!, m, this.options.settings, tunnelAccess(m, this.options.verifier));
       data.session = session;

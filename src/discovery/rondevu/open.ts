@@ -1,3 +1,4 @@
+import type { Hub } from "../../cluster/hub.ts";
 import type { Config } from "../../config.ts";
 import type { Registry } from "../../registry/types.ts";
 import { PostgresRegistry } from "../../registry/postgres.ts";
@@ -14,9 +15,10 @@ export type RondevuConfig = Pick<
 >;
 
 /** The Rondevu API with storage following the registry: its Postgres, its SQLite file, or memory. */
-export function openRondevu(config: RondevuConfig, registry: Registry): RondevuApi {
+export function openRondevu(config: RondevuConfig, registry: Registry, hub: Hub): RondevuApi {
   return rondevuRoutes({
     store: storeFor(registry),
+    hub,
     sessionTimeoutMs: config.sessionTimeoutMs,
     corsOrigins: config.corsOrigins,
     maxSdpBytes: config.rondevuMaxSdpBytes,

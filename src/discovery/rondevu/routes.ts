@@ -5,11 +5,14 @@ import { clientIp } from "../../http/client-ip.ts";
 import { HttpError, jsonError } from "../../http/errors.ts";
 import { readBodyLimited } from "../../http/read-body.ts";
 import { RateLimiter } from "../../limits/rate-limiter.ts";
+import type { Hub } from "../../cluster/hub.ts";
 import type { RondevuSession, RondevuStore, Side } from "./types.ts";
 import { Waiters } from "./waiters.ts";
 
 export interface RondevuOptions {
   store: RondevuStore;
+  /** Carries long-poll wake-ups between nodes. */
+  hub: Hub;
   /** Sessions expire this long after creation (Rondevu's SESSION_TIMEOUT). */
   sessionTimeoutMs: number;
   /** Allowed CORS origins; `["*"]` for any. */
@@ -39,7 +42,7 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
   const now = o.now ?? Date.now;
   const { store } = o;
   const limiter = new RateLimiter(o.ratePerSecond, o.ratePerSecond * 2);
-  const waiters = new Waiters(10_000, 16);
+  const waiters = new Waiters(o.hub, 10_000, 16);
   const sweeper = setInterval(() => store.sweep(now()).catch((error) => console.error("[gemmapod-signal] rondevu sweep failed:", error)), Math.min(o.sessionTimeoutMs, 60_000));
   sweeper.unref();
   const app = new Hono<{ Bindings: { server: Server<unknown> } }>();
@@ -141,7 +144,15 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
       while (!news(session) && performance.now() < deadline) {
         const waiting = waiters.wait(code, deadline - performance.now());
         if (!waiting) break;
-        await waiting;
+        try {
+          // Read again once listening: a change made since the last read is either seen now or heard.
+          await waiting.listening;
+          session = await liveSession(c, code);
+          if (news(session)) break;
+          await waiting.woken;
+        } finally {
+          waiting.end();
+        }
         session = await liveSession(c, code);
       }
     }

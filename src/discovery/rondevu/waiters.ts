@@ -1,45 +1,64 @@
+import type { Hub } from "../../cluster/hub.ts";
+
+/** One long poll's wait (see `Waiters.wait`). */
+export interface Wait {
+  /** Resolves once a wake-up from any node reaches this wait: read the session after it. */
+  listening: Promise<void>;
+  /** Resolves on a wake-up, at the deadline, or on `close()`. */
+  woken: Promise<void>;
+  end(): void;
+}
+
+const topic = (code: string) => `rv:${code}`;
+
 /**
- * Long-poll wake-ups, keyed by session code. Bounded in total and per code: a
- * poll that finds no room simply answers at once, as a plain poll would.
+ * Long-poll wake-ups, keyed by session code, carried by the hub so that a change made
+ * on one node wakes polls waiting on any other. Bounded in total and per code: a poll
+ * that finds no room simply answers at once, as a plain poll would.
  */
 export class Waiters {
-  private readonly byCode = new Map<string, Set<() => void>>();
-  private total = 0;
+  private readonly perCode = new Map<string, number>();
+  private readonly ends = new Set<() => void>();
 
   constructor(
+    private readonly hub: Hub,
     private readonly maxTotal: number,
     private readonly maxPerCode: number,
   ) {}
 
-  /** Resolves on `wake(code)`, after `ms`, or on `close()`; false if there was no room to wait. */
-  wait(code: string, ms: number): Promise<void> | false {
-    let set = this.byCode.get(code);
-    if (this.total >= this.maxTotal || (set && set.size >= this.maxPerCode)) return false;
-    if (!set) this.byCode.set(code, (set = new Set()));
-    const waiters = set;
-    this.total++;
-    return new Promise<void>((resolve) => {
-      const done = () => {
+  /** A wait of at most `ms`, or false if there was no room to wait. */
+  wait(code: string, ms: number): Wait | false {
+    const count = this.perCode.get(code) ?? 0;
+    if (this.ends.size >= this.maxTotal || count >= this.maxPerCode) return false;
+    this.perCode.set(code, count + 1);
+    let end!: () => void;
+    const woken = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => end(), ms);
+      end = () => {
+        if (!this.ends.delete(end)) return;
         clearTimeout(timer);
-        if (waiters.delete(done)) this.total--;
-        if (waiters.size === 0 && this.byCode.get(code) === waiters) this.byCode.delete(code);
+        listening.stop();
+        const left = this.perCode.get(code)! - 1;
+        if (left === 0) this.perCode.delete(code);
+        else this.perCode.set(code, left);
         resolve();
       };
-      const timer = setTimeout(done, ms);
-      waiters.add(done);
     });
+    this.ends.add(end);
+    const listening = this.hub.listen(topic(code), () => end());
+    return { listening: listening.ready, woken, end };
   }
 
+  /** Wakes every poll waiting on `code`, on every node. */
   wake(code: string): void {
-    const set = this.byCode.get(code);
-    if (set) for (const done of [...set]) done();
+    this.hub.publish(topic(code), "1");
   }
 
   close(): void {
-    for (const code of [...this.byCode.keys()]) this.wake(code);
+    for (const end of [...this.ends]) end();
   }
 
   size(): number {
-    return this.total;
+    return this.ends.size;
   }
 }

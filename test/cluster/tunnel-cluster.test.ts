@@ -1,0 +1,140 @@
+// A tunnel whose client is on one node and whose visitor is on another: the request
+// crosses by the node-to-node hop, bodies streamed both ways; the hop path admits
+// nothing without a node's credential; a tunnel whose node dies answers 502.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Server } from "bun";
+import { join } from "node:path";
+import { startTunnel, type TunnelClient } from "../../src/tunnel/client.ts";
+import { HOP_CREDENTIAL, HOP_PATH } from "../../src/tunnel/node-hop.ts";
+import { spawnServer, type RunningCli } from "../helpers/cli.ts";
+import { startNodes, untilHealth } from "../helpers/cluster.ts";
+import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { newKey, uniqueName } from "../tunnel/harness.ts";
+
+const TTL_MS = 2000;
+const NODE = join(import.meta.dir, "../helpers/cluster-node.ts");
+const MB = 1024 * 1024;
+
+/** 20 MB in 64 KiB chunks, each filled with its index: any reordering or loss shows. */
+function bigBody(): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (i === 320) return controller.close();
+      controller.enqueue(new Uint8Array(64 * 1024).fill(i++ % 251));
+    },
+  });
+}
+
+async function digest(stream: ReadableStream<Uint8Array>): Promise<{ bytes: number; sha256: string }> {
+  const hash = new Bun.CryptoHasher("sha256");
+  let bytes = 0;
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+    hash.update(chunk);
+    bytes += chunk.byteLength;
+  }
+  return { bytes, sha256: hash.digest("hex") };
+}
+
+const expected = await digest(bigBody());
+
+describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", () => {
+  let redis: TestRedis;
+  let a: TestServer, b: TestServer;
+  let local: Server<unknown>;
+  let client: TunnelClient;
+  const name = uniqueName("hop");
+  const spawned: RunningCli[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    [a, b] = await startNodes(redis.url, 2, { clusterTtlMs: TTL_MS });
+    local = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      idleTimeout: 0,
+      fetch(req, srv) {
+        const url = new URL(req.url);
+        if (url.pathname === "/big") return new Response(bigBody(), { headers: { "content-type": "application/octet-stream" } });
+        if (url.pathname === "/echo") return new Response(req.body, { headers: { "x-seen-host": req.headers.get("x-forwarded-host") ?? "", "x-seen-for": req.headers.get("x-forwarded-for") ?? "" } });
+        if (url.pathname === "/ws" && srv.upgrade(req)) return undefined;
+        return new Response(`${req.method} ${url.pathname}${url.search}`);
+      },
+      websocket: { message: (ws, m) => ws.send(typeof m === "string" ? `echo:${m}` : m) },
+    });
+    client = startTunnel({ server: b.url, to: `http://127.0.0.1:${local.port}`, name, key: await newKey(), minBackoffMs: 50, maxBackoffMs: 200 });
+    await client.ready;
+  });
+
+  afterAll(async () => {
+    client?.close();
+    local?.stop(true);
+    for (const node of spawned) node.proc.kill("SIGKILL");
+    await Promise.all([a, b].map((n) => n?.close()));
+    await redis?.stop();
+  });
+
+  test("a visitor on A gets a 20 MB streamed response from a tunnel client on B, byte for byte", async () => {
+    const res = await fetch(`${a.url}/tunnel/${name}/big`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/octet-stream");
+    // Served from the broker's origin: sandboxed on every node, the hop included.
+    expect(res.headers.get("content-security-policy")).toContain("sandbox");
+    expect(await digest(res.body!)).toEqual(expected);
+    expect(expected.bytes).toBe(20 * MB);
+  }, 30_000);
+
+  test("a 5 MB request body streams from A to B's client, and the query, the visitor's host and address arrive", async () => {
+    const body = new Uint8Array(5 * MB).map((_, i) => i % 256);
+    const res = await fetch(`${a.url}/tunnel/${name}/echo?x=1`, { method: "POST", body });
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(body);
+    expect(res.headers.get("x-seen-host")).toBe(new URL(a.url).host);
+    expect(res.headers.get("x-seen-for")).toBe("127.0.0.1");
+    expect(await (await fetch(`${a.url}/tunnel/${name}/q?a=b&c`)).text()).toBe("GET /q?a=b&c");
+  }, 30_000);
+
+  test("a websocket through the tunnel, visitor on A, client on B", async () => {
+    const ws = new WebSocket(`${a.url.replace(/^http/, "ws")}/tunnel/${name}/ws`);
+    const heard: string[] = [];
+    await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+    ws.onmessage = (e) => heard.push(String(e.data));
+    for (let i = 0; i < 20; i++) ws.send(`m${i}`);
+    const deadline = Date.now() + 5000;
+    while (heard.length < 20 && Date.now() < deadline) await Bun.sleep(20);
+    expect(heard).toEqual(Array.from({ length: 20 }, (_, i) => `echo:m${i}`));
+    ws.close();
+  });
+
+  test("the hop path: 404 without the node's credential, 400 for a malformed hop, never a way in", async () => {
+    expect((await fetch(`${b.url}${HOP_PATH}${name}/big`)).status).toBe(404);
+    expect((await fetch(`${b.url}${HOP_PATH}${name}`, { headers: { [HOP_CREDENTIAL]: "guess" } })).status).toBe(404);
+    const credential = String(await redis.command("HGET", "gp:addr", (await (await fetch(`${b.url}/health`)).json()).cluster.node)).split(" ")[0]!;
+    const bad = await fetch(`${b.url}${HOP_PATH}${name}`, { headers: { [HOP_CREDENTIAL]: credential, "x-gemmapod-visitor": "not-json" } });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: "malformed hop" });
+  });
+
+  test("no tunnel of that name on any node: 502; the client's node killed: 502 at once, and its name moves to another node", async () => {
+    expect((await fetch(`${a.url}/tunnel/nobody-${process.pid}/`)).status).toBe(502);
+    const c = await spawnServer(["--cluster-ttl", `${TTL_MS}ms`], { command: [process.execPath, NODE], env: { CLUSTER_NODE_REDIS: redis.url } });
+    spawned.push(c);
+    await untilHealth(c.url, (h) => h.cluster?.state === "ok");
+    const moving = uniqueName("moving");
+    const key = await newKey();
+    const first = startTunnel({ server: c.url, to: `http://127.0.0.1:${local.port}`, name: moving, key, minBackoffMs: 50, maxBackoffMs: 200 });
+    await first.ready;
+    expect(await (await fetch(`${a.url}/tunnel/${moving}/x`)).text()).toBe("GET /x");
+    c.proc.kill("SIGKILL");
+    await c.proc.exited;
+    const after = await fetch(`${a.url}/tunnel/${moving}/x`);
+    expect(after.status).toBe(502);
+    first.close();
+    // Behind a load balancer the client reconnects to a live node; the same key takes the name there.
+    const second = startTunnel({ server: b.url, to: `http://127.0.0.1:${local.port}`, name: moving, key, minBackoffMs: 50, maxBackoffMs: 200 });
+    await second.ready;
+    expect(await (await fetch(`${a.url}/tunnel/${moving}/y`)).text()).toBe("GET /y");
+    second.close();
+  }, 20_000);
+});
