@@ -269,7 +269,7 @@ export const FLAGS: readonly Flag[] = [
     flag: "--cluster-advertise",
     env: ["GEMMAPOD_SIGNAL_CLUSTER_ADVERTISE"],
     value: "URL",
-    help: "http://address:port where other cluster nodes reach this one (tunnelled requests; default: this host's first non-loopback address and --port)",
+    help: "http://address:port where other cluster nodes reach this one (tunnelled requests; default: --hostname, or for 0.0.0.0 this host's first non-loopback IPv4, and --port)",
     parse: baseUrl,
   }),
   flag({ key: "clusterTtlMs", flag: "--cluster-ttl", env: ["GEMMAPOD_SIGNAL_CLUSTER_TTL"], value: "DURATION", help: "a cluster node silent this long is dead: its origins are offline (e.g. 10s)", parse: clusterTtl }),

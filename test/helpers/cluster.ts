@@ -1,5 +1,6 @@
 // Cluster nodes for tests: in-process servers on one Redis, and a wait for them to join.
 import { expect } from "bun:test";
+import type { Registry } from "../../src/registry/types.ts";
 import type { CreateSignalServerOptions } from "../../src/server.ts";
 import { startServer, type TestServer } from "./server.ts";
 
@@ -20,9 +21,10 @@ export async function untilHealth(url: string, check: (h: Health) => boolean, ms
   }
 }
 
-/** `count` in-process nodes on `redisUrl`, each seeing all of them. */
-export async function startNodes(redisUrl: string, count: number, options: Partial<CreateSignalServerOptions> = {}): Promise<TestServer[]> {
-  const nodes = Array.from({ length: count }, () => startServer({ cluster: redisUrl, clusterTtlMs: 2000, ...options }));
+/** `count` in-process nodes on `redisUrl`, each seeing all of them; each opens its own registry with `open` (memory by default). */
+export async function startNodes(redisUrl: string, count: number, options: Partial<CreateSignalServerOptions> = {}, open?: () => Promise<Registry>): Promise<TestServer[]> {
+  const registries = await Promise.all(Array.from({ length: count }, () => open?.()));
+  const nodes = registries.map((registry) => startServer({ cluster: redisUrl, clusterTtlMs: 2000, ...options, ...(registry ? { registry } : {}) }));
   for (const n of nodes) await untilHealth(n.url, (h) => h.cluster?.state === "ok" && h.cluster.nodes >= count);
   return nodes;
 }
