@@ -107,6 +107,18 @@ describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", 
     ws.close();
   });
 
+  test("Redis restarted empty: once the nodes re-announced, the tunnel on B is reached from A again", async () => {
+    await redis.kill();
+    await redis.start();
+    for (const node of [a, b]) await untilHealth(node.url, (h) => h.cluster?.state === "ok" && h.cluster.nodes >= 2, 10_000);
+    // A node may report ok a moment before it noticed the restart: the route comes back within seconds.
+    let text = "";
+    for (const deadline = Date.now() + 5000; text !== "GET /after-restart" && Date.now() < deadline; await Bun.sleep(100)) {
+      text = await (await fetch(`${a.url}/tunnel/${name}/after-restart`)).text();
+    }
+    expect(text).toBe("GET /after-restart");
+  }, 20_000);
+
   test("the hop path: 404 without the node's credential, 400 for a malformed hop, never a way in", async () => {
     expect((await fetch(`${b.url}${HOP_PATH}${name}/big`)).status).toBe(404);
     expect((await fetch(`${b.url}${HOP_PATH}${name}`, { headers: { [HOP_CREDENTIAL]: "guess" } })).status).toBe(404);
