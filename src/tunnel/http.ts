@@ -102,7 +102,9 @@ export class TunnelHttp {
       const admitted = this.options.admit(req, srv);
       if (typeof admitted !== "string") return admitted;
     }
-    return this.options.directory.find(name).then((endpoint) => (endpoint ? this.serve(req, req, srv, endpoint, visitor) : noClient(name)), internalError);
+    // A lookup that failed (the cluster store is away) is worth a retry, not a 500.
+    const unreachable = () => jsonError(503, `tunnel "${name}" cannot be looked up right now: try again shortly`, { "Retry-After": "1" });
+    return this.options.directory.find(name).then((endpoint) => (endpoint ? this.serve(req, req, srv, endpoint, visitor) : noClient(name)), unreachable);
   }
 
   /** `req` is what Bun received (it is what gets upgraded); `request` is what the endpoint reads. */

@@ -107,8 +107,11 @@ describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", 
     ws.close();
   });
 
-  test("Redis restarted empty: once the nodes re-announced, the tunnel on B is reached from A again", async () => {
+  test("Redis away: 503 to retry; restarted empty: once the nodes re-announced, the tunnel on B is reached from A again", async () => {
     await redis.kill();
+    const during = await fetch(`${a.url}/tunnel/${name}/during`);
+    expect(during.status).toBe(503);
+    expect(during.headers.get("retry-after")).toBe("1");
     await redis.start();
     for (const node of [a, b]) await untilHealth(node.url, (h) => h.cluster?.state === "ok" && h.cluster.nodes >= 2, 10_000);
     // A node may report ok a moment before it noticed the restart: the route comes back within seconds.
