@@ -1,4 +1,4 @@
-// Real Postgres, S3 (s3rver) and Redis servers on random loopback ports,
+// Real Postgres and S3 (s3rver) servers on random loopback ports (Redis: redis.ts),
 // started by the tests themselves. A missing service skips its tests with one
 // line naming what to install; under CI=true it fails the run instead.
 
@@ -190,35 +190,6 @@ export async function startS3(): Promise<S3Service | null> {
     freshLocation: () => `s3://${bucket}/t${process.pid}-${++locations}`,
     async stop() {
       await server.close();
-      removeDir(dir);
-    },
-  };
-}
-
-export async function startRedis(): Promise<Service | null> {
-  allowSlowTests();
-  if (!Bun.which("redis-server")) return missing("Redis", "the Debian package redis-server");
-  const dir = serviceDir("gemmapod-redis-");
-  const port = await freePort();
-  const proc = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdout: "ignore", stderr: "ignore" });
-  const url = `redis://127.0.0.1:${port}`;
-  await waitFor(
-    "redis-server",
-    async () => {
-      const client = new Bun.RedisClient(url, { autoReconnect: false, connectionTimeout: 500 });
-      try {
-        return (await client.send("PING", [])) === "PONG";
-      } finally {
-        client.close();
-      }
-    },
-    proc,
-  );
-  return {
-    url,
-    async stop() {
-      proc.kill("SIGTERM");
-      await proc.exited;
       removeDir(dir);
     },
   };
