@@ -52,7 +52,7 @@ export const tunnelClaim = (name: string): string => `t:${name}`;
 export class LocalTunnelDirectory implements TunnelDirectory {
   private readonly endpoints = new Map<string, TunnelEndpoint>();
 
-  constructor(private readonly elsewhere: (name: string) => Promise<TunnelEndpoint | null> = () => Promise.resolve(null)) {}
+  constructor(private readonly elsewhere: (name: string) => Promise<TunnelEndpoint | null>) {}
 
   local(name: string): TunnelEndpoint | null {
     return this.endpoints.get(name) ?? null;
