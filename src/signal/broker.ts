@@ -1,36 +1,20 @@
-import type { ServerWebSocket } from "bun";
 import type { SocketHandlers } from "../http/websockets.ts";
-import type { Config } from "../config.ts";
-import { parseClientMessage, type ClientMessage, type ServerMessage } from "./protocol.ts";
-import { podTopic, sessionTopic, type Hub } from "../cluster/hub.ts";
+import { parseClientMessage, type ClientMessageOf } from "./protocol.ts";
+import { podTopic, sessionTopic } from "../cluster/hub.ts";
 import type { SocketData } from "./socket-data.ts";
-import type { PodBindings } from "../registry/bindings.ts";
-import { verifyOwnerToken } from "../identity/owner-token.ts";
 import { textOverLimit } from "../limits/frame-size.ts";
 import { textForOrigin, textForVisitor } from "./relay-text.ts";
 import { SignalObserver } from "./signal-observer.ts";
 import { FrameBudget } from "../limits/frame-budget.ts";
-import { newSession, ORIGIN_POOL_FRAMES, SESSION_FRAMES, type Session } from "./session.ts";
-import type { SessionFailure } from "../metrics/server-metrics.ts";
+import { ORIGIN_POOL_FRAMES, SESSION_FRAMES } from "./session.ts";
+import { send, type SignalSocket } from "./signal-socket.ts";
+import { OriginRegistration, type OriginRegistrationOptions } from "./origin-registration.ts";
+import { VisitorSessions, type VisitorSessionsOptions } from "./visitor-sessions.ts";
 
-/** open: anyone may register any pod (the reference). claimed: bound pods need proof. required: every register does. */
-export type OriginAuth = Config["originAuth"];
-
-export type SignalSocket = ServerWebSocket<SocketData>;
-
-export interface BrokerOptions {
-  hub: Hub;
+export interface BrokerOptions extends OriginRegistrationOptions, VisitorSessionsOptions {
   maxMessageBytes: number;
   /** Messages per second per socket; bursts of twice that. */
   messageRate: number;
-  maxSessionsPerSocket: number;
-  maxSessionsPerPod: number;
-  /** A session with no answer by then is ended and both sides are told. */
-  answerTimeoutMs: number;
-  originAuth: OriginAuth;
-  bindings: PodBindings;
-  onOriginRegistered?: (podId: string) => void;
-  onOriginDisconnected?: (podId: string) => void;
   /** Metrics and logs of sessions and limits; a detached one if not given. */
   observer?: SignalObserver;
 }
@@ -40,17 +24,6 @@ const OFFERED = "o";
 const ANSWERED = "a";
 const FAILED = "e";
 
-/** The claim value of an origin that proved its owner key: no unproven origin may take its place. */
-const PROVEN = "proven";
-
-type Msg<T extends ClientMessage["t"]> = Extract<ClientMessage, { t: T }>;
-
-/** The sessions this node's visitors opened with one pod, and the watch on its origin. */
-interface PodSessions {
-  ids: Set<string>;
-  unwatch: () => void;
-}
-
 /**
  * Relays offers, answers, candidates and errors between a pod's origin and its
  * visitors. Who-may-talk-to-whom is checked here; delivery and ownership go through the hub.
@@ -58,12 +31,8 @@ interface PodSessions {
  * so it needs no lookup and can reach no other pod's visitors.
  */
 export class Broker {
-  private readonly origins = new Map<string, SignalSocket>();
-  private readonly sessions = new Map<string, Session>();
-  private readonly sessionsByPod = new Map<string, PodSessions>();
-  /** Sessions ever offered here; the console samples it for its sessions-per-second graph. */
-  private started = 0;
-  private readonly sweeper: Timer;
+  private readonly origins: OriginRegistration;
+  private readonly sessions: VisitorSessions;
   private readonly observer: SignalObserver;
   private readonly frames: SignalObserver["frames"];
   private readonly budget: FrameBudget;
@@ -72,39 +41,32 @@ export class Broker {
     this.budget = new FrameBudget(options.messageRate, ORIGIN_POOL_FRAMES);
     this.observer = options.observer ?? SignalObserver.detached();
     this.frames = this.observer.frames;
-    this.sweeper = setInterval(() => this.expireUnanswered(), Math.max(250, Math.min(options.answerTimeoutMs / 4, 5000)));
-    this.sweeper.unref();
+    this.origins = new OriginRegistration(options, this.observer.log);
+    this.sessions = new VisitorSessions(options, this.observer, this.budget);
     // Notes say what reached a socket here: an offer (the origin's allowance grows), or an
     // origin's answer or error (the visitor's session is answered, or failed).
     options.hub.onNote((topic, note) => {
-      if (note[0] === OFFERED) {
-        const origin = this.origins.get(topic.slice(2));
-        if (origin) this.budget.spill(origin.data, SESSION_FRAMES);
-        return;
-      }
-      const session = this.sessions.get(note.slice(1));
-      if (session?.toVisitor !== topic || session.answered) return;
-      if (note[0] === ANSWERED) {
-        session.answered = true;
-        this.observer.sessionAnswered(session.openedAt);
-      } else this.observer.sessionFailed("origin_error", session.podId, note.slice(1), session.openedAt);
+      if (note[0] !== OFFERED) return this.sessions.originReplied(topic, note.slice(1), note[0] === ANSWERED);
+      const origin = this.origins.originOf(topic.slice(2));
+      if (origin) this.budget.spill(origin.data, SESSION_FRAMES);
     });
   }
 
   originPodIds(): string[] {
-    return [...this.origins.keys()];
+    return this.origins.podIds();
   }
 
   originCount(): number {
-    return this.origins.size;
+    return this.origins.count();
   }
 
   sessionCount(): number {
-    return this.sessions.size;
+    return this.sessions.count();
   }
 
+  /** Sessions ever offered here; the console samples it for its sessions-per-second graph. */
   sessionsStarted(): number {
-    return this.started;
+    return this.sessions.startedCount();
   }
 
   /** Whether the pod has an origin on any node. */
@@ -125,8 +87,8 @@ export class Broker {
   }
 
   closeAll(): void {
-    clearInterval(this.sweeper);
-    for (const ws of this.origins.values()) ws.close(1001, "server shutting down");
+    this.sessions.stop();
+    this.origins.closeAll();
   }
 
   private onFrame(ws: SignalSocket, frame: string | Buffer): void {
@@ -144,7 +106,7 @@ export class Broker {
     const m = parsed.message;
     switch (m.t) {
       case "register":
-        return this.register(ws, m);
+        return this.origins.register(ws, m);
       case "offer":
         return this.offer(ws, m, frame);
       case "answer":
@@ -156,134 +118,34 @@ export class Broker {
     }
   }
 
-  private register(ws: SignalSocket, m: Msg<"register">): void {
-    if (ws.data.role !== "none") return send(ws, { t: "error", message: "already initialized" });
-    ws.data.role = "registering";
-    const registering = this.options.originAuth === "open" && m.ownerToken === undefined ? this.becomeOrigin(ws, m.podId, false) : this.registerWithProof(ws, m);
-    void registering.catch((error) => {
-      this.observer.log.error("register failed", { podId: m.podId, error: (error as Error).message });
-      this.refuse(ws, "register failed");
-    });
-  }
-
-  /** Checks an ownerToken (Ed25519 over this socket's nonce) against the pod's binding and mode. */
-  private async registerWithProof(ws: SignalSocket, m: Msg<"register">): Promise<void> {
-    const { originAuth, bindings } = this.options;
-    const proven = m.ownerToken === undefined ? null : await verifyOwnerToken(m.ownerToken, m.podId, ws.data.nonce);
-    if (ws.readyState !== 1) return;
-    if (m.ownerToken !== undefined && proven === null) return this.refuse(ws, "ownerToken does not prove an owner key for this pod and challenge");
-    const owner = await bindings.owner(m.podId);
-    if (ws.readyState !== 1) return;
-    if (proven === null) {
-      if (originAuth === "required") return this.refuse(ws, "this broker requires an ownerToken proof to register");
-      if (owner !== null) return this.refuse(ws, `pod ${m.podId} is claimed by an owner key: register with an ownerToken proof`);
-      // Unclaimed: anyone may register, but never in place of a proven origin.
-      if ((await this.options.hub.holder(podTopic(m.podId))) === PROVEN) return this.refuse(ws, "a proven origin holds this pod");
-      return this.becomeOrigin(ws, m.podId, false);
-    }
-    // Claiming is atomic in the store: of two owners racing for one pod id, one wins.
-    const bound = owner ?? (await bindings.bind(m.podId, proven));
-    if (ws.readyState !== 1) return;
-    if (bound !== proven) return this.refuse(ws, `pod ${m.podId} belongs to another owner key`);
-    return this.becomeOrigin(ws, m.podId, true);
-  }
-
-  private refuse(ws: SignalSocket, message: string): void {
-    ws.data.role = "none";
-    send(ws, { t: "error", message });
-    ws.close(4003, "origin not authorized");
-  }
-
-  /** Takes the pod id on every node; an older origin of it, wherever it is, is replaced. */
-  private async becomeOrigin(ws: SignalSocket, podId: string, proven: boolean): Promise<void> {
-    const { hub } = this.options;
-    const topic = podTopic(podId);
-    // Subscribed first: once the claim stands, so does the subscription on every node ("registered" means reachable).
-    hub.subscribe(ws, topic);
-    const claim = await hub.claim(topic, proven ? PROVEN : "open", () => this.replaced(ws, podId)).catch((error) => {
-      hub.unsubscribe(ws, topic);
-      throw error;
-    });
-    if (ws.readyState !== 1) {
-      hub.unsubscribe(ws, topic);
-      return claim.release();
-    }
-    ws.data.role = "origin";
-    ws.data.podId = podId;
-    ws.data.claim = claim;
-    if (proven) ws.data.proven = true;
-    this.origins.set(podId, ws);
-    send(ws, { t: "registered", podId });
-    this.options.onOriginRegistered?.(podId);
-  }
-
-  /** Offers in flight went to the old origin: their visitors hear "origin offline" through their watch and retry. */
-  private replaced(ws: SignalSocket, podId: string): void {
-    this.options.hub.unsubscribe(ws, podTopic(podId));
-    if (this.origins.get(podId) === ws) this.origins.delete(podId);
-    ws.close(4001, "replaced by new origin");
-  }
-
-  private offer(ws: SignalSocket, m: Msg<"offer">, frame: string): void {
-    const data = ws.data;
-    if (data.role === "origin" || data.role === "registering") return send(ws, { t: "error", sessionId: m.sessionId, message: "wrong role" });
-    const existing = this.sessions.get(m.sessionId);
-    if (existing && (existing.visitor !== ws || existing.podId !== m.podId)) {
-      return send(ws, { t: "error", sessionId: m.sessionId, message: "session id already in use" });
-    }
-    let session = existing;
-    if (!session) {
-      const mine = (data.sessions ??= new Set());
-      if (mine.size >= this.options.maxSessionsPerSocket) this.pruneEnded(mine, ws);
-      if (mine.size >= this.options.maxSessionsPerSocket) {
-        this.refuseOffer("sessions_per_socket", m.podId);
-        return send(ws, { t: "error", sessionId: m.sessionId, message: `too many sessions on this socket (limit ${this.options.maxSessionsPerSocket})` });
-      }
-      let ofPod = this.sessionsByPod.get(m.podId);
-      if (ofPod && ofPod.ids.size >= this.options.maxSessionsPerPod) {
-        this.refuseOffer("sessions_per_pod", m.podId);
-        return send(ws, { t: "error", sessionId: m.sessionId, message: "pod busy: too many sessions being negotiated" });
-      }
-      data.role = "visitor";
-      mine.add(m.sessionId);
-      session = newSession(m.podId, m.sessionId, ws);
-      this.sessions.set(m.sessionId, session);
-      this.started++;
-      this.observer.sessionStarted();
-      // One watch per pod and node: when its origin goes (left, replaced, node died), its visitors here hear it.
-      if (!ofPod) this.sessionsByPod.set(m.podId, (ofPod = { ids: new Set(), unwatch: this.options.hub.watch(session.toOrigin, () => this.endSessionsOfPod(m.podId)) }));
-      ofPod.ids.add(m.sessionId);
-      this.options.hub.subscribe(ws, session.toVisitor);
-    }
-    session.visitorLeft = this.budget.payFrom(data, session.visitorLeft);
+  private offer(ws: SignalSocket, m: ClientMessageOf<"offer">, frame: string): void {
+    const role = ws.data.role;
+    if (role === "origin" || role === "registering") return send(ws, { t: "error", sessionId: m.sessionId, message: "wrong role" });
+    const session = this.sessions.offered(ws, m);
+    if (!session) return;
     this.frames.offer.inc();
-    this.options.hub.deliver(session.toOrigin, textForOrigin(m, frame), () => {
-      // Visitors retry an offline origin in bursts: counted, not logged as a failed session each time.
-      this.observer.offerRefused("origin_offline", m.podId);
-      if (this.sessions.get(m.sessionId)?.visitor === ws) this.endSession(m.sessionId, "origin offline", null);
-      else send(ws, { t: "error", sessionId: m.sessionId, message: "origin offline" });
-    }, OFFERED + m.sessionId);
+    this.options.hub.deliver(session.toOrigin, textForOrigin(m, frame), () => this.sessions.originOffline(ws, m), OFFERED + m.sessionId);
   }
 
   /** The visitor's node learns of the answer through the note (it ends the answer timeout). */
-  private answer(ws: SignalSocket, m: Msg<"answer">, frame: string): void {
+  private answer(ws: SignalSocket, m: ClientMessageOf<"answer">, frame: string): void {
     if (!this.isOrigin(ws, m.sessionId)) return;
     this.frames.answer.inc();
     this.options.hub.deliver(sessionTopic(ws.data.podId!, m.sessionId), textForVisitor(m, frame), () => unknownSession(ws, m.sessionId), ANSWERED + m.sessionId);
   }
 
-  private candidate(ws: SignalSocket, m: Msg<"candidate">, frame: string): void {
+  private candidate(ws: SignalSocket, m: ClientMessageOf<"candidate">, frame: string): void {
     this.frames.candidate.inc();
     if (ws.data.role === "origin") {
       this.budget.paySpare(ws.data);
       // A late candidate for a session whose visitor already left is normal trickle: dropped quietly.
       return this.options.hub.publish(sessionTopic(ws.data.podId!, m.sessionId), textForVisitor(m, frame));
     }
-    const session = this.ownSessionOfVisitor(ws, m.sessionId);
+    const session = this.sessions.ofVisitor(ws, m.sessionId);
     if (session) this.options.hub.publish(session.toOrigin, textForOrigin(m, frame));
   }
 
-  private relayError(ws: SignalSocket, m: Msg<"error">, frame: string): void {
+  private relayError(ws: SignalSocket, m: ClientMessageOf<"error">, frame: string): void {
     const { sessionId } = m;
     if (sessionId === undefined) return send(ws, { t: "error", message: "error needs the sessionId it is about" });
     this.frames.error.inc();
@@ -291,7 +153,7 @@ export class Broker {
       this.budget.paySpare(ws.data);
       return this.options.hub.deliver(sessionTopic(ws.data.podId!, sessionId), textForVisitor(m, frame), () => unknownSession(ws, sessionId), FAILED + sessionId);
     }
-    const session = this.ownSessionOfVisitor(ws, sessionId);
+    const session = this.sessions.ofVisitor(ws, sessionId);
     if (session) this.options.hub.publish(session.toOrigin, textForOrigin(m, frame));
   }
 
@@ -305,94 +167,12 @@ export class Broker {
     return false;
   }
 
-  /** A visitor may only use sessions it opened itself. */
-  private ownSessionOfVisitor(ws: SignalSocket, sessionId: string): Session | undefined {
-    const session = this.sessions.get(sessionId);
-    if (session && session.visitor === ws) {
-      session.visitorLeft = this.budget.payFrom(ws.data, session.visitorLeft);
-      return session;
-    }
-    send(ws, { t: "error", sessionId, message: ws.data.role === "none" ? "uninitialized socket: send an offer first" : "unknown session" });
-    return undefined;
-  }
-
   private onClose(ws: SignalSocket): void {
-    const data = ws.data;
-    const { hub } = this.options;
-    // Releasing tells the pod's watchers, wherever they are, that its visitors' sessions are over.
-    data.claim?.release();
-    if (data.role === "origin" && data.podId !== undefined && this.origins.get(data.podId) === ws) {
-      hub.unsubscribe(ws, podTopic(data.podId));
-      this.origins.delete(data.podId);
-      this.options.onOriginDisconnected?.(data.podId);
-    } else if (data.role === "visitor" && data.sessions) {
-      for (const sessionId of data.sessions) {
-        const session = this.sessions.get(sessionId);
-        if (session?.visitor !== ws) continue;
-        if (!session.answered) this.observer.sessionFailed("visitor_left", session.podId, sessionId, session.openedAt);
-        this.forgetSession(sessionId);
-      }
-    }
-  }
-
-  /** The pod's origin is gone: tells this node's visitors of it and frees their sessions. */
-  private endSessionsOfPod(podId: string): void {
-    const ofPod = this.sessionsByPod.get(podId);
-    if (!ofPod) return;
-    for (const sessionId of ofPod.ids) this.endSession(sessionId, "origin offline", "origin_offline");
-  }
-
-  /** Tells the visitor why its session ended and forgets it; an unanswered one counts as failed for `failure`. */
-  private endSession(sessionId: string, message: string, failure: SessionFailure | null): void {
-    const session = this.sessions.get(sessionId);
-    if (!session) return;
-    if (failure && !session.answered) this.observer.sessionFailed(failure, session.podId, sessionId, session.openedAt);
-    send(session.visitor, { t: "error", sessionId, message });
-    this.forgetSession(sessionId);
-  }
-
-  /**
-   * Ends sessions still unanswered after the timeout, telling both sides.
-   * Sessions sit in the map in offer order, so the scan stops at the first young one.
-   */
-  private expireUnanswered(): void {
-    const cutoff = performance.now() - this.options.answerTimeoutMs;
-    for (const [sessionId, session] of this.sessions) {
-      if (session.openedAt > cutoff) break;
-      if (session.answered) continue;
-      const message = "session expired: no answer from the origin in time";
-      this.options.hub.publish(session.toOrigin, JSON.stringify({ t: "error", sessionId, message }));
-      this.endSession(sessionId, message, "expired");
-    }
-  }
-
-  private refuseOffer(limit: "sessions_per_socket" | "sessions_per_pod", podId: string): void {
-    this.observer.refused(limit);
-    this.observer.offerRefused("limit", podId);
-  }
-
-  /** Drops ids of sessions that ended (expired, origin gone) from a visitor's own list. */
-  private pruneEnded(mine: Set<string>, ws: SignalSocket): void {
-    for (const id of mine) if (this.sessions.get(id)?.visitor !== ws) mine.delete(id);
-  }
-
-  private forgetSession(sessionId: string): void {
-    const session = this.sessions.get(sessionId);
-    if (!session) return;
-    this.sessions.delete(sessionId);
-    // Its topic must not outlive it: a late answer is then an unknown session.
-    this.options.hub.unsubscribe(session.visitor, session.toVisitor);
-    const ofPod = this.sessionsByPod.get(session.podId);
-    if (!ofPod?.ids.delete(sessionId) || ofPod.ids.size > 0) return;
-    this.sessionsByPod.delete(session.podId);
-    ofPod.unwatch();
+    this.origins.socketClosed(ws);
+    if (ws.data.role === "visitor") this.sessions.visitorClosed(ws);
   }
 }
 
 function unknownSession(ws: SignalSocket, sessionId: string): void {
   send(ws, { t: "error", sessionId, message: "unknown session" });
-}
-
-function send(ws: SignalSocket, message: ServerMessage): void {
-  ws.send(JSON.stringify(message));
 }

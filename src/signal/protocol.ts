@@ -18,6 +18,9 @@ export type ClientMessage =
   | { t: "candidate"; sessionId: string; candidate: IceCandidateJson; podId?: string }
   | { t: "error"; sessionId?: string; message: string };
 
+/** The client message of type `T`, e.g. `ClientMessageOf<"offer">`. */
+export type ClientMessageOf<T extends ClientMessage["t"]> = Extract<ClientMessage, { t: T }>;
+
 /** Messages the broker sends. */
 export type ServerMessage =
   /** Sent on open; an origin signs the nonce to prove its owner key (see identity/owner-token.ts). */

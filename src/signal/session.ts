@@ -1,5 +1,5 @@
 import { podTopic, sessionTopic } from "../cluster/hub.ts";
-import type { SignalSocket } from "./broker.ts";
+import type { SignalSocket } from "./signal-socket.ts";
 
 /**
  * Frames each side of a session may send on the session's allowance rather than the
