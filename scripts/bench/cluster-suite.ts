@@ -3,10 +3,12 @@
 // cluster nodes with every origin on one and every visitor on the other, so that every
 // relayed message crosses Redis. Node CPU is the sum of both nodes; Redis commands and
 // Redis CPU come from INFO commandstats / INFO cpu read around each measured phase. Last,
-// Redis is restarted in the middle of a sessions phase.
+// Redis is restarted in the middle of a sessions phase. Between the two, the tunnel
+// phase (cluster-tunnel.ts) on the same two nodes: one node vs across vs direct.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { REDIS_SERVER, redisCounters, startClusterNode, startRedis, untilClusterOk } from "./cluster-nodes.ts";
+import { measureTunnelAcross, tunnelFigures } from "./cluster-tunnel.ts";
 import { targets } from "./figures.ts";
 import { runJsonChild } from "./processes.ts";
 import type { RelayLoadOptions, RelayLoadResult } from "./relay-load.ts";
@@ -43,6 +45,7 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
     restartFailed: d("two.restartFailed", "Redis restart mid-phase: sessions failed (told `origin offline` at once, retried)", "", "lower", 0),
     restartGap: d("two.restartGapMs", "Redis restart: from Redis back to both nodes ok again", "ms", "lower", 0),
   };
+  const addTunnel = tunnelFigures(f);
   const logs = join(ctx.outDir, "logs");
   const load = (options: Omit<RelayLoadOptions, "origins" | "concurrency" | "seconds" | "warmupSessions" | "maxSessions">, sessions: boolean) =>
     runJsonChild<RelayLoadResult>(
@@ -78,6 +81,7 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
       const middle = await redisCounters(redis.url);
       const trickle = await load({ ...common, mode: "trickle" }, false);
       const after = await redisCounters(redis.url);
+      const tunnel = await measureTunnelAcross(a, b, join(ctx.outDir, "cluster-tunnel.key"), { transfers: ctx.quick ? 2 : 5, small: ctx.quick ? 300 : 2000 });
       // A 4 s sessions phase; Redis is killed 1.5 s after it starts and back 300 ms later, same port.
       const restarting = runJsonChild<RelayLoadResult>(
         [process.execPath, LOAD, JSON.stringify({ ...common, mode: "sessions", origins: ORIGINS, concurrency: VISITORS, seconds: 4, warmupSessions: 0, maxSessions: 500_000 })],
@@ -98,7 +102,8 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
       failed("two nodes, trickle", trickle);
       // The warm-up sessions also went through Redis: count them with the measured ones.
       const allSessions = sessions.sessions + (ctx.quick ? 100 : 300);
-      runs.push({ rep, one, two: { sessions, trickle, restart }, redis: { before, middle, after } });
+      runs.push({ rep, one, two: { sessions, trickle, restart }, redis: { before, middle, after }, tunnel });
+      addTunnel(tunnel);
       f.add(ids.restartFailed, "ours", restart.failures);
       f.add(ids.restartGap, "ours", gapMs);
       f.add(ids.oneSessions, "ours", one.sessions.sessionsPerSec);
