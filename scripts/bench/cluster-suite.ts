@@ -81,7 +81,7 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
       const middle = await redisCounters(redis.url);
       const trickle = await load({ ...common, mode: "trickle" }, false);
       const after = await redisCounters(redis.url);
-      const tunnel = await measureTunnelAcross(a, b, join(ctx.outDir, "cluster-tunnel.key"), { transfers: ctx.quick ? 2 : 5, small: ctx.quick ? 300 : 2000 });
+      const tunnel = await measureTunnelAcross(a, b, join(ctx.outDir, "cluster-tunnel.key"), { transfers: ctx.quick ? 2 : 10, small: ctx.quick ? 300 : 2000 });
       // A 4 s sessions phase; Redis is killed 1.5 s after it starts and back 300 ms later, same port.
       const restarting = runJsonChild<RelayLoadResult>(
         [process.execPath, LOAD, JSON.stringify({ ...common, mode: "sessions", origins: ORIGINS, concurrency: VISITORS, seconds: 4, warmupSessions: 0, maxSessions: 500_000 })],
