@@ -1,13 +1,20 @@
 // The benchmark's own instruments, checked against real servers on loopback:
 // if they miscount, every figure in docs/benchmarks.md is wrong. No timing here.
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startBareRelay } from "../scripts/bench/bare-relay.ts";
+import { startClusterNode, startRedis, untilClusterOk } from "../scripts/bench/cluster-nodes.ts";
+import { measureTunnelAcross } from "../scripts/bench/cluster-tunnel.ts";
 import { ResponseReader, runHttpLoad } from "../scripts/bench/http-load.ts";
 import { openRawWs } from "../scripts/bench/raw-ws.ts";
 import { runPeersLoad } from "../scripts/bench/peers-load.ts";
 import { runBusyOrigin } from "../scripts/bench/busy-origin-load.ts";
 import { runRelayLoad } from "../scripts/bench/relay-load.ts";
+import type { RunningServer } from "../scripts/bench/servers.ts";
 import { RELAYED_PER_SESSION } from "../scripts/bench/signal-payloads.ts";
+import { redisOrSkip } from "./helpers/redis.ts";
 import { startServer } from "./helpers/server.ts";
 
 const bare = startBareRelay({ port: 0, hostname: "127.0.0.1" });
@@ -163,4 +170,28 @@ describe("HTTP load generator", () => {
       expect(r.bytesPerResponse).toBeLessThan(body.length + 1000);
     });
   }
+});
+
+describe.skipIf(!redisOrSkip())("cluster suite's nodes and tunnel phase", () => {
+  test("two library-path nodes join one Redis, and a tunnel on B is measured from B, from A and directly", async () => {
+    const logs = mkdtempSync(join(tmpdir(), "bench-cluster-"));
+    const redis = await startRedis(logs);
+    const nodes: RunningServer[] = [];
+    try {
+      nodes.push(await startClusterNode(redis.url, join(logs, "a")), await startClusterNode(redis.url, join(logs, "b")));
+      const [a, b] = nodes as [RunningServer, RunningServer];
+      await untilClusterOk(a.url, 2);
+      await untilClusterOk(b.url, 2);
+      const run = await measureTunnelAcross(a, b, join(logs, "owner.key"), { transfers: 1, small: 20 });
+      for (const path of ["one", "two", "direct"] as const) {
+        expect(run.down[path]).toBeGreaterThan(0); // each transfer was checked to be 20 MB
+        expect(run.p99[path]).toBeGreaterThanOrEqual(run.p50[path]);
+      }
+      expect(run.nodeCpuPerMiB.two).toBeGreaterThan(0); // A and B both carried the across downloads
+    } finally {
+      for (const n of nodes) await n.stop();
+      await redis.stop();
+      rmSync(logs, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

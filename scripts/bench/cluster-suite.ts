@@ -3,55 +3,22 @@
 // cluster nodes with every origin on one and every visitor on the other, so that every
 // relayed message crosses Redis. Node CPU is the sum of both nodes; Redis commands and
 // Redis CPU come from INFO commandstats / INFO cpu read around each measured phase. Last,
-// Redis is restarted in the middle of a sessions phase.
-import { existsSync, mkdirSync, openSync, closeSync } from "node:fs";
+// Redis is restarted in the middle of a sessions phase. Between the two, the tunnel
+// phase (cluster-tunnel.ts) on the same two nodes: one node vs across vs direct.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { REDIS_SERVER, redisCounters, startClusterNode, startRedis, untilClusterOk } from "./cluster-nodes.ts";
+import { measureTunnelAcross, tunnelFigures } from "./cluster-tunnel.ts";
 import { targets } from "./figures.ts";
-import { runJsonChild, spawnTracked, stopProcess } from "./processes.ts";
+import { runJsonChild } from "./processes.ts";
 import type { RelayLoadOptions, RelayLoadResult } from "./relay-load.ts";
-import { freePort, HOST, startServer, type RunningServer, type ServerSpec } from "./servers.ts";
+import { startServer, type RunningServer } from "./servers.ts";
+import { ratioOf } from "./stats.ts";
 import { forEachRun, type SuiteContext } from "./suite.ts";
 
-const REDIS_SERVER = "/usr/bin/redis-server";
 const LOAD = join(import.meta.dir, "relay-load.ts");
 const ORIGINS = 4;
 const VISITORS = 16;
-
-interface RedisCounters {
-  calls: number;
-  cpuMicros: number;
-}
-
-async function redisCounters(url: string): Promise<RedisCounters> {
-  const client = new Bun.RedisClient(url);
-  try {
-    const stats = String(await client.send("INFO", ["commandstats"]));
-    const cpu = String(await client.send("INFO", ["cpu"]));
-    let calls = 0;
-    // Commands run inside scripts count too: that is the work Redis does per message.
-    for (const m of stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) if (m[1] !== "info") calls += Number(m[2]);
-    const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(cpu)?.[1] ?? 0);
-    return { calls, cpuMicros: (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6 };
-  } finally {
-    client.close();
-  }
-}
-
-async function startRedis(logDir: string, port = freePort()): Promise<{ url: string; stop(): Promise<void> }> {
-  const fd = openSync(join(logDir, "redis.log"), "a");
-  const proc = spawnTracked([REDIS_SERVER, "--save", "", "--appendonly", "no", "--bind", HOST, "--port", String(port)], { stdout: fd, stderr: fd });
-  closeSync(fd);
-  const url = `redis://${HOST}:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const client = new Bun.RedisClient(url, { autoReconnect: false, connectionTimeout: 500 });
-    const up = await client.ping().then(() => true, () => false);
-    client.close();
-    if (up) return { url, stop: () => stopProcess(proc, 0) };
-    await Bun.sleep(50);
-  }
-  await stopProcess(proc, 0);
-  throw new Error("redis-server did not start");
-}
 
 export async function clusterSuite(ctx: SuiteContext): Promise<void> {
   const ours = ctx.specs.find((s) => s.name === "ours");
@@ -78,6 +45,7 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
     restartFailed: d("two.restartFailed", "Redis restart mid-phase: sessions failed (told `origin offline` at once, retried)", "", "lower", 0),
     restartGap: d("two.restartGapMs", "Redis restart: from Redis back to both nodes ok again", "ms", "lower", 0),
   };
+  const addTunnel = tunnelFigures(f);
   const logs = join(ctx.outDir, "logs");
   const load = (options: Omit<RelayLoadOptions, "origins" | "concurrency" | "seconds" | "warmupSessions" | "maxSessions">, sessions: boolean) =>
     runJsonChild<RelayLoadResult>(
@@ -88,15 +56,11 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
       ],
       (ctx.seconds + 60) * 1000,
     );
-  const node = (spec: ServerSpec, dir: string, extra: string[]): Promise<RunningServer> => {
-    mkdirSync(join(logs, dir), { recursive: true });
-    return startServer({ ...spec, command: (port) => [...spec.command(port), ...extra] }, join(logs, dir));
-  };
   const runs: unknown[] = [];
   const failed = (what: string, r: RelayLoadResult) => r.failures > 0 && ctx.notes.push(`cluster ${what}: ${r.failures} failures, first: ${r.firstFailure}`);
 
   await forEachRun(ctx, [ours], async (spec, rep) => {
-    const single = await node(spec, "single", []);
+    const single = await startServer(spec, join(logs, "single"));
     let one: { sessions: RelayLoadResult; trickle: RelayLoadResult };
     try {
       const common = { wsUrl: single.wsUrl, serverPid: single.pid };
@@ -104,11 +68,10 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
     } finally {
       await single.stop();
     }
-    mkdirSync(logs, { recursive: true });
     let redis = await startRedis(logs);
     const nodes: RunningServer[] = [];
     try {
-      nodes.push(await node(spec, "node-a", ["--cluster", redis.url]), await node(spec, "node-b", ["--cluster", redis.url]));
+      nodes.push(await startClusterNode(redis.url, join(logs, "node-a")), await startClusterNode(redis.url, join(logs, "node-b")));
       const [a, b] = nodes as [RunningServer, RunningServer];
       await untilClusterOk(a.url, 2);
       await untilClusterOk(b.url, 2);
@@ -118,6 +81,7 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
       const middle = await redisCounters(redis.url);
       const trickle = await load({ ...common, mode: "trickle" }, false);
       const after = await redisCounters(redis.url);
+      const tunnel = await measureTunnelAcross(a, b, join(ctx.outDir, "cluster-tunnel.key"), { transfers: ctx.quick ? 2 : 10, small: ctx.quick ? 300 : 2000 });
       // A 4 s sessions phase; Redis is killed 1.5 s after it starts and back 300 ms later, same port.
       const restarting = runJsonChild<RelayLoadResult>(
         [process.execPath, LOAD, JSON.stringify({ ...common, mode: "sessions", origins: ORIGINS, concurrency: VISITORS, seconds: 4, warmupSessions: 0, maxSessions: 500_000 })],
@@ -138,7 +102,8 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
       failed("two nodes, trickle", trickle);
       // The warm-up sessions also went through Redis: count them with the measured ones.
       const allSessions = sessions.sessions + (ctx.quick ? 100 : 300);
-      runs.push({ rep, one, two: { sessions, trickle, restart }, redis: { before, middle, after } });
+      runs.push({ rep, one, two: { sessions, trickle, restart }, redis: { before, middle, after }, tunnel });
+      addTunnel(tunnel);
       f.add(ids.restartFailed, "ours", restart.failures);
       f.add(ids.restartGap, "ours", gapMs);
       f.add(ids.oneSessions, "ours", one.sessions.sessionsPerSec);
@@ -160,17 +125,4 @@ export async function clusterSuite(ctx: SuiteContext): Promise<void> {
     }
   });
   ctx.details.cluster = { origins: ORIGINS, visitors: VISITORS, seconds: ctx.seconds, runs };
-}
-
-function ratioOf(a: number | undefined, b: number | undefined): number | undefined {
-  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
-}
-
-async function untilClusterOk(url: string, nodes: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const h = (await fetch(`${url}/health`).then((r) => r.json(), () => ({}))) as { cluster?: { state: string; nodes: number } };
-    if (h.cluster?.state === "ok" && h.cluster.nodes >= nodes) return;
-    await Bun.sleep(25);
-  }
-  throw new Error(`${url} never joined a ${nodes}-node cluster`);
 }

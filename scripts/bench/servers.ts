@@ -23,6 +23,8 @@ export interface ServerSpec {
   command(port: number): string[];
   /** The reference refuses --port 0, so it gets a free port picked here. */
   needsFixedPort: boolean;
+  /** Added to the environment it starts with. */
+  env?: Record<string, string>;
 }
 
 export interface RunningServer {
@@ -101,7 +103,7 @@ export async function startServer(spec: ServerSpec, logDir: string, timeoutMs = 
   const log = join(logDir, `${spec.name}.log`);
   const port = spec.needsFixedPort ? freePort() : 0;
   const fd = openSync(log, "w"); // one file description: stdout and stderr interleave, never overwrite
-  const proc = spawnTracked(spec.command(port), { stdout: fd, stderr: fd });
+  const proc = spawnTracked(spec.command(port), { stdout: fd, stderr: fd, env: { ...process.env, ...spec.env } });
   closeSync(fd);
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -4,81 +4,12 @@
 // the tunnel and "bare" is the local server reached directly. Broker, local server
 // and the `tunnel` command each run in their own process, as on an owner's machine.
 import { join } from "node:path";
-import { rssKiB } from "./proc.ts";
-import { spawnTracked, stopProcess } from "./processes.ts";
-import { ROOT, startServer, type ServerSpec } from "./servers.ts";
-import { percentile } from "./stats.ts";
 import { targets } from "./figures.ts";
+import { rssKiB } from "./proc.ts";
+import { startServer, type ServerSpec } from "./servers.ts";
+import { percentile } from "./stats.ts";
 import type { SuiteContext } from "./suite.ts";
-
-const MB20 = 20 * 1024 * 1024;
-
-/** Spawns `command` and resolves with the first match of `pattern` in its output. */
-async function spawnUntil(command: string[], pattern: RegExp): Promise<{ match: RegExpExecArray; stop(): Promise<void> }> {
-  const proc = spawnTracked(command, { stdout: "pipe", stderr: "inherit" });
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let text = "";
-  const deadline = Date.now() + 15_000;
-  let match: RegExpExecArray | null = null;
-  while (!(match = pattern.exec(text))) {
-    if (Date.now() > deadline) throw new Error(`${command.join(" ")} did not start: ${text}`);
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${command.join(" ")} exited: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  // Keep draining (the tunnel client logs every request) so it never blocks on a full pipe.
-  void (async () => {
-    while (!(await reader.read()).done);
-  })();
-  return { match, stop: () => stopProcess(proc) };
-}
-
-/** The owner's machine: the local server and, in its own process, the `tunnel` command. */
-async function startOrigin(brokerUrl: string, keyPath: string): Promise<{ local: string; tunnel: string; stop(): Promise<void> }> {
-  const local = await spawnUntil([process.execPath, join(import.meta.dir, "tunnel-local.ts")], /local ready (\S+)/);
-  const localUrl = local.match[1]!;
-  const client = await spawnUntil(
-    [process.execPath, join(ROOT, "src/cli.ts"), "tunnel", "--server", brokerUrl, "--name", `bench-${process.pid}`, "--to", localUrl, "--key", keyPath],
-    /is live at (\S+)/,
-  );
-  return {
-    local: localUrl,
-    tunnel: client.match[1]!,
-    async stop() {
-      await client.stop();
-      await local.stop();
-    },
-  };
-}
-
-/** Reads a body to the end without keeping it; returns its size. */
-async function drain(response: Response): Promise<number> {
-  let n = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) n += chunk.byteLength;
-  return n;
-}
-
-async function mibPerSecond(run: () => Promise<number>, times: number): Promise<number> {
-  const rates: number[] = [];
-  for (let i = 0; i < times; i++) {
-    const t = performance.now();
-    const bytes = await run();
-    if (bytes !== MB20) throw new Error(`moved ${bytes} bytes, expected ${MB20}`);
-    rates.push(bytes / 2 ** 20 / ((performance.now() - t) / 1000));
-  }
-  return percentile(rates, 0.5);
-}
-
-async function latencies(url: string, count: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const t = performance.now();
-    const r = await fetch(url);
-    await r.arrayBuffer();
-    out.push(performance.now() - t);
-  }
-  return out;
-}
+import { drain, latencies, MB20, mibPerSecond, startOrigin } from "./tunnel-measure.ts";
 
 export async function tunnelSuite(ctx: SuiteContext): Promise<void> {
   const ours = ctx.specs.find((s) => s.name === "ours");
