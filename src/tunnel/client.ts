@@ -115,6 +115,13 @@ export function startTunnel(options: TunnelClientOptions): TunnelClient {
       for (const exchange of exchanges.values()) exchange.cancel();
       exchanges.clear();
       if (stopped) return;
+      // Another client took the name with this key (this one's own reconnects come after its
+      // socket closed): two clients must not take it from each other in turn.
+      if (event.code === 4001) {
+        stopped = true;
+        rejectReady(new Error("replaced by another tunnel client"));
+        return options.onRefused?.("another tunnel client registered this name with the same key; this one stops");
+      }
       const wait = Math.round(backoff * (0.75 + Math.random() / 2));
       backoff = Math.min(maxBackoff, backoff * 2);
       options.onDisconnected?.(`closed ${event.code}${event.reason ? ` ${event.reason}` : ""}`, wait);

@@ -2,9 +2,8 @@
 // visitor's node forwards the request over plain HTTP (or a websocket) to the node
 // that holds the tunnel, at the address that node advertised, with the credential it
 // gave out; bodies stream both ways with their own backpressure, never through Redis.
-import type { Hub } from "../cluster/hub.ts";
 import { jsonError } from "../http/errors.ts";
-import { tunnelClaim, type TunnelEndpoint, type TunnelledSocket, type VisitorInfo } from "./directory.ts";
+import { type TunnelEndpoint, type TunnelledSocket, type VisitorInfo } from "./directory.ts";
 import { hopSocket } from "./node-hop-socket.ts";
 
 /** The path a node takes hops on; unknown to anyone without a node's credential (404). */
@@ -20,19 +19,14 @@ interface HopVisitor extends VisitorInfo {
   url: string;
 }
 
-/** For `LocalTunnelDirectory`: a tunnel held on another node, reached by a hop. */
-export function hopsThrough(hub: Hub): (name: string) => Promise<TunnelEndpoint | null> {
-  return async (name) => {
-    const location = await hub.locate(tunnelClaim(name));
-    return location.at === "node" ? new NodeHop(location.url, location.credential, name) : null;
-  };
-}
-
-class NodeHop implements TunnelEndpoint {
+/** A tunnel whose client is on another node, reached by a hop. */
+export class NodeHop implements TunnelEndpoint {
   constructor(
     private readonly base: string,
     private readonly credential: string,
     private readonly name: string,
+    /** Told when the node did not answer: whoever cached this hop should look again. */
+    private readonly unreachable: () => void = () => {},
   ) {}
 
   async fetch(request: Request, visitor: VisitorInfo): Promise<Response> {
@@ -50,6 +44,7 @@ class NodeHop implements TunnelEndpoint {
         timeout: false,
       } as RequestInit);
     } catch {
+      this.unreachable();
       return jsonError(502, `the node serving tunnel "${this.name}" could not be reached`);
     }
     return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });

@@ -7,7 +7,7 @@ import { openTunnelNames } from "../registry/tunnel-names.ts";
 import type { Registry } from "../registry/types.ts";
 import { LocalTunnelDirectory } from "./directory.ts";
 import { TunnelHttp, MAX_VISITOR_MESSAGE_BYTES } from "./http.ts";
-import { hopsThrough } from "./node-hop.ts";
+import { HopRoutes } from "./hop-routes.ts";
 import { JSS_MAX_FRAME_BYTES } from "./protocol.ts";
 import { TunnelBroker } from "./tunnel-broker.ts";
 
@@ -15,7 +15,7 @@ type Admit = (req: Request, srv: Server<unknown>) => string | Response;
 
 /** Everything the tunnel adds to the server, built from the flags. */
 export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps: { hub: Hub; registry: Registry; admit: Admit }) {
-  const directory = new LocalTunnelDirectory(hopsThrough(deps.hub));
+  const directory = new LocalTunnelDirectory(new HopRoutes(deps.hub).find);
   const broker = new TunnelBroker({
     hub: deps.hub,
     names: openTunnelNames(deps.registry),

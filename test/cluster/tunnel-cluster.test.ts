@@ -41,7 +41,7 @@ const expected = await digest(bigBody());
 
 describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", () => {
   let redis: TestRedis;
-  let a: TestServer, b: TestServer;
+  let a: TestServer, b: TestServer, c: TestServer;
   let local: Server<unknown>;
   let client: TunnelClient;
   const name = uniqueName("hop");
@@ -49,7 +49,7 @@ describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", 
 
   beforeAll(async () => {
     redis = await startRedis();
-    [a, b] = await startNodes(redis.url, 2, { clusterTtlMs: TTL_MS });
+    [a, b, c] = await startNodes(redis.url, 3, { clusterTtlMs: TTL_MS });
     local = Bun.serve({
       port: 0,
       hostname: "127.0.0.1",
@@ -71,7 +71,7 @@ describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", 
     client?.close();
     local?.stop(true);
     for (const node of spawned) node.proc.kill("SIGKILL");
-    await Promise.all([a, b].map((n) => n?.close()));
+    await Promise.all([a, b, c].map((n) => n?.close()));
     await redis?.stop();
   });
 
@@ -107,13 +107,18 @@ describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", 
     ws.close();
   });
 
-  test("Redis away: 503 to retry; restarted empty: once the nodes re-announced, the tunnel on B is reached from A again", async () => {
+  test("Redis away: known routes still served, unknown names 503; restarted empty: once the nodes re-announced, the tunnel on B is reached from A again", async () => {
     await redis.kill();
-    const during = await fetch(`${a.url}/tunnel/${name}/during`);
-    expect(during.status).toBe(503);
-    expect(during.headers.get("retry-after")).toBe("1");
-    await redis.start();
-    for (const node of [a, b]) await untilHealth(node.url, (h) => h.cluster?.state === "ok" && h.cluster.nodes >= 2, 10_000);
+    try {
+      // A's route to B was learnt before: it goes on serving; a name never looked up cannot be found.
+      expect(await (await fetch(`${a.url}/tunnel/${name}/during`)).text()).toBe("GET /during");
+      const unknown = await fetch(`${a.url}/tunnel/never-seen-${process.pid}/`);
+      expect(unknown.status).toBe(503);
+      expect(unknown.headers.get("retry-after")).toBe("1");
+    } finally {
+      await redis.start();
+    }
+    for (const node of [a, b, c]) await untilHealth(node.url, (h) => h.cluster?.state === "ok" && h.cluster.nodes >= 3, 10_000);
     // A node may report ok a moment before it noticed the restart: the route comes back within seconds.
     let text = "";
     for (const deadline = Date.now() + 5000; text !== "GET /after-restart" && Date.now() < deadline; await Bun.sleep(100)) {
@@ -121,6 +126,32 @@ describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", 
     }
     expect(text).toBe("GET /after-restart");
   }, 20_000);
+
+  test("A remembers where a tunnel is until it moves: the same key registering on C takes it from B, and A follows", async () => {
+    const moving = uniqueName("follow");
+    const key = await newKey();
+    const servers = ["on-b", "on-c"].map((label) => Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(label) }));
+    const refused: string[] = [];
+    try {
+      const first = startTunnel({ server: b.url, to: `http://127.0.0.1:${servers[0]!.port}`, name: moving, key, minBackoffMs: 50, maxBackoffMs: 200, onRefused: (m) => refused.push(m) });
+      await first.ready;
+      expect(await (await fetch(`${a.url}/tunnel/${moving}/`)).text()).toBe("on-b");
+      const second = startTunnel({ server: c.url, to: `http://127.0.0.1:${servers[1]!.port}`, name: moving, key, minBackoffMs: 50, maxBackoffMs: 200 });
+      await second.ready;
+      // The takeover reaches A as the old holder's end; its next request goes to C.
+      let text = "";
+      for (const deadline = Date.now() + 2000; text !== "on-c" && Date.now() < deadline; await Bun.sleep(20)) text = await (await fetch(`${a.url}/tunnel/${moving}/`)).text();
+      expect(text).toBe("on-c");
+      // The replaced client stops instead of taking the name back.
+      expect(refused).toEqual(["another tunnel client registered this name with the same key; this one stops"]);
+      await Bun.sleep(400);
+      expect(await (await fetch(`${a.url}/tunnel/${moving}/`)).text()).toBe("on-c");
+      first.close();
+      second.close();
+    } finally {
+      for (const server of servers) server.stop(true);
+    }
+  });
 
   test("the hop path: 404 without the node's credential, 400 for a malformed hop, never a way in", async () => {
     expect((await fetch(`${b.url}${HOP_PATH}${name}/big`)).status).toBe(404);
