@@ -26,7 +26,7 @@ export class NodeHop implements TunnelEndpoint {
     private readonly credential: string,
     private readonly name: string,
     /** Told when the node did not answer: whoever cached this hop should look again. */
-    private readonly unreachable: () => void = () => {},
+    private readonly unreachable: () => void,
   ) {}
 
   async fetch(request: Request, visitor: VisitorInfo): Promise<Response> {
@@ -44,7 +44,8 @@ export class NodeHop implements TunnelEndpoint {
         timeout: false,
       } as RequestInit);
     } catch {
-      this.unreachable();
+      // A visitor who went away says nothing about the node.
+      if (!request.signal.aborted) this.unreachable();
       return jsonError(502, `the node serving tunnel "${this.name}" could not be reached`);
     }
     return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
