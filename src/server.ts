@@ -87,7 +87,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   // Read once the node is listening (its port may be chosen by the system).
   const advertise = () => settings.clusterAdvertise ?? defaultAdvertise(listener.server.hostname ?? settings.hostname, listener.server.port!, listener.secure);
   const hub = settings.cluster ? new RedisHub({ url: settings.cluster, ttlMs: settings.clusterTtlMs, advertise, server: () => listener, log }) : new LocalHub(() => listener);
-  const rondevu = openRondevu(settings, options.registry, hub);
+  const rondevu = openRondevu(settings, options.registry, hub, log);
   const broker = new Broker({
     hub,
     maxMessageBytes,
@@ -107,9 +107,9 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     },
     observer: telemetry.signal,
   });
-  const tunnels = openTunnels(settings, { hub, registry: options.registry, admit: (req, srv) => sockets.admit(req, srv) });
+  const tunnels = openTunnels(settings, { hub, registry: options.registry, admit: (req, srv) => sockets.admit(req, srv), log });
   const ice = { turnUrls: settings.turnUrls, turnSecret: settings.turnSecret, turnTtlMs: settings.turnTtlMs, stunPort: settings.stunPort };
-  const peers = new PeerRooms({ hub, maxMessageBytes, maxPeersPerRoom: settings.maxPeersPerRoom, maxRoomsPerKey: settings.maxRoomsPerKey, authTimeoutMs: settings.peerAuthTimeoutMs, ice });
+  const peers = new PeerRooms({ hub, maxMessageBytes, maxPeersPerRoom: settings.maxPeersPerRoom, maxRoomsPerKey: settings.maxRoomsPerKey, authTimeoutMs: settings.peerAuthTimeoutMs, ice, log });
   const frameCap = { maxFrameBytes: maxMessageBytes * 2 };
   const sockets = new WebSockets(
     { signal: { ...broker.handlers(), ...frameCap }, peer: { ...peers.handlers(), ...frameCap }, tunnel: tunnels.handlers, "tunnel-visitor": tunnels.visitorHandlers },
@@ -144,6 +144,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     maxViewers: settings.consoleMaxViewers,
     trustProxy: settings.trustProxy,
     maxPodBytes,
+    log,
   });
   const app = createApp({
     registry: options.registry,

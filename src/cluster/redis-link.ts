@@ -1,4 +1,4 @@
-import { errorFields, type Logger } from "../log/logger.ts";
+import { throttledErrors, type Logger } from "../log/logger.ts";
 import { RedisClient } from "bun";
 import { RouteBatch } from "./route-batch.ts";
 import { ALL_SCRIPTS, type Script } from "./redis-scripts.ts";
@@ -31,7 +31,7 @@ export class RedisLink {
   private started = false;
   private closed = false;
   private inFlight = 0;
-  private lastLog = 0;
+  private readonly logError: (msg: string, error: unknown) => void;
   /** Calls that failed or were refused, for benchmarks and logs. */
   failures = 0;
 
@@ -42,6 +42,7 @@ export class RedisLink {
     readonly logger: Logger,
   ) {
     this.channel = `gp:n:${node}`;
+    this.logError = throttledErrors(logger);
     this.routes = new RouteBatch(node, (script, keys, args) => this.runNow(script, keys, args, keys.length));
     // No offline queue: while Redis is away calls fail fast and local traffic goes on.
     const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 5000 };
@@ -163,9 +164,6 @@ export class RedisLink {
 
   /** At most one line per 10 s: an outage must not flood the log. */
   private log(what: string, error: unknown): void {
-    const now = Date.now();
-    if (now - this.lastLog < 10_000 || this.closed) return;
-    this.lastLog = now;
-    this.logger.error(`cluster: ${what}`, errorFields(error));
+    if (!this.closed) this.logError(`cluster: ${what}`, error);
   }
 }

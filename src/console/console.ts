@@ -2,6 +2,7 @@ import type { Server } from "bun";
 import { Hono } from "hono";
 import { clientIp } from "../http/client-ip.ts";
 import { jsonError } from "../http/errors.ts";
+import type { Logger } from "../log/logger.ts";
 import type { PodCache } from "../http/pod-cache.ts";
 import { META_HEADERS } from "../http/security-headers.ts";
 import type { Registry } from "../registry/types.ts";
@@ -24,6 +25,7 @@ export interface ConsoleOptions {
   trustProxy: boolean;
   /** Shown on the page, which refuses bigger files before uploading them. */
   maxPodBytes: number;
+  log: Logger;
 }
 
 export interface WebConsole {
@@ -51,7 +53,7 @@ async function pageTemplate(maxPodBytes: number): Promise<{ before: string; afte
 /** The web console at `/`: the page, its assets, live status events and a pod's origin state. */
 export function createConsole(options: ConsoleOptions): WebConsole {
   const viewers = new LiveViewers({ maxViewers: options.maxViewers, maxPerAddress: 10 });
-  const sampler = new StatusSampler({ status: options.status, onSnapshot: (json) => viewers.broadcast(json) });
+  const sampler = new StatusSampler({ status: options.status, onSnapshot: (json) => viewers.broadcast(json), log: options.log });
   const app = new Hono<{ Bindings: { server: Server<unknown> } }>();
   let template: ReturnType<typeof pageTemplate> | undefined;
 

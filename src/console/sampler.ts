@@ -1,3 +1,4 @@
+import { errorFields, type Logger } from "../log/logger.ts";
 import { RateHistory } from "./rate-history.ts";
 import type { ConsoleSnapshot, ConsoleStatusProvider } from "./status.ts";
 
@@ -8,6 +9,7 @@ export interface SamplerOptions {
   intervalMs?: number;
   /** Every snapshot, serialised once, for all live consoles. */
   onSnapshot: (json: string) => void;
+  log: Logger;
 }
 
 /**
@@ -67,7 +69,7 @@ export class StatusSampler {
       this.options.onSnapshot(this.latestJson);
     } catch (error) {
       // Logged once per outage, not once a second.
-      if (!this.failed) console.error("[gemmapod-signal] console status failed:", error);
+      if (!this.failed) this.options.log.error("console status failed", errorFields(error));
       this.failed = true;
     } finally {
       this.busy = false;

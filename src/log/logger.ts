@@ -150,3 +150,19 @@ export function errorFields(error: unknown): LogFields {
   if (!(error instanceof Error)) return { error: String(error) };
   return { error: error.message, stack: error.stack?.split("\n").slice(1, 4).map((l) => l.trim()).join(" | ") };
 }
+
+/**
+ * An error log for failures that come in floods (an outage fails every call): at most one
+ * line per `ms`, saying how many were left out since the last.
+ */
+export function throttledErrors(log: Logger, ms = 10_000): (msg: string, error: unknown, fields?: LogFields) => void {
+  let last = -Infinity;
+  let skipped = 0;
+  return (msg, error, fields) => {
+    const now = performance.now();
+    if (now - last < ms) return void skipped++;
+    last = now;
+    log.error(msg, { ...fields, ...errorFields(error), ...(skipped > 0 ? { alsoFailedSinceLast: skipped } : {}) });
+    skipped = 0;
+  };
+}

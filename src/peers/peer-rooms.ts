@@ -2,6 +2,7 @@ import type { ServerWebSocket } from "bun";
 import type { Hub } from "../cluster/hub.ts";
 import type { SocketHandlers } from "../http/websockets.ts";
 import { AuthGate } from "../identity/socket-auth.ts";
+import { throttledErrors, type Logger } from "../log/logger.ts";
 import { textOverLimit } from "../limits/frame-size.ts";
 import { iceServersFor, type IceServerOptions } from "./ice-servers.ts";
 import { parsePeerMessage, type PeerServerMessage, type RelayRequest } from "./protocol.ts";
@@ -18,6 +19,7 @@ export interface PeerRoomsOptions {
   maxRoomsPerKey: number;
   authTimeoutMs: number;
   ice: IceServerOptions;
+  log: Logger;
 }
 
 /**
@@ -29,8 +31,10 @@ export class PeerRooms {
   private readonly gate: AuthGate<PeerSocketData>;
   /** Sockets in a room on this node, so shutdown can close them. */
   private readonly present = new Set<PeerSocket>();
+  private readonly logError: ReturnType<typeof throttledErrors>;
 
   constructor(private readonly options: PeerRoomsOptions) {
+    this.logError = throttledErrors(options.log);
     this.gate = new AuthGate<PeerSocketData>({
       timeoutMs: options.authTimeoutMs,
       send: (ws, message) => ws.send(JSON.stringify(message)),
@@ -187,7 +191,7 @@ export class PeerRooms {
   }
 
   private failed(ws: PeerSocket, error: unknown): void {
-    console.error("[gemmapod-signal] entering a room failed:", error);
+    this.logError("entering a room failed", error, { room: ws.data.room });
     if (ws.data.claim) this.vacate(ws);
     this.refuse(ws, "could not enter the room");
   }

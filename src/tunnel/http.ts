@@ -2,6 +2,7 @@ import type { Server } from "bun";
 import { clientIp } from "../http/client-ip.ts";
 import { jsonError } from "../http/errors.ts";
 import type { SocketHandlers } from "../http/websockets.ts";
+import { throttledErrors, type Logger } from "../log/logger.ts";
 import type { TunnelDirectory, TunnelEndpoint, TunnelledSocket, VisitorInfo } from "./directory.ts";
 import { HOP_CREDENTIAL, unwrapHop } from "./node-hop.ts";
 import { TUNNEL_NAME } from "./protocol.ts";
@@ -26,6 +27,7 @@ export interface TunnelHttpOptions {
   admit(req: Request, srv: Server<unknown>): string | Response;
   /** Whether a hop carries the credential this node gave the other cluster nodes. */
   admitsNode(credential: string | null): boolean;
+  log: Logger;
 }
 
 type Answer = Response | undefined | Promise<Response | undefined>;
@@ -33,8 +35,15 @@ type Answer = Response | undefined | Promise<Response | undefined>;
 /** The visitor side: `/tunnel/<name>/…` (and `<name>.<domain>`) carried to the tunnel's client, bodies streamed. */
 export class TunnelHttp {
   private readonly brokerOrigin: string | undefined;
+  private readonly logError: ReturnType<typeof throttledErrors>;
+  /** A bug in serving one request costs that request: a 500, logged. */
+  private readonly internalError = (error: unknown): Response => {
+    this.logError("tunnel request failed", error);
+    return jsonError(500, "internal error");
+  };
 
   constructor(private readonly options: TunnelHttpOptions) {
+    this.logError = throttledErrors(options.log);
     this.brokerOrigin = options.publicUrl ? new URL(options.publicUrl).origin : options.tunnelDomain ? `https://${options.tunnelDomain}` : undefined;
   }
 
@@ -109,14 +118,14 @@ export class TunnelHttp {
 
   /** `req` is what Bun received (it is what gets upgraded); `request` is what the endpoint reads. */
   private serve(req: Request, request: Request, srv: Server<unknown>, endpoint: TunnelEndpoint, visitor: VisitorInfo): Answer {
-    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return endpoint.fetch(request, visitor).catch(internalError);
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return endpoint.fetch(request, visitor).catch(this.internalError);
     return endpoint.openSocket(request, visitor).then((accepted) => {
       if (accepted instanceof Response) return accepted;
       const data: TunnelVisitorData = { kind: "tunnel-visitor", bridge: accepted };
       if (srv.upgrade(req, { data, headers: accepted.headers })) return undefined;
       accepted.closed(1011, "upgrade failed");
       return jsonError(400, "websocket upgrade failed");
-    }, internalError);
+    }, this.internalError);
   }
 
   private proto(req: Request): "http" | "https" {
@@ -128,11 +137,6 @@ export class TunnelHttp {
 
 function noClient(name: string): Response {
   return jsonError(502, `no tunnel client is connected for "${name}"`);
-}
-
-function internalError(error: unknown): Response {
-  console.error("[gemmapod-signal] tunnel request failed:", error);
-  return jsonError(500, "internal error");
 }
 
 function preflight(req: Request, origin: string): Response {

@@ -1,6 +1,7 @@
 import type { Server } from "bun";
 import type { Hub } from "../cluster/hub.ts";
 import type { Config } from "../config.ts";
+import type { Logger } from "../log/logger.ts";
 import type { SocketHandlers } from "../http/websockets.ts";
 import { SignedRequestVerifier } from "../identity/signed-request.ts";
 import { openTunnelNames } from "../registry/tunnel-names.ts";
@@ -14,7 +15,7 @@ import { TunnelBroker } from "./tunnel-broker.ts";
 type Admit = (req: Request, srv: Server<unknown>) => string | Response;
 
 /** Everything the tunnel adds to the server, built from the flags. */
-export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps: { hub: Hub; registry: Registry; admit: Admit }) {
+export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps: { hub: Hub; registry: Registry; admit: Admit; log: Logger }) {
   const directory = new LocalTunnelDirectory(new HopRoutes(deps.hub).find);
   const broker = new TunnelBroker({
     hub: deps.hub,
@@ -33,8 +34,9 @@ export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps
     trustProxy: settings.trustProxy,
     verifier: new SignedRequestVerifier(),
     messageRate: settings.wsMessageRate,
+    log: deps.log,
   });
-  const http = new TunnelHttp({ directory, publicUrl: settings.publicUrl, tunnelDomain: settings.tunnelDomain, trustProxy: settings.trustProxy, admit: deps.admit, admitsNode: (credential) => deps.hub.admitsNode(credential) });
+  const http = new TunnelHttp({ directory, publicUrl: settings.publicUrl, tunnelDomain: settings.tunnelDomain, trustProxy: settings.trustProxy, admit: deps.admit, admitsNode: (credential) => deps.hub.admitsNode(credential), log: deps.log });
   return {
     http,
     handlers: broker.handlers(),

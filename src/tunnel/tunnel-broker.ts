@@ -4,6 +4,7 @@ import { jsonError } from "../http/errors.ts";
 import type { SocketHandlers } from "../http/websockets.ts";
 import type { SignedRequestVerifier } from "../identity/signed-request.ts";
 import { AuthGate, authHost, newAuthState, type AuthState } from "../identity/socket-auth.ts";
+import { throttledErrors, type Logger } from "../log/logger.ts";
 import type { TunnelNames } from "../registry/tunnel-names.ts";
 import { tunnelAccess } from "./access.ts";
 import { tunnelClaim, type LocalTunnelDirectory } from "./directory.ts";
@@ -42,6 +43,7 @@ export interface TunnelBrokerOptions {
   /** Frames per second of a socket serving nothing. */
   messageRate: number;
   authTimeoutMs?: number;
+  log: Logger;
 }
 
 /** Through the socket's link: nothing is sent to a backed-up socket (Bun would close it). */
@@ -51,8 +53,10 @@ const send = (ws: ServerWebSocket<{ auth: AuthState }>, message: ServerMessage |
 export class TunnelBroker {
   private readonly gate: AuthGate<TunnelSocketData>;
   private readonly sockets = new Set<TunnelSocket>();
+  private readonly logError: ReturnType<typeof throttledErrors>;
 
   constructor(private readonly options: TunnelBrokerOptions) {
+    this.logError = throttledErrors(options.log);
     this.gate = new AuthGate<TunnelSocketData>({ timeoutMs: options.authTimeoutMs ?? 10_000, send, onAuthenticated: () => {} });
   }
 
@@ -80,7 +84,7 @@ export class TunnelBroker {
         try {
           this.onFrame(ws, frame);
         } catch (error) {
-          console.error("[gemmapod-signal] tunnel frame failed:", error);
+          this.logError("tunnel frame failed", error, { tunnel: ws.data.session?.name });
           ws.close(1011, "internal error");
         }
       },
@@ -150,7 +154,7 @@ export class TunnelBroker {
       const url = tunnelUrl(m.name, data.base, this.options.tunnelDomain);
       send(ws, { type: "registered", name: m.name, url, ...(m.stream ? { window: this.options.settings.window } : {}) });
     } catch (error) {
-      console.error("[gemmapod-signal] tunnel register failed:", error);
+      this.logError("tunnel register failed", error, { tunnel: m.name });
       send(ws, { type: "error", message: "register failed" });
     } finally {
       data.registering = false;

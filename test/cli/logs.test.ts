@@ -2,7 +2,7 @@
 // and per notable event, in both formats, and never a secret.
 import { describe, expect, test } from "bun:test";
 import { ownerToken } from "../../src/client/origin-auth.ts";
-import { Logger } from "../../src/log/logger.ts";
+import { Logger, throttledErrors } from "../../src/log/logger.ts";
 import { RefusalSummary } from "../../src/log/refusal-summary.ts";
 import { spawnServer, type RunningCli } from "../helpers/cli.ts";
 import { buildPod } from "../helpers/pods.ts";
@@ -114,5 +114,17 @@ describe("logs", () => {
     ]);
     await Bun.sleep(150);
     expect(lines).toHaveLength(2);
+  });
+
+  test("a flood of failures (an outage) is one error line per window, counting what it left out", async () => {
+    const lines: string[] = [];
+    const logError = throttledErrors(new Logger({ level: "info", format: "json", write: (l) => lines.push(l) }), 100);
+    for (let i = 0; i < 1000; i++) logError("entering a room failed", new Error("the cluster is unreachable"), { room: "r" });
+    expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ level: "error", msg: "entering a room failed", error: "the cluster is unreachable", room: "r" })]);
+    expect(JSON.parse(lines[0]!)).not.toHaveProperty("alsoFailedSinceLast");
+    await Bun.sleep(120);
+    logError("entering a room failed", new Error("the cluster is unreachable"));
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[1]!)).toMatchObject({ alsoFailedSinceLast: 999 });
   });
 });

@@ -1,5 +1,6 @@
 import type { Hub } from "../../cluster/hub.ts";
 import type { Config } from "../../config.ts";
+import type { Logger } from "../../log/logger.ts";
 import type { Registry } from "../../registry/types.ts";
 import { PostgresRegistry } from "../../registry/postgres.ts";
 import { SqliteRegistry } from "../../registry/sqlite.ts";
@@ -15,10 +16,11 @@ export type RondevuConfig = Pick<
 >;
 
 /** The Rondevu API with storage following the registry: its Postgres, its SQLite file, or memory. */
-export function openRondevu(config: RondevuConfig, registry: Registry, hub: Hub): RondevuApi {
+export function openRondevu(config: RondevuConfig, registry: Registry, hub: Hub, log: Logger): RondevuApi {
   return rondevuRoutes({
     store: storeFor(registry),
     hub,
+    log,
     sessionTimeoutMs: config.sessionTimeoutMs,
     corsOrigins: config.corsOrigins,
     maxSdpBytes: config.rondevuMaxSdpBytes,

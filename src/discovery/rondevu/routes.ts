@@ -6,6 +6,7 @@ import { HttpError, jsonError } from "../../http/errors.ts";
 import { readBodyLimited } from "../../http/read-body.ts";
 import { RateLimiter } from "../../limits/rate-limiter.ts";
 import type { Hub } from "../../cluster/hub.ts";
+import { throttledErrors, type Logger } from "../../log/logger.ts";
 import type { RondevuSession, RondevuStore, Side } from "./types.ts";
 import { Waiters } from "./waiters.ts";
 
@@ -13,6 +14,7 @@ export interface RondevuOptions {
   store: RondevuStore;
   /** Carries long-poll wake-ups between nodes. */
   hub: Hub;
+  log: Logger;
   /** Sessions expire this long after creation (Rondevu's SESSION_TIMEOUT). */
   sessionTimeoutMs: number;
   /** Allowed CORS origins; `["*"]` for any. */
@@ -43,7 +45,8 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
   const { store } = o;
   const limiter = new RateLimiter(o.ratePerSecond, o.ratePerSecond * 2);
   const waiters = new Waiters(o.hub, 10_000, 16);
-  const sweeper = setInterval(() => store.sweep(now()).catch((error) => console.error("[gemmapod-signal] rondevu sweep failed:", error)), Math.min(o.sessionTimeoutMs, 60_000));
+  const logError = throttledErrors(o.log);
+  const sweeper = setInterval(() => store.sweep(now()).catch((error) => logError("rondevu sweep failed", error)), Math.min(o.sessionTimeoutMs, 60_000));
   sweeper.unref();
   const app = new Hono<{ Bindings: { server: Server<unknown> } }>();
 
