@@ -1,13 +1,12 @@
 // Message budget for one /.tunnel socket, by what it is doing. Frames about live
 // requests are allowed in proportion to the requests it serves (a model's token
 // stream is many small frames); frames that move a lot of bytes are paid for by
-// the flow-control window instead. Junk — errors, unknown ids — has a small
-// flat allowance. (To be folded into the shared limits module.)
+// the flow-control window instead, and earn the small frames that travel with
+// them. Junk — errors, unknown ids — has a small flat allowance. (To be folded into the shared limits module.)
+import { SMALL_FRAME_BYTES } from "./protocol.ts";
 
 /** Small frames per second each live request may use; bursts of twice that. */
 export const FRAMES_PER_REQUEST = 1000;
-/** Frames this big are bounded by the window, not counted. */
-const BULK_BYTES = 16 * 1024;
 
 interface Bucket {
   tokens: number;
@@ -42,7 +41,6 @@ export class TunnelBudget {
 
   /** A well-formed frame, with `live` requests in flight. */
   frame(live: number, bytes: number): boolean {
-    if (bytes >= BULK_BYTES) return true;
     // Each new request brings its allowance with it, so a burst of real answers never waits for the refill.
     if (live > this.live) this.work.tokens += (live - this.live) * FRAMES_PER_REQUEST;
     this.live = live;
@@ -53,8 +51,14 @@ export class TunnelBudget {
       this.peak = live;
       this.peakAt = now;
     }
-    const rate = this.idleRate + live * FRAMES_PER_REQUEST;
-    return take(this.work, rate, (this.idleRate + this.peak * FRAMES_PER_REQUEST) * 2);
+    const burst = (this.idleRate + this.peak * FRAMES_PER_REQUEST) * 2;
+    if (bytes >= SMALL_FRAME_BYTES) {
+      // A big frame also pays for the small ones a download brings along: a local server's
+      // 64 KiB writes reach the client split at socket reads, a few bytes left over from each.
+      this.work.tokens = Math.min(burst, this.work.tokens + bytes / SMALL_FRAME_BYTES);
+      return true;
+    }
+    return take(this.work, this.idleRate + live * FRAMES_PER_REQUEST, burst);
   }
 
   /** A frame that was wrong. */

@@ -1,6 +1,6 @@
 // The tunnel client's side of one request: from the broker to the local server and back.
 import { sendableCloseCode } from "./socket-bridge.ts";
-import { encodeFrame, encodeWhole, FRAME, MAX_CHUNK_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
+import { encodeFrame, bodyFrameBytes, encodeWhole, FRAME, MAX_CHUNK_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
 
 export interface RequestMessage {
   id: number;
@@ -180,9 +180,9 @@ export class HttpExchange extends ClientExchange {
   private async pumpResponse(body: ReadableStream<Uint8Array>): Promise<void> {
     for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
       for (let at = 0; at < chunk.byteLength; ) {
-        while (this.credit <= 0 && !this.finished) await new Promise<void>((r) => (this.wakeCredit = r));
+        let n: number;
+        while (!(n = bodyFrameBytes(this.credit, chunk.byteLength - at)) && !this.finished) await new Promise<void>((r) => (this.wakeCredit = r));
         if (this.finished) return;
-        const n = Math.min(this.credit, MAX_CHUNK_BYTES, chunk.byteLength - at);
         this.link.send(encodeFrame(FRAME.body, this.m.id, chunk.subarray(at, at + n)));
         this.credit -= n;
         at += n;

@@ -7,6 +7,19 @@ export const TUNNEL_NAME = /^[a-z0-9-]{1,63}$/;
 /** Largest payload of one binary frame either side sends; well below the websocket frame cap. */
 export const MAX_CHUNK_BYTES = 128 * 1024;
 
+/**
+ * Body frames smaller than this wait for more credit while there is more to send: sending
+ * every sliver of credit makes slivers of frames, whose grants come back as slivers (the
+ * silly window), and a download turns into thousands of 200-byte frames.
+ */
+export const SMALL_FRAME_BYTES = 16 * 1024;
+
+/** How many of `remaining` bytes one body frame carries with `credit` to spend; 0: wait for credit. */
+export function bodyFrameBytes(credit: number, remaining: number): number {
+  const want = Math.min(remaining, MAX_CHUNK_BYTES);
+  return credit >= Math.min(want, SMALL_FRAME_BYTES) ? Math.min(credit, want) : 0;
+}
+
 /** Largest control (JSON text) frame of a streaming client: a response head. */
 export const MAX_CONTROL_BYTES = 64 * 1024;
 

@@ -2,7 +2,7 @@ import { jsonError } from "../http/errors.ts";
 import type { TunnelledSocket, VisitorInfo } from "./directory.ts";
 import { badGateway, cancelAtClient, type Exchange, type ExchangeContext, type ExchangeMessage } from "./exchange.ts";
 import { requestHeadersForClient, responseHeadersForVisitor } from "./headers.ts";
-import { decodeWhole, encodeFrame, FRAME, MAX_CHUNK_BYTES, type FrameKind } from "./protocol.ts";
+import { decodeWhole, bodyFrameBytes, encodeFrame, FRAME, type FrameKind } from "./protocol.ts";
 import { SocketBridge } from "./socket-bridge.ts";
 
 const NULL_BODY = new Set([204, 205, 304]);
@@ -195,12 +195,12 @@ export class StreamExchange implements Exchange {
         if (seen > ctx.settings.maxBodyBytes) return this.fail(413, `request body too large (limit ${ctx.settings.maxBodyBytes} bytes)`);
         this.touch();
         for (let at = 0; at < value.byteLength; ) {
-          while (this.credit <= 0 || !ctx.link.writable()) {
+          let n: number;
+          while (!(n = bodyFrameBytes(this.credit, value.byteLength - at)) || !ctx.link.writable()) {
             await new Promise<void>((resolve) => (this.resume = resolve));
             this.resume = undefined;
             if (this.finished) return;
           }
-          const n = Math.min(this.credit, MAX_CHUNK_BYTES, value.byteLength - at);
           ctx.link.send(encodeFrame(FRAME.body, ctx.id, value.subarray(at, at + n)));
           this.credit -= n;
           at += n;

@@ -41,6 +41,11 @@ beforeAll(async () => {
         });
       case "/big":
         return new Response(big);
+      case "/stream": {
+        const piece = new Uint8Array(64 * 1024).fill(7);
+        let n = Number(url.searchParams.get("n"));
+        return new Response(new ReadableStream({ pull: (c) => (n-- > 0 ? c.enqueue(piece) : c.close()) }));
+      }
       case "/hash":
         return new Response(sha(await req.arrayBuffer()));
       case "/delay": {
@@ -146,6 +151,13 @@ test("a 20 MB binary body goes up and comes down byte-identical", async () => {
   const down = await fetch(`${t.url}/big`);
   expect(sha(await down.arrayBuffer())).toBe(sha(big));
 });
+
+test("a 400 MB download written in 64 KiB pieces passes on the default flags", async () => {
+  const res = await fetch(`${t.url}/stream?n=6400`);
+  let bytes = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
+  expect(bytes).toBe(6400 * 64 * 1024);
+}, 30_000);
 
 test("a streamed request body reaches the local server before the visitor has sent all of it", async () => {
   const g = gate("upload");
