@@ -2,6 +2,7 @@ import { throttledErrors, type Logger } from "../log/logger.ts";
 import { RedisClient } from "bun";
 import { RouteBatch } from "./route-batch.ts";
 import { ALL_SCRIPTS, type Script } from "./redis-scripts.ts";
+import { REPLY_TIMEOUT_MS, ReplyDeadlines } from "./redis-deadlines.ts";
 
 /** Commands (a batch counts each message) waiting for Redis at once; past it they fail at once instead of piling up in memory. */
 const MAX_IN_FLIGHT = 50_000;
@@ -9,7 +10,7 @@ const MAX_IN_FLIGHT = 50_000;
 export interface LinkEvents {
   /** A message on this node's channel. */
   message(text: string): void;
-  /** The command connection came back after a drop (Redis may have lost everything). */
+  /** A connection came back after a drop, or Redis answers again after it froze: it may have lost everything, or messages were missed. */
   reconnected(): void;
 }
 
@@ -31,6 +32,9 @@ export class RedisLink {
   private started = false;
   private closed = false;
   private inFlight = 0;
+  /** Calls ran out of time: Redis froze; the first reply after that is a reconnect. */
+  private stalled = false;
+  private readonly deadlines: ReplyDeadlines;
   private readonly logError: (msg: string, error: unknown) => void;
   /** Calls that failed or were refused, for benchmarks and logs. */
   failures = 0;
@@ -48,13 +52,19 @@ export class RedisLink {
     const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 5000 };
     this.cmd = new RedisClient(url, options);
     this.sub = new RedisClient(url, options);
+    this.deadlines = new ReplyDeadlines((count) => {
+      this.failures += count;
+      this.stalled = true;
+      this.log(`redis did not answer ${count} call(s)`, `no reply within ${REPLY_TIMEOUT_MS / 1000} s`);
+    });
     this.cmd.onconnect = () => {
       if (!this.started || this.closed) return;
       this.loadScripts();
       this.events.reconnected();
     };
+    // What was published to this node while its subscriber was away is lost: the owner looks again.
     this.sub.onconnect = () => {
-      if (this.started && !this.closed) void this.resubscribe();
+      if (this.started && !this.closed) void this.resubscribe().then((ok) => ok && this.events.reconnected());
     };
   }
 
@@ -84,7 +94,7 @@ export class RedisLink {
   }
 
   up(): boolean {
-    return this.started && this.subscribed && this.cmd.connected && this.sub.connected;
+    return this.started && this.subscribed && !this.stalled && this.cmd.connected && this.sub.connected;
   }
 
   /** One command, after what was routed before it; undefined if it failed. */
@@ -92,7 +102,7 @@ export class RedisLink {
     this.routes.flush();
     if (this.inFlight >= MAX_IN_FLIGHT || !this.cmd.connected) return Promise.resolve(this.refuse());
     this.inFlight++;
-    return this.cmd.send(command, args).then(this.done, this.failed);
+    return this.deadlines.bound(this.cmd.send(command, args).then(this.done, this.failed));
   }
 
   /** A script, after what was routed before it; undefined if it failed. */
@@ -108,21 +118,29 @@ export class RedisLink {
     const tail = [String(keys.length), ...keys, ...args];
     const settled = (reply: unknown) => {
       this.inFlight -= weight;
+      this.answered();
       return reply;
     };
-    return this.cmd
+    return this.deadlines.bound(this.cmd
       .send("EVALSHA", [s.sha, ...tail])
       .catch((error: unknown) => {
         if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
         return this.cmd.send("EVAL", [s.text, ...tail]);
       })
-      .then(settled, (error: unknown) => (settled(undefined), this.fail(error)));
+      .then(settled, (error: unknown) => (settled(undefined), this.fail(error))));
   }
 
   private readonly done = (reply: unknown): unknown => {
     this.inFlight--;
+    this.answered();
     return reply;
   };
+
+  private answered(): void {
+    if (!this.stalled) return;
+    this.stalled = false;
+    if (this.started && !this.closed) this.events.reconnected();
+  }
 
   private readonly failed = (error: unknown): undefined => {
     this.inFlight--;
@@ -131,19 +149,21 @@ export class RedisLink {
 
   close(): void {
     this.closed = true;
+    this.deadlines.close();
     this.cmd.close();
     this.sub.close();
   }
 
-  private async resubscribe(): Promise<void> {
+  private async resubscribe(): Promise<boolean> {
     this.subscribed = false;
     try {
       // subscribe() again would deliver each message twice; the raw command restores the server side only.
       await this.sub.send("SUBSCRIBE", [this.channel]);
       await this.sub.ping();
-      this.subscribed = true;
+      return (this.subscribed = true);
     } catch (error) {
       this.log("could not re-subscribe (retried on the next reconnect)", error);
+      return false;
     }
   }
 

@@ -28,6 +28,10 @@ export class RedisWatches {
     if (!w) {
       this.watched.set(name, (w = { listeners: new Set(), goneEpoch: 0 }));
       void this.look(name, w);
+    } else if (w.holder === null) {
+      // Nobody held it at the last look, but a first claim tells no watcher: look again.
+      w.holder = undefined;
+      void this.look(name, w);
     }
     const listener = () => onGone();
     w.listeners.add(listener);
@@ -42,7 +46,8 @@ export class RedisWatches {
     const w = this.watched.get(name);
     if (!w) return;
     if (w.holder === undefined) w.goneEpoch = Math.max(w.goneEpoch, epoch);
-    else if (w.holder !== null && epoch >= w.holder.epoch) this.fire(name, w);
+    // A holder this node never saw (claimed after its look) is gone too.
+    else if (w.holder === null || epoch >= w.holder.epoch) this.fire(name, w);
   }
 
   nodeDied(node: string): void {
@@ -59,14 +64,14 @@ export class RedisWatches {
   private async look(name: string, w: Watched): Promise<void> {
     const stored = await this.link.run(WATCH, [`gp:w:${name}`, `gp:nw:${this.self}`, `gp:c:${name}`], [this.self, name]);
     if (this.watched.get(name) !== w) return;
+    const before = w.holder;
+    // Redis unreachable (undefined): what was known stands; the next recheck looks again.
     const claim = typeof stored === "string" ? parseClaim(stored) : null;
-    const seen = claim && { node: claim.node, epoch: claim.epoch };
-    if (w.holder === undefined) {
-      // Redis unreachable: nobody known; the next recheck looks again.
-      w.holder = seen ?? null;
+    const seen = stored === undefined ? (before ?? null) : claim && { node: claim.node, epoch: claim.epoch };
+    w.holder = seen;
+    if (before === undefined) {
       if (seen && (w.goneEpoch >= seen.epoch || !this.isAlive(seen.node))) this.fire(name, w);
-    } else if (w.holder && seen && seen.epoch !== w.holder.epoch) this.fire(name, w);
-    else if (!w.holder) w.holder = seen;
+    } else if (before && seen?.epoch !== before.epoch) this.fire(name, w);
   }
 
   private fire(name: string, w: Watched): void {

@@ -4,6 +4,8 @@ import { NodeHop } from "./node-hop.ts";
 
 /** Routes to tunnels on other nodes kept at once; the oldest is dropped past this. */
 const MAX_ROUTES = 4096;
+/** Past the tunnel's own head timeout (which the other node answers with a 504), a node that said nothing is not answering. */
+const HOP_MARGIN_MS = 5000;
 
 interface Route {
   hop: NodeHop;
@@ -14,12 +16,16 @@ interface Route {
  * For `LocalTunnelDirectory`: which node holds a tunnel this node does not, remembered until
  * its holder changes. The watch is set before the lookup, so a takeover that the lookup
  * does not see yet still ends the route (the hub reports it gone); a node that does not
- * answer ends it too.
+ * answer, or answers that the client is not there, ends it too.
  */
 export class HopRoutes {
   private readonly routes = new Map<string, Route>();
 
-  constructor(private readonly hub: Hub) {}
+  constructor(
+    private readonly hub: Hub,
+    /** The tunnel's head timeout, which bounds a hop too. */
+    private readonly headTimeoutMs: number,
+  ) {}
 
   readonly find = async (name: string): Promise<TunnelEndpoint | null> => {
     const known = this.routes.get(name);
@@ -39,7 +45,8 @@ export class HopRoutes {
       unwatch();
       return null;
     }
-    const hop = new NodeHop(location.url, location.credential, name, () => route && this.forget(name, route));
+    const stale = () => route && this.forget(name, route);
+    const hop = new NodeHop({ base: location.url, credential: location.credential, name, timeoutMs: this.headTimeoutMs + HOP_MARGIN_MS, stale });
     // Its holder changed during the lookup, or another lookup got there first: used once, not kept.
     if (ended || this.routes.has(name)) {
       unwatch();

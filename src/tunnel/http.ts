@@ -4,7 +4,7 @@ import { jsonError } from "../http/errors.ts";
 import type { SocketHandlers } from "../http/websockets.ts";
 import { throttledErrors, type Logger } from "../log/logger.ts";
 import type { TunnelDirectory, TunnelEndpoint, TunnelledSocket, VisitorInfo } from "./directory.ts";
-import { HOP_CREDENTIAL, unwrapHop } from "./node-hop.ts";
+import { HOP_CREDENTIAL, HOP_NO_CLIENT, unwrapHop } from "./node-hop.ts";
 import { TUNNEL_NAME } from "./protocol.ts";
 import { subdomainName } from "./urls.ts";
 
@@ -78,7 +78,7 @@ export class TunnelHttp {
     if (!hop) return jsonError(400, "malformed hop");
     // Only this node's own client: a hop never hops on (the holder moved meanwhile: 502, the visitor retries).
     const endpoint = this.options.directory.local(hop.name);
-    if (!endpoint) return noClient(hop.name);
+    if (!endpoint) return noClient(hop.name, { [HOP_NO_CLIENT]: req.headers.get(HOP_CREDENTIAL)! });
     srv.timeout(req, 0);
     // The visitor was admitted on its own node.
     return this.serve(req, hop.request, srv, endpoint, hop.visitor);
@@ -135,8 +135,8 @@ export class TunnelHttp {
   }
 }
 
-function noClient(name: string): Response {
-  return jsonError(502, `no tunnel client is connected for "${name}"`);
+function noClient(name: string, headers?: Record<string, string>): Response {
+  return jsonError(502, `no tunnel client is connected for "${name}"`, headers);
 }
 
 function preflight(req: Request, origin: string): Response {

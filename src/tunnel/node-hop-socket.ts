@@ -13,10 +13,14 @@ const sendable = (code: number) => (code === 1000 || (code >= 3000 && code <= 49
  * A tunnelled websocket whose tunnel is on another node: a websocket to that node's hop path,
  * bridged to the visitor's. Resolves once the other node accepted it, or with a 502.
  */
-export function hopSocket(url: string, headers: Headers, protocols: string[], name: string): Promise<TunnelledSocket | Response> {
+export function hopSocket(url: string, headers: Headers, protocols: string[], name: string, timeoutMs: number): Promise<TunnelledSocket | Response> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { headers: Object.fromEntries(headers), protocols } as unknown as string[]);
     ws.binaryType = "arraybuffer";
+    const timer = setTimeout(() => {
+      resolve(jsonError(504, `the node serving tunnel "${name}" did not answer`));
+      ws.close();
+    }, timeoutMs);
     let visitor: VisitorSocketSink | undefined;
     let early: (string | Uint8Array)[] = [];
     let open = false;
@@ -26,10 +30,12 @@ export function hopSocket(url: string, headers: Headers, protocols: string[], na
       if (early.push(data) > MAX_EARLY_FRAMES) ws.close(1008, "too many frames before the visitor was connected");
     };
     ws.onclose = (e) => {
+      clearTimeout(timer);
       if (!open) return resolve(jsonError(502, `the node serving tunnel "${name}" refused or could not take the websocket`));
       visitor?.close(sendable(e.code), e.reason);
     };
     ws.onopen = () => {
+      clearTimeout(timer);
       open = true;
       resolve({
         headers: new Headers(ws.protocol ? { "sec-websocket-protocol": ws.protocol } : {}),

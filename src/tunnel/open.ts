@@ -16,7 +16,7 @@ type Admit = (req: Request, srv: Server<unknown>) => string | Response;
 
 /** Everything the tunnel adds to the server, built from the flags. */
 export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps: { hub: Hub; registry: Registry; admit: Admit; log: Logger }) {
-  const directory = new LocalTunnelDirectory(new HopRoutes(deps.hub).find);
+  const directory = new LocalTunnelDirectory(new HopRoutes(deps.hub, settings.tunnelTimeoutMs).find);
   const broker = new TunnelBroker({
     hub: deps.hub,
     names: openTunnelNames(deps.registry),

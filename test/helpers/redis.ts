@@ -21,6 +21,9 @@ export interface TestRedis {
   /** SIGKILL, for outages; start() brings it back on the same port, empty. */
   kill(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing is answered; thaw() goes on where it stopped. */
+  freeze(): void;
+  thaw(): void;
   /** One command on a fresh connection. */
   command(...args: string[]): Promise<unknown>;
   /** At the end of the file: nothing is kept. */
@@ -54,6 +57,8 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     kill,
     start: launch,
+    freeze: () => proc?.kill("SIGSTOP"),
+    thaw: () => proc?.kill("SIGCONT"),
     async command(...args) {
       const client = new Bun.RedisClient(url);
       try {

@@ -149,7 +149,8 @@ export function rondevuRoutes(o: RondevuOptions): RondevuApi {
         if (!waiting) break;
         try {
           // Read again once listening: a change made since the last read is either seen now or heard.
-          await waiting.listening;
+          // (A cluster link that does not answer is waited for no longer than the poll.)
+          await Promise.race([waiting.listening, waiting.woken]);
           session = await liveSession(c, code);
           if (news(session)) break;
           await waiting.woken;
