@@ -13,6 +13,7 @@ export interface LivenessEvents {
  * Heartbeats in a sorted set scored by Redis time, so nodes' clocks need not agree.
  * A node is dead when its last heartbeat is older than the TTL; a node missing from the
  * set (Redis restarted empty) is dead only once this node has not seen it for the TTL.
+ * After a gap in this node's own beats, nobody is judged by the gap.
  */
 export class NodeLiveness {
   /** Nodes seen alive, with the local time they were last seen. */
@@ -22,6 +23,10 @@ export class NodeLiveness {
   private readonly timer: Timer;
   private beating = false;
   private lastBeatOk = false;
+  /** Redis time before which a stale heartbeat proves nothing: this node was away too. */
+  private graceUntil = 0;
+  /** Local time of the last heartbeat reply read. */
+  private lastRead = -Infinity;
 
   constructor(
     private readonly link: RedisLink,
@@ -70,7 +75,18 @@ export class NodeLiveness {
   private read([nowText, previous, entries]: [string, string, string[]]): void {
     const now = Number(nowText);
     const local = performance.now();
-    if (previous === "" || now - Number(previous) > this.ttlMs) this.events.absent();
+    const away = previous === "" || now - Number(previous) > this.ttlMs;
+    // A frozen Redis runs the beats it queued all at once, and the first one (the one that saw
+    // the gap) had timed out here: this node's own silence tells the same.
+    const blind = local - this.lastRead > this.ttlMs;
+    this.lastRead = local;
+    if (away || blind) {
+      // This node could not beat or read either: whoever was away with it gets a TTL from
+      // now to beat again before it counts as dead.
+      this.graceUntil = now + this.ttlMs;
+      for (const node of this.seen.keys()) this.seen.set(node, local);
+    }
+    if (away) this.events.absent();
     const listed = new Set<string>();
     for (let i = 0; i + 1 < entries.length; i += 2) {
       const node = entries[i]!;
@@ -79,7 +95,7 @@ export class NodeLiveness {
       if (now - Number(entries[i + 1]) <= this.ttlMs) {
         this.seen.set(node, local);
         this.dead.delete(node);
-      } else this.died(node, local);
+      } else if (now > this.graceUntil) this.died(node, local);
     }
     for (const [node, at] of this.seen) if (!listed.has(node) && local - at > this.ttlMs) this.died(node, local);
     for (const [node, at] of this.dead) if (local - at > this.ttlMs * 10) this.dead.delete(node);

@@ -89,6 +89,20 @@ describe.skipIf(!redisOrSkip())("watches across nodes", () => {
     expect(await within(w.fired, 5000)).toBe("fired");
   });
 
+  test("Redis away for longer than the TTL, every node with it: on its return nobody counts anybody dead", async () => {
+    const name = uniqueName();
+    await b.claim(name, "on-b", () => {});
+    const w = watching(a, name);
+    await watched(name);
+    redis.freeze();
+    await Bun.sleep(TTL_MS + 800);
+    redis.thaw();
+    // Each node's entry in gp:nodes is stale by more than the TTL, but so was everyone's access.
+    expect(await within(w.fired, TTL_MS + 1500)).toBe("silent");
+    expect(String(await redis.command("GET", `gp:c:${name}`))).toStartWith(`${b.status().node}|`);
+    expect(a.status().nodes).toBe(3);
+  }, 15_000);
+
   test("a frozen Redis fails calls in bounded time and reports degraded; thawed, the node is ok again", async () => {
     redis.freeze();
     const asked = performance.now();
