@@ -31,15 +31,18 @@ export class RedisClaims {
   ) {}
 
   async claim(name: string, value: string, onLost: () => void): Promise<Claim> {
-    const epoch = await this.link.run(CLAIM, [`gp:c:${name}`, `gp:nc:${this.self}`, `gp:w:${name}`, "gp:epoch"], [this.self, value, name]);
+    const stored = (epoch: number) => `${this.self}|${epoch}|${value}`;
+    const release = (epoch: number) => void this.link.run(RELEASE, [`gp:c:${name}`, `gp:nc:${this.self}`, `gp:w:${name}`], [stored(epoch), name, String(epoch)]);
+    // A claim that took effect after its caller was told it failed holds the name for nobody: given back.
+    const late = (epoch: unknown) => typeof epoch === "number" && release(epoch);
+    const epoch = await this.link.run(CLAIM, [`gp:c:${name}`, `gp:nc:${this.self}`, `gp:w:${name}`, "gp:epoch"], [this.self, value, name], late);
     if (typeof epoch !== "number") throw new Error("the cluster is unreachable");
-    const holding: Holding = { name, epoch, stored: `${this.self}|${epoch}|${value}`, onLost };
+    const holding: Holding = { name, epoch, stored: stored(epoch), onLost };
     const key = `${epoch}:${name}`;
     this.holdings.set(key, holding);
     return {
       release: () => {
-        if (!this.holdings.delete(key)) return;
-        void this.link.run(RELEASE, [`gp:c:${name}`, `gp:nc:${this.self}`, `gp:w:${name}`], [holding.stored, name, String(epoch)]);
+        if (this.holdings.delete(key)) release(epoch);
       },
     };
   }

@@ -21,8 +21,8 @@ export class ReplyDeadlines {
     private readonly timeoutMs = REPLY_TIMEOUT_MS,
   ) {}
 
-  /** `reply`, or undefined if it does not come in time. */
-  bound<T>(reply: Promise<T>): Promise<T | undefined> {
+  /** `reply`, or undefined if it does not come in time; then `late` gets it, should it come after all. */
+  bound<T>(reply: Promise<T>, late?: (value: T) => void): Promise<T | undefined> {
     return new Promise((resolve) => {
       const owed: Owed = { at: performance.now(), resolve };
       this.owed.add(owed);
@@ -32,6 +32,7 @@ export class ReplyDeadlines {
       }
       void reply.then((value) => {
         if (this.owed.delete(owed)) resolve(value);
+        else late?.(value);
       });
     });
   }

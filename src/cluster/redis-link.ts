@@ -105,14 +105,17 @@ export class RedisLink {
     return this.deadlines.bound(this.cmd.send(command, args).then(this.done, this.failed));
   }
 
-  /** A script, after what was routed before it; undefined if it failed. */
-  run(s: Script, keys: string[], args: string[]): Promise<unknown> {
+  /**
+   * A script, after what was routed before it; undefined if it failed. A script that missed the
+   * reply deadline may still run once Redis answers: `late` gets its reply then, to undo it.
+   */
+  run(s: Script, keys: string[], args: string[], late?: (reply: unknown) => void): Promise<unknown> {
     this.routes.flush();
-    return this.runNow(s, keys, args);
+    return this.runNow(s, keys, args, 1, late);
   }
 
   /** A script by its hash, loading it if this Redis has not seen it (a restart empties the cache). */
-  private runNow(s: Script, keys: string[], args: string[], weight = 1): Promise<unknown> {
+  private runNow(s: Script, keys: string[], args: string[], weight = 1, late?: (reply: unknown) => void): Promise<unknown> {
     if (this.inFlight + weight > MAX_IN_FLIGHT || !this.cmd.connected) return Promise.resolve(this.refuse());
     this.inFlight += weight;
     const tail = [String(keys.length), ...keys, ...args];
@@ -127,7 +130,7 @@ export class RedisLink {
         if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
         return this.cmd.send("EVAL", [s.text, ...tail]);
       })
-      .then(settled, (error: unknown) => (settled(undefined), this.fail(error))));
+      .then(settled, (error: unknown) => (settled(undefined), this.fail(error))), late);
   }
 
   private readonly done = (reply: unknown): unknown => {

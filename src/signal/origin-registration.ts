@@ -52,7 +52,8 @@ export class OriginRegistration {
     const registering = this.options.originAuth === "open" && m.ownerToken === undefined ? this.becomeOrigin(ws, m.podId, false) : this.registerWithProof(ws, m);
     void registering.catch((error) => {
       this.log.error("register failed", { podId: m.podId, error: (error as Error).message });
-      this.refuse(ws, "register failed");
+      // The store or the cluster is away: not a refusal, a "try again later".
+      this.refuse(ws, "register failed: try again later", 1013);
     });
   }
 
@@ -93,10 +94,10 @@ export class OriginRegistration {
     return this.becomeOrigin(ws, m.podId, true);
   }
 
-  private refuse(ws: SignalSocket, message: string): void {
+  private refuse(ws: SignalSocket, message: string, code = 4003): void {
     ws.data.role = "none";
     send(ws, { t: "error", message });
-    ws.close(4003, "origin not authorized");
+    ws.close(code, code === 4003 ? "origin not authorized" : message);
   }
 
   /** Takes the pod id on every node; an older origin of it, wherever it is, is replaced. */

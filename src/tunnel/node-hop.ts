@@ -39,7 +39,8 @@ export class NodeHop implements TunnelEndpoint {
     // The visitor's going away ends the hop, and so does silence until the head.
     const abort = new AbortController();
     const onAbort = () => abort.abort();
-    request.signal.addEventListener("abort", onAbort, { once: true });
+    if (request.signal.aborted) onAbort();
+    else request.signal.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(onAbort, this.to.timeoutMs);
     let answer: Response;
     try {

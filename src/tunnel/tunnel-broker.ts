@@ -155,7 +155,9 @@ export class TunnelBroker {
       send(ws, { type: "registered", name: m.name, url, ...(m.stream ? { window: this.options.settings.window } : {}) });
     } catch (error) {
       this.logError("tunnel register failed", error, { tunnel: m.name });
-      send(ws, { type: "error", message: "register failed" });
+      // The store or the cluster is away: the client's reconnect (with its backoff) is the retry.
+      send(ws, { type: "error", message: "register failed: try again later" });
+      ws.close(1013, "register failed: try again later");
     } finally {
       data.registering = false;
     }

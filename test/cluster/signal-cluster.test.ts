@@ -150,7 +150,7 @@ describe.skipIf(!redisOrSkip())("/signal across three nodes on one Redis", () =>
     origin.close();
   });
 
-  test("Redis down: /health degraded, sessions within a node go on; Redis back: routing across nodes again", async () => {
+  test("Redis down: /health degraded, sessions within a node go on, a register is told to come back (1013); Redis back: routing across nodes again", async () => {
     const local = await registeredOrigin(a.wsUrl, "pod-local");
     await redis.kill();
     await untilHealth(a.url, (h) => h.cluster?.state === "degraded", 3000);
@@ -159,6 +159,11 @@ describe.skipIf(!redisOrSkip())("/signal across three nodes on one Redis", () =>
     expect(await local.next({ t: "offer" })).toEqual({ t: "offer", sessionId: "d1", sdp: "x" });
     local.send({ t: "answer", sessionId: "d1", sdp: "y" });
     expect(await visitor.next({ t: "answer" })).toEqual({ t: "answer", sessionId: "d1", sdp: "y" });
+    // A pod id cannot be claimed safely now: not a refusal (4003) but "try again later".
+    const early = await TestSocket.open(a.wsUrl);
+    early.send({ t: "register", podId: "pod-early" });
+    expect(await early.next({ t: "error" })).toEqual({ t: "error", message: "register failed: try again later" });
+    expect((await early.closed).code).toBe(1013);
     await redis.start();
     for (const n of [a, b, c]) await untilHealth(n.url, (h) => h.cluster?.state === "ok" && h.cluster.nodes === 3, 15_000);
     // What A held was announced again: a visitor on C reaches A's origin, and B's new origin is reachable from A.

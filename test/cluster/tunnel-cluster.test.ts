@@ -127,6 +127,23 @@ describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", 
     expect(text).toBe("GET /after-restart");
   }, 20_000);
 
+  test("a register while Redis does not answer is refused 1013; the client comes back by itself once Redis answers", async () => {
+    const late = uniqueName("late");
+    redis.freeze();
+    let second: TunnelClient | undefined;
+    try {
+      second = startTunnel({ server: b.url, to: `http://127.0.0.1:${local.port}`, name: late, key: await newKey(), minBackoffMs: 50, maxBackoffMs: 200 });
+      second.ready.catch(() => {});
+      await Bun.sleep(2600);
+      redis.thaw();
+      await second.ready;
+      for (const node of [a, b]) expect(await (await fetch(`${node.url}/tunnel/${late}/x`)).text()).toBe("GET /x");
+    } finally {
+      redis.thaw();
+      second?.close();
+    }
+  }, 20_000);
+
   test("A remembers where a tunnel is until it moves: the same key registering on C takes it from B, and A follows", async () => {
     const moving = uniqueName("follow");
     const key = await newKey();

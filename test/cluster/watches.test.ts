@@ -103,6 +103,16 @@ describe.skipIf(!redisOrSkip())("watches across nodes", () => {
     expect(a.status().nodes).toBe(3);
   }, 15_000);
 
+  test("a claim that missed its reply deadline but ran once Redis answered is given back", async () => {
+    const name = uniqueName();
+    redis.freeze();
+    await expect(b.claim(name, "on-b", () => {})).rejects.toThrow("unreachable");
+    redis.thaw();
+    let stored: unknown = "never read";
+    for (const deadline = Date.now() + 3000; stored !== null && Date.now() < deadline; await Bun.sleep(50)) stored = await redis.command("GET", `gp:c:${name}`);
+    expect(stored).toBeNull();
+  }, 10_000);
+
   test("a frozen Redis fails calls in bounded time and reports degraded; thawed, the node is ok again", async () => {
     redis.freeze();
     const asked = performance.now();
