@@ -1,5 +1,6 @@
 // The tunnel client's side of one request: from the broker to the local server and back.
 import { sendableCloseCode } from "./socket-bridge.ts";
+import { gatheredBody } from "./gathered-body.ts";
 import { bodyFrameBytes, encodeFrame, encodeWhole, FRAME, MAX_CHUNK_BYTES, SMALL_FRAME_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
 
 export interface RequestMessage {
@@ -178,7 +179,7 @@ export class HttpExchange extends ClientExchange {
   }
 
   private async pumpResponse(body: ReadableStream<Uint8Array>): Promise<void> {
-    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of gatheredBody(body)) {
       for (let at = 0; at < chunk.byteLength; ) {
         let n: number;
         while (!(n = bodyFrameBytes(this.credit, chunk.byteLength - at)) && !this.finished) await new Promise<void>((r) => (this.wakeCredit = r));

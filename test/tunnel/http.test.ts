@@ -41,6 +41,12 @@ beforeAll(async () => {
         });
       case "/big":
         return new Response(big);
+      case "/trickle": {
+        // 1 KB at a time, a loop turn apart: an unbuffered local server.
+        const piece = new Uint8Array(1000).fill(3);
+        let n = Number(url.searchParams.get("n"));
+        return new Response(new ReadableStream({ pull: async (c) => (n-- > 0 ? (await Bun.sleep(0), c.enqueue(piece)) : c.close()) }));
+      }
       case "/stream": {
         const piece = new Uint8Array(64 * 1024).fill(7);
         let n = Number(url.searchParams.get("n"));
@@ -157,6 +163,13 @@ test("a 400 MB download written in 64 KiB pieces passes on the default flags", a
   let bytes = 0;
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
   expect(bytes).toBe(6400 * 64 * 1024);
+}, 30_000);
+
+test("a local server writing 20 MB a kilobyte at a time is served whole on the default flags", async () => {
+  const res = await fetch(`${t.url}/trickle?n=20000`);
+  let bytes = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
+  expect(bytes).toBe(20_000 * 1000);
 }, 30_000);
 
 test("a streamed request body reaches the local server before the visitor has sent all of it", async () => {
