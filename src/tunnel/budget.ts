@@ -2,7 +2,8 @@
 // requests are allowed in proportion to the requests it serves (a model's token
 // stream is many small frames); frames that move a lot of bytes are paid for by
 // the flow-control window instead, and earn the small frames that travel with
-// them. Junk — errors, unknown ids — has a small flat allowance. (To be folded into the shared limits module.)
+// them. Junk — errors, unknown ids — has a small flat allowance. (To be folded
+// into the shared limits module.)
 import { SMALL_FRAME_BYTES } from "./protocol.ts";
 
 /** Small frames per second each live request may use; bursts of twice that. */

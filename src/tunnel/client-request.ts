@@ -1,7 +1,7 @@
 // The tunnel client's side of one request: from the broker to the local server and back.
 import { sendableCloseCode } from "./socket-bridge.ts";
 import { gatheredBody } from "./gathered-body.ts";
-import { bodyFrameBytes, encodeFrame, encodeWhole, FRAME, MAX_CHUNK_BYTES, SMALL_FRAME_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
+import { bodyFrameBytes, creditDue, encodeFrame, encodeWhole, FRAME, MAX_CHUNK_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
 
 export interface RequestMessage {
   id: number;
@@ -120,9 +120,9 @@ export class HttpExchange extends ClientExchange {
           const chunk = this.queue.shift();
           if (!chunk) return controller.close();
           controller.enqueue(chunk);
-          // The local server took it: the broker may send as much again (slivers held back, as the broker does).
+          // The local server took it: the broker may send as much again.
           this.ungranted += chunk.byteLength;
-          if (this.ungranted >= this.link.window / 4 || (this.queue.length === 0 && this.ungranted >= SMALL_FRAME_BYTES)) {
+          if (creditDue(this.ungranted, this.link.window, this.queue.length === 0)) {
             this.json({ type: "credit", bytes: this.ungranted });
             this.ungranted = 0;
           }

@@ -20,6 +20,16 @@ export function bodyFrameBytes(credit: number, remaining: number): number {
   return credit >= Math.min(want, SMALL_FRAME_BYTES) ? Math.min(credit, want) : 0;
 }
 
+/**
+ * Whether the receiver of a body owes the sender a `credit` now: in batches of a quarter
+ * window, and once its queue is empty for whatever is 16 KiB or more — never a sliver, which
+ * would come back as a sliver of a frame. What it holds back (under 16 KiB) cannot stall the
+ * sender: its window is at least 64 KiB, so it still has 48 KiB of credit.
+ */
+export function creditDue(ungranted: number, window: number, queueEmpty: boolean): boolean {
+  return ungranted >= window / 4 || (queueEmpty && ungranted >= SMALL_FRAME_BYTES);
+}
+
 /** Largest control (JSON text) frame of a streaming client: a response head. */
 export const MAX_CONTROL_BYTES = 64 * 1024;
 

@@ -2,7 +2,7 @@ import { jsonError } from "../http/errors.ts";
 import type { TunnelledSocket, VisitorInfo } from "./directory.ts";
 import { badGateway, cancelAtClient, type Exchange, type ExchangeContext, type ExchangeMessage } from "./exchange.ts";
 import { requestHeadersForClient, responseHeadersForVisitor } from "./headers.ts";
-import { bodyFrameBytes, decodeWhole, encodeFrame, FRAME, SMALL_FRAME_BYTES, type FrameKind } from "./protocol.ts";
+import { bodyFrameBytes, creditDue, decodeWhole, encodeFrame, FRAME, type FrameKind } from "./protocol.ts";
 import { SocketBridge } from "./socket-bridge.ts";
 
 const NULL_BODY = new Set([204, 205, 304]);
@@ -173,14 +173,10 @@ export class StreamExchange implements Exchange {
     return new Promise((resolve) => (this.wake = resolve));
   }
 
-  /**
-   * Returns credit to the client in batches, and once the queue is empty whatever is 16 KiB or
-   * more: a sliver would come back as a sliver of a frame (a client without the sender's rule).
-   * Holding less than that never stalls the client, whose window is at least 64 KiB.
-   */
+  /** Returns credit to the client as `creditDue` says (no slivers, even to a client without the sender's rule). */
   private grant(bytes: number): void {
     this.ungranted += bytes;
-    if (this.ungranted >= this.ctx.settings.window / 4 || (this.queue.length === 0 && this.ungranted >= SMALL_FRAME_BYTES)) {
+    if (creditDue(this.ungranted, this.ctx.settings.window, this.queue.length === 0)) {
       this.ctx.link.sendJson({ type: "credit", id: this.ctx.id, bytes: this.ungranted });
       this.ungranted = 0;
     }

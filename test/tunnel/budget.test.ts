@@ -1,7 +1,7 @@
 // The /.tunnel frame budget on its own: what a download brings along passes, a flood does not.
 import { expect, test } from "bun:test";
 import { TunnelBudget } from "../../src/tunnel/budget.ts";
-import { bodyFrameBytes } from "../../src/tunnel/protocol.ts";
+import { bodyFrameBytes, creditDue } from "../../src/tunnel/protocol.ts";
 
 const IDLE_RATE = 100; // the default --ws-message-rate
 
@@ -33,4 +33,14 @@ test("a sliver of credit waits while there is more to send; a chunk's last bytes
   expect(bodyFrameBytes(200, 72)).toBe(72);
   expect(bodyFrameBytes(512 * 1024, 1024 * 1024)).toBe(128 * 1024);
   expect(bodyFrameBytes(0, 1)).toBe(0);
+});
+
+test("credit goes back in quarter windows, or from an empty queue at 16 KiB, never as a sliver", () => {
+  const window = 64 * 1024;
+  expect(creditDue(16 * 1024, window, false)).toBe(true);
+  expect(creditDue(16 * 1024 - 1, window, false)).toBe(false);
+  expect(creditDue(72, window, true)).toBe(false);
+  expect(creditDue(16 * 1024, window, true)).toBe(true);
+  expect(creditDue(100 * 1024, 512 * 1024, false)).toBe(false);
+  expect(creditDue(128 * 1024, 512 * 1024, false)).toBe(true);
 });
