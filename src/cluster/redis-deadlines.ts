@@ -15,11 +15,8 @@ export class ReplyDeadlines {
   private readonly owed = new Set<Owed>();
   private timer: Timer | undefined;
 
-  constructor(
-    /** Told how many calls ran out of time at one sweep. */
-    private readonly expired: (count: number) => void,
-    private readonly timeoutMs = REPLY_TIMEOUT_MS,
-  ) {}
+  /** `expired` is told how many calls ran out of time at one sweep. */
+  constructor(private readonly expired: (count: number) => void) {}
 
   /** `reply`, or undefined if it does not come in time; then `late` gets it, should it come after all. */
   bound<T>(reply: Promise<T>, late?: (value: T) => void): Promise<T | undefined> {
@@ -27,7 +24,7 @@ export class ReplyDeadlines {
       const owed: Owed = { at: performance.now(), resolve };
       this.owed.add(owed);
       if (!this.timer) {
-        this.timer = setInterval(() => this.sweep(), this.timeoutMs / 4);
+        this.timer = setInterval(() => this.sweep(), REPLY_TIMEOUT_MS / 4);
         this.timer.unref();
       }
       void reply.then((value) => {
@@ -43,7 +40,7 @@ export class ReplyDeadlines {
   }
 
   private sweep(): void {
-    const cutoff = performance.now() - this.timeoutMs;
+    const cutoff = performance.now() - REPLY_TIMEOUT_MS;
     let count = 0;
     // A Set iterates in insertion order: the first one still in time ends the sweep.
     for (const owed of this.owed) {

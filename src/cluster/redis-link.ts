@@ -10,7 +10,10 @@ const MAX_IN_FLIGHT = 50_000;
 export interface LinkEvents {
   /** A message on this node's channel. */
   message(text: string): void;
-  /** A connection came back after a drop, or Redis answers again after it froze: it may have lost everything, or messages were missed. */
+  /**
+   * Both connections are up again after either dropped (once per gap, however many
+   * connections it took): Redis may have lost everything, and messages to this node were lost.
+   */
   reconnected(): void;
 }
 
@@ -32,8 +35,13 @@ export class RedisLink {
   private started = false;
   private closed = false;
   private inFlight = 0;
-  /** Calls ran out of time: Redis froze; the first reply after that is a reconnect. */
+  /**
+   * Calls ran out of time (Redis froze): degraded until the next reply. Nothing to announce
+   * again after it: what ran late ran in order, and what pub/sub held back comes after.
+   */
   private stalled = false;
+  /** A connection came back; `reconnected` waits until the other is up too. */
+  private gap = false;
   private readonly deadlines: ReplyDeadlines;
   private readonly logError: (msg: string, error: unknown) => void;
   /** Calls that failed or were refused, for benchmarks and logs. */
@@ -60,11 +68,14 @@ export class RedisLink {
     this.cmd.onconnect = () => {
       if (!this.started || this.closed) return;
       this.loadScripts();
-      this.events.reconnected();
+      this.gap = true;
+      this.afterGap();
     };
-    // What was published to this node while its subscriber was away is lost: the owner looks again.
+    // What was published to this node while its subscriber was away is lost: a gap too.
     this.sub.onconnect = () => {
-      if (this.started && !this.closed) void this.resubscribe().then((ok) => ok && this.events.reconnected());
+      if (!this.started || this.closed) return;
+      this.gap = true;
+      void this.resubscribe().then((ok) => ok && this.afterGap());
     };
   }
 
@@ -121,7 +132,7 @@ export class RedisLink {
     const tail = [String(keys.length), ...keys, ...args];
     const settled = (reply: unknown) => {
       this.inFlight -= weight;
-      this.answered();
+      this.stalled = false;
       return reply;
     };
     return this.deadlines.bound(this.cmd
@@ -135,14 +146,14 @@ export class RedisLink {
 
   private readonly done = (reply: unknown): unknown => {
     this.inFlight--;
-    this.answered();
+    this.stalled = false;
     return reply;
   };
 
-  private answered(): void {
-    if (!this.stalled) return;
-    this.stalled = false;
-    if (this.started && !this.closed) this.events.reconnected();
+  private afterGap(): void {
+    if (!this.gap || this.closed || !this.cmd.connected || !this.sub.connected || !this.subscribed) return;
+    this.gap = false;
+    this.events.reconnected();
   }
 
   private readonly failed = (error: unknown): undefined => {
