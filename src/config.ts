@@ -59,6 +59,9 @@ export interface Config {
   tunnelMaxPerKey: number;
   tunnelDomain: string | undefined;
   tunnelWindowBytes: number;
+  tunnelMaxWindowBytes: number;
+  tunnelMemoryPerTunnelBytes: number;
+  tunnelMemoryBytes: number;
   metricsToken: string | undefined;
   logFormat: LogFormat;
   logLevel: LogLevel;
@@ -123,6 +126,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   tunnelMaxPerKey: 8,
   tunnelDomain: undefined,
   tunnelWindowBytes: 512 * 1024,
+  // 16 MiB carries 1 Gbit/s over 100 ms (12.5 MB in flight, plus the credit still on its way back).
+  tunnelMaxWindowBytes: 16 * 1024 * 1024,
+  tunnelMemoryPerTunnelBytes: 32 * 1024 * 1024,
+  tunnelMemoryBytes: 256 * 1024 * 1024,
   metricsToken: undefined,
   logFormat: "text",
   logLevel: "info",
@@ -278,7 +285,10 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "tunnelMaxConcurrent", flag: "--tunnel-max-concurrent", env: ["GEMMAPOD_SIGNAL_TUNNEL_MAX_CONCURRENT"], value: "N", help: "requests one tunnel serves at once (503 past it)", parse: integer(1, 100_000) }),
   flag({ key: "tunnelMaxPerKey", flag: "--tunnel-max-per-key", env: ["GEMMAPOD_SIGNAL_TUNNEL_MAX_PER_KEY"], value: "N", help: "tunnel names one key may hold", parse: integer(1, 100_000) }),
   flag({ key: "tunnelDomain", flag: "--tunnel-domain", env: ["GEMMAPOD_SIGNAL_TUNNEL_DOMAIN"], value: "DOMAIN", help: "serve each tunnel on its own origin <name>.<domain> (needs wildcard DNS and TLS)", parse: domainName }),
-  flag({ key: "tunnelWindowBytes", flag: "--tunnel-window", env: ["GEMMAPOD_SIGNAL_TUNNEL_WINDOW"], value: "SIZE", help: "bytes of one tunnelled body in flight each way (the broker's memory per request)", parse: size(64 * 1024, 64 * 1024 * 1024) }),
+  flag({ key: "tunnelWindowBytes", flag: "--tunnel-window", env: ["GEMMAPOD_SIGNAL_TUNNEL_WINDOW"], value: "SIZE", help: "bytes of one tunnelled body in flight each way: fixed for older clients, the first window for growing ones", parse: size(64 * 1024, 64 * 1024 * 1024) }),
+  flag({ key: "tunnelMaxWindowBytes", flag: "--tunnel-max-window", env: ["GEMMAPOD_SIGNAL_TUNNEL_MAX_WINDOW"], value: "SIZE", help: "largest window one tunnelled body grows to on a long, fast path (the broker's memory per request)", parse: size(64 * 1024, 1024 * 1024 * 1024) }),
+  flag({ key: "tunnelMemoryPerTunnelBytes", flag: "--tunnel-memory-per-tunnel", env: ["GEMMAPOD_SIGNAL_TUNNEL_MEMORY_PER_TUNNEL"], value: "SIZE", help: "response-body windows of one tunnel together, beyond 64 KiB each", parse: size(0, 2 ** 40) }),
+  flag({ key: "tunnelMemoryBytes", flag: "--tunnel-memory", env: ["GEMMAPOD_SIGNAL_TUNNEL_MEMORY"], value: "SIZE", help: "response-body windows of all tunnels together, beyond 64 KiB each", parse: size(0, 2 ** 40) }),
   flag({ key: "metricsToken", flag: "--metrics-token", env: ["GEMMAPOD_SIGNAL_METRICS_TOKEN"], value: "SECRET", help: "Bearer token GET /metrics requires (default: open)", parse: secret }),
   flag({ key: "logFormat", flag: "--log-format", env: ["GEMMAPOD_SIGNAL_LOG_FORMAT"], value: "FORMAT", help: "log lines as text or json (one object a line)", parse: oneOf(LOG_FORMATS) }),
   flag({ key: "logLevel", flag: "--log-level", env: ["GEMMAPOD_SIGNAL_LOG_LEVEL"], value: "LEVEL", help: "least severe lines logged: debug, info (one per request), warn or error", parse: oneOf(LOG_LEVELS) }),

@@ -1,7 +1,8 @@
 // The tunnel client's side of one request: from the broker to the local server and back.
 import { sendableCloseCode } from "./socket-bridge.ts";
 import { gatheredBody } from "./gathered-body.ts";
-import { bodyFrameBytes, creditDue, encodeFrame, encodeWhole, FRAME, MAX_CHUNK_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
+import { bodyFrameBytes, creditDue, encodeFrame, encodeWhole, FRAME, FRAME_HEADER_BYTES, MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
+import { ReceiveWindow, SendCredit, UNBUDGETED, type GrowingWindows } from "./window.ts";
 
 export interface RequestMessage {
   id: number;
@@ -10,12 +11,22 @@ export interface RequestMessage {
   headers: Record<string, string>;
   hasBody?: boolean;
   upgrade?: "websocket";
+  /** The response body's first window (a broker with growing windows). */
+  window?: number;
 }
 
 export interface ClientLink {
   send(frame: string | Uint8Array): void;
-  /** Bytes of a body the broker lets us send now. */
+  /** Body frames may go out now: the socket is not backed up (frames behind a backlog wait for it). */
+  writable(): boolean;
+  /** Resolves once `writable()` may be true again. */
+  drained(): Promise<void>;
+  /** Bytes of a body the broker lets us send at first (registered `window`). */
   window: number;
+  /** The broker grows windows up to this; 0 when it does not (an older broker). */
+  maxWindow: number;
+  /** This tunnel's request-body windows, when the broker grows windows. */
+  growing?: GrowingWindows;
 }
 
 export interface RequestLog {
@@ -41,7 +52,8 @@ export abstract class ClientExchange {
 
   abstract onFrame(kind: FrameKind, payload: Uint8Array): void;
   abstract onEnd(): void;
-  abstract onCredit(bytes: number): void;
+  abstract onCredit(bytes: number, window?: number): void;
+  abstract onBlocked(senderWindow: number): void;
   abstract onClose(code: number, reason: string): void;
   /** The broker cancelled it, or the tunnel dropped. */
   abstract cancel(): void;
@@ -67,15 +79,21 @@ export abstract class ClientExchange {
 export class HttpExchange extends ClientExchange {
   private readonly abort = new AbortController();
   private readonly queue: Uint8Array[] = [];
+  private queued = 0;
   private bodyEnded = false;
   private wakeBody?: () => void;
   private ungranted = 0;
-  private credit: number;
+  private readonly receiving: ReceiveWindow;
+  private readonly sending: SendCredit;
   private wakeCredit?: () => void;
 
   constructor(link: ClientLink, m: RequestMessage, to: string, onDone: (id: number, log: RequestLog) => void) {
     super(link, m, onDone);
-    this.credit = link.window;
+    this.sending = new SendCredit(m.window ?? link.window, link.maxWindow);
+    const { growing } = link;
+    // The broker starts every request body at the registered window; this tunnel's bodies may have grown past it.
+    this.receiving = growing && m.hasBody ? new ReceiveWindow(growing.start(), link.maxWindow, growing.budget, link.window) : new ReceiveWindow(link.window, link.window, UNBUDGETED);
+    if (this.receiving.window > link.window) this.json({ type: "credit", bytes: this.receiving.window - link.window, window: this.receiving.window });
     // Whatever the broker sent (a header Fetch refuses, say), the request fails, never the process.
     this.run(to).catch((error) => this.failed(error));
   }
@@ -83,7 +101,18 @@ export class HttpExchange extends ClientExchange {
   onFrame(kind: FrameKind, payload: Uint8Array): void {
     if (kind !== FRAME.body || this.bodyEnded) return;
     this.queue.push(payload);
+    this.queued += payload.byteLength;
     this.wake();
+  }
+
+  /** The broker ran out of credit for the request body: the window may grow (window.ts). */
+  onBlocked(senderWindow: number): void {
+    if (this.finished || this.bodyEnded) return;
+    const extra = this.receiving.blocked(senderWindow, this.queued + this.ungranted);
+    if (extra === 0) return;
+    this.json({ type: "credit", bytes: this.ungranted + extra, window: this.receiving.window });
+    this.ungranted = 0;
+    this.link.growing?.grew(this.receiving.window);
   }
 
   onEnd(): void {
@@ -91,8 +120,8 @@ export class HttpExchange extends ClientExchange {
     this.wake();
   }
 
-  onCredit(bytes: number): void {
-    this.credit += bytes;
+  onCredit(bytes: number, window?: number): void {
+    this.sending.granted(bytes, window);
     const wake = this.wakeCredit;
     this.wakeCredit = undefined;
     wake?.();
@@ -104,6 +133,11 @@ export class HttpExchange extends ClientExchange {
     this.abort.abort();
     this.wakeCredit?.();
     this.done(499);
+  }
+
+  protected override done(status: number): void {
+    this.receiving.release();
+    super.done(status);
   }
 
   private wake(): void {
@@ -121,8 +155,10 @@ export class HttpExchange extends ClientExchange {
           if (!chunk) return controller.close();
           controller.enqueue(chunk);
           // The local server took it: the broker may send as much again.
+          this.queued -= chunk.byteLength;
           this.ungranted += chunk.byteLength;
-          if (creditDue(this.ungranted, this.link.window, this.queue.length === 0)) {
+          this.receiving.taken(chunk.byteLength);
+          if (creditDue(this.ungranted, this.receiving.window, this.queue.length === 0)) {
             this.json({ type: "credit", bytes: this.ungranted });
             this.ungranted = 0;
           }
@@ -162,11 +198,18 @@ export class HttpExchange extends ClientExchange {
     try {
       // A small body of known size goes whole: the broker answers it in one piece.
       const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-      if (response.body && Number.isInteger(declared) && declared <= Math.min(MAX_CHUNK_BYTES, this.link.window)) {
+      if (response.body && Number.isInteger(declared) && declared <= Math.min(MAX_CHUNK_BYTES, this.sending.credit)) {
         const bytes = new Uint8Array(await response.arrayBuffer());
         if (this.finished) return;
-        this.link.send(encodeWhole(this.m.id, { status: response.status, headers: out }, bytes));
-        return this.done(response.status);
+        const whole = encodeWhole(this.m.id, { status: response.status, headers: out }, bytes);
+        // Huge headers: head, body and end instead, so no frame nears the broker's frame cap.
+        if (whole.byteLength <= FRAME_HEADER_BYTES + MAX_CHUNK_BYTES + MAX_CONTROL_BYTES / 4) {
+          this.link.send(whole);
+          return this.done(response.status);
+        }
+        this.json({ type: "head", status: response.status, headers: out });
+        if (bytes.byteLength) this.link.send(encodeFrame(FRAME.body, this.m.id, bytes));
+        this.sending.spent(bytes.byteLength);
       } else {
         this.json({ type: "head", status: response.status, headers: out });
         if (response.body) await this.pumpResponse(response.body);
@@ -182,10 +225,19 @@ export class HttpExchange extends ClientExchange {
     for await (const chunk of gatheredBody(body)) {
       for (let at = 0; at < chunk.byteLength; ) {
         let n: number;
-        while (!(n = bodyFrameBytes(this.credit, chunk.byteLength - at)) && !this.finished) await new Promise<void>((r) => (this.wakeCredit = r));
+        while (!(n = bodyFrameBytes(this.sending.credit, chunk.byteLength - at)) || !this.link.writable()) {
+          if (this.finished) return;
+          if (n) {
+            // Backed up: what we queue now would be ahead of every other request's answer.
+            await this.link.drained();
+            continue;
+          }
+          if (this.sending.reportBlocked()) this.json({ type: "blocked", window: this.sending.window });
+          await new Promise<void>((r) => (this.wakeCredit = r));
+        }
         if (this.finished) return;
         this.link.send(encodeFrame(FRAME.body, this.m.id, chunk.subarray(at, at + n)));
-        this.credit -= n;
+        this.sending.spent(n);
         at += n;
       }
     }
@@ -231,6 +283,7 @@ export class SocketExchange extends ClientExchange {
 
   onEnd(): void {}
   onCredit(): void {}
+  onBlocked(): void {}
 
   onClose(code: number, reason: string): void {
     this.done(101);

@@ -11,6 +11,7 @@ import { TunnelHttp, MAX_VISITOR_MESSAGE_BYTES } from "./http.ts";
 import { HopRoutes } from "./hop-routes.ts";
 import { JSS_MAX_FRAME_BYTES } from "./protocol.ts";
 import { TunnelBroker } from "./tunnel-broker.ts";
+import { WindowBudget } from "./window.ts";
 
 type Admit = (req: Request, srv: Server<unknown>) => string | Response;
 
@@ -27,7 +28,10 @@ export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps
       maxBodyBytes: settings.tunnelMaxBodyBytes,
       maxConcurrent: settings.tunnelMaxConcurrent,
       window: settings.tunnelWindowBytes,
+      maxWindow: Math.max(settings.tunnelWindowBytes, settings.tunnelMaxWindowBytes),
+      memoryPerTunnel: settings.tunnelMemoryPerTunnelBytes,
     },
+    windowMemory: new WindowBudget(settings.tunnelMemoryBytes),
     maxPerKey: settings.tunnelMaxPerKey,
     publicUrl: settings.publicUrl,
     tunnelDomain: settings.tunnelDomain,

@@ -6,6 +6,7 @@ import { JssExchange } from "./jss-exchange.ts";
 import type { TunnelLink } from "./link.ts";
 import type { FrameKind, RegisterOptions } from "./protocol.ts";
 import { StreamExchange } from "./stream-exchange.ts";
+import { growingWindows, WindowBudget, type GrowingWindows } from "./window.ts";
 
 export type Routed = "ok" | "finished" | "unknown";
 
@@ -17,14 +18,24 @@ export class TunnelSession implements TunnelEndpoint {
   private readonly exchanges = new Map<number, Exchange>();
   private nextId = 1;
   private closedReason?: string;
+  private readonly growing?: GrowingWindows;
 
+  /** `memory`: the broker's budget for windows, which this tunnel's share comes out of. */
   constructor(
     readonly name: string,
     private readonly link: TunnelLink,
     private readonly options: RegisterOptions,
     private readonly settings: TunnelSettings,
     private readonly access: TunnelAccess,
-  ) {}
+    memory: WindowBudget,
+  ) {
+    if (options.stream && options.grow) this.growing = growingWindows(settings.window, new WindowBudget(settings.memoryPerTunnel, memory));
+  }
+
+  /** Takes growing windows (told in `registered`). */
+  grows(): boolean {
+    return this.growing !== undefined;
+  }
 
   /** Binary framing (else JSS's). */
   streams(): boolean {
@@ -111,6 +122,7 @@ export class TunnelSession implements TunnelEndpoint {
       id,
       link: this.link,
       settings: this.settings,
+      growing: this.growing,
       passthrough: this.options.passthrough === true,
       // A subdomain is its own origin; under /tunnel/ the page would share the broker's.
       sandbox: !visitor.subdomain,
