@@ -2,7 +2,8 @@
 import { sendableCloseCode } from "./socket-bridge.ts";
 import { gatheredBody } from "./gathered-body.ts";
 import { bodyFrameBytes, creditDue, encodeFrame, encodeWhole, FRAME, FRAME_HEADER_BYTES, MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
-import { ReceiveWindow, SendCredit, UNBUDGETED, type GrowingWindows } from "./window.ts";
+import type { PathRtt } from "./path-rtt.ts";
+import { ReceiveWindow, SendCredit, UNBUDGETED, type WindowBudget } from "./window.ts";
 
 export interface RequestMessage {
   id: number;
@@ -13,6 +14,8 @@ export interface RequestMessage {
   upgrade?: "websocket";
   /** The response body's first window (a broker with growing windows). */
   window?: number;
+  /** The request body's first window (a broker with growing windows). */
+  bodyWindow?: number;
 }
 
 export interface ClientLink {
@@ -25,8 +28,10 @@ export interface ClientLink {
   window: number;
   /** The broker grows windows up to this; 0 when it does not (an older broker). */
   maxWindow: number;
-  /** This tunnel's request-body windows, when the broker grows windows. */
-  growing?: GrowingWindows;
+  /** What this client's request-body windows may grow by together, when the broker grows windows. */
+  budget?: WindowBudget;
+  /** The path's round trip as this client measures it, when the broker grows windows. */
+  rtt?: PathRtt;
 }
 
 export interface RequestLog {
@@ -35,6 +40,9 @@ export interface RequestLog {
   status: number;
   ms: number;
 }
+
+/** A window the broker named, else `fallback` (an older broker names none). */
+const windowOr = (value: unknown, fallback: number): number => (Number.isInteger(value) && (value as number) > 0 ? (value as number) : fallback);
 
 /** Headers the local server must not get from the visitor: its own Host, and framing the body re-frames. */
 const NOT_FORWARDED = new Set(["host", "content-length"]);
@@ -57,6 +65,12 @@ export abstract class ClientExchange {
   abstract onClose(code: number, reason: string): void;
   /** The broker cancelled it, or the tunnel dropped. */
   abstract cancel(): void;
+
+  /** Measures the path's round trip when a body is coming (path-rtt.ts). */
+  protected probe(): void {
+    const ping = this.link.rtt?.ping();
+    if (ping) this.link.send(JSON.stringify(ping));
+  }
 
   protected json(message: object): void {
     this.link.send(JSON.stringify({ ...message, id: this.m.id }));
@@ -89,11 +103,11 @@ export class HttpExchange extends ClientExchange {
 
   constructor(link: ClientLink, m: RequestMessage, to: string, onDone: (id: number, log: RequestLog) => void) {
     super(link, m, onDone);
-    this.sending = new SendCredit(m.window ?? link.window, link.maxWindow);
-    const { growing } = link;
-    // The broker starts every request body at the registered window; this tunnel's bodies may have grown past it.
-    this.receiving = growing && m.hasBody ? new ReceiveWindow(growing.start(), link.maxWindow, growing.budget, link.window) : new ReceiveWindow(link.window, link.window, UNBUDGETED);
-    if (this.receiving.window > link.window) this.json({ type: "credit", bytes: this.receiving.window - link.window, window: this.receiving.window });
+    this.sending = new SendCredit(windowOr(m.window, link.window), link.maxWindow);
+    // The broker starts a request body where this client's windows grew to before (it sent that as `window`).
+    const first = windowOr(m.bodyWindow, link.window);
+    this.receiving = link.budget ? new ReceiveWindow(first, link.maxWindow, link.budget, first) : new ReceiveWindow(first, first, UNBUDGETED);
+    if (m.hasBody) this.probe();
     // Whatever the broker sent (a header Fetch refuses, say), the request fails, never the process.
     this.run(to).catch((error) => this.failed(error));
   }
@@ -102,17 +116,18 @@ export class HttpExchange extends ClientExchange {
     if (kind !== FRAME.body || this.bodyEnded) return;
     this.queue.push(payload);
     this.queued += payload.byteLength;
+    this.receiving.arrived(payload.byteLength);
     this.wake();
   }
 
   /** The broker ran out of credit for the request body: the window may grow (window.ts). */
   onBlocked(senderWindow: number): void {
     if (this.finished || this.bodyEnded) return;
-    const extra = this.receiving.blocked(senderWindow, this.queued + this.ungranted);
+    const extra = this.receiving.blocked(senderWindow, this.queued + this.ungranted, this.link.rtt?.minMs());
     if (extra === 0) return;
     this.json({ type: "credit", bytes: this.ungranted + extra, window: this.receiving.window });
     this.ungranted = 0;
-    this.link.growing?.grew(this.receiving.window);
+
   }
 
   onEnd(): void {
@@ -157,7 +172,6 @@ export class HttpExchange extends ClientExchange {
           // The local server took it: the broker may send as much again.
           this.queued -= chunk.byteLength;
           this.ungranted += chunk.byteLength;
-          this.receiving.taken(chunk.byteLength);
           if (creditDue(this.ungranted, this.receiving.window, this.queue.length === 0)) {
             this.json({ type: "credit", bytes: this.ungranted });
             this.ungranted = 0;

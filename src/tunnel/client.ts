@@ -4,7 +4,8 @@ import type { OwnerKey } from "../client/origin-auth.ts";
 import { authStatement } from "../identity/auth-statement.ts";
 import { ClientExchange, HttpExchange, SocketExchange, type ClientLink, type RequestLog, type RequestMessage } from "./client-request.ts";
 import { decodeFrame, type RegisterOptions } from "./protocol.ts";
-import { growingWindows, WindowBudget } from "./window.ts";
+import { PathRtt } from "./path-rtt.ts";
+import { WindowBudget } from "./window.ts";
 
 export interface TunnelClientOptions extends Omit<RegisterOptions, "stream"> {
   /** The broker, e.g. https://pods.example.com. */
@@ -33,7 +34,7 @@ export interface TunnelClient {
 const HIGH_WATER = 512 * 1024;
 /** How often a backed-up socket is looked at again (the WebSocket API has no drain event). */
 const DRAIN_POLL_MS = 1;
-/** Request-body windows of this client together, beyond the registered window each. */
+/** What request-body windows of this client may grow by together. */
 const CLIENT_WINDOW_MEMORY = 64 * 1024 * 1024;
 
 /** Errors that reconnecting will not fix. */
@@ -104,7 +105,10 @@ export function startTunnel(options: TunnelClientOptions): TunnelClient {
           link.window = Number(m.window) || 64 * 1024;
           // A broker that grows windows says how far; an older one keeps every window fixed.
           link.maxWindow = Number(m.maxWindow) > link.window ? Number(m.maxWindow) : 0;
-          link.growing = link.maxWindow ? growingWindows(link.window, new WindowBudget(CLIENT_WINDOW_MEMORY)) : undefined;
+          link.budget = link.maxWindow ? new WindowBudget(CLIENT_WINDOW_MEMORY) : undefined;
+          link.rtt = link.maxWindow ? new PathRtt() : undefined;
+          const ping = link.rtt?.ping();
+          if (ping) ws.send(JSON.stringify(ping));
           backoff = minBackoff;
           resolveReady(m.url);
           return options.onRegistered?.(m.url);
@@ -120,6 +124,10 @@ export function startTunnel(options: TunnelClientOptions): TunnelClient {
           return exchanges.get(m.id)?.onEnd();
         case "credit":
           return exchanges.get(m.id)?.onCredit(Number(m.bytes), m.window === undefined ? undefined : Number(m.window));
+        case "ping":
+          return ws.send(JSON.stringify({ type: "pong", at: m.at }));
+        case "pong":
+          return link.rtt?.pong(m.at);
         case "blocked":
           return exchanges.get(m.id)?.onBlocked(Number(m.window));
         case "cancel":

@@ -2,6 +2,7 @@
 import { jsonError } from "../http/errors.ts";
 import type { ClientMessage, FrameKind } from "./protocol.ts";
 import type { TunnelLink } from "./link.ts";
+import type { PathRtt } from "./path-rtt.ts";
 import type { GrowingWindows } from "./window.ts";
 
 export interface TunnelSettings {
@@ -36,8 +37,8 @@ export interface ExchangeContext {
   id: number;
   link: TunnelLink;
   settings: TunnelSettings;
-  /** Set when the client takes growing windows. */
-  growing?: GrowingWindows;
+  /** Set when the client takes growing windows: response bodies' (the broker's memory), request bodies' (the client's). */
+  growing?: { responses: GrowingWindows; requests: GrowingWindows; rtt: PathRtt };
   passthrough: boolean;
   /** Tunnelled responses get the sandbox CSP (not on per-tunnel subdomains). */
   sandbox: boolean;

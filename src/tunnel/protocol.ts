@@ -84,6 +84,9 @@ export type ClientMessage =
   | { type: "credit"; id: number; bytes: number; window?: number }
   /** Growing windows: out of credit for the response body, knowing a window of `window` bytes. */
   | { type: "blocked"; id: number; window: number }
+  /** Growing windows: a round-trip probe (path-rtt.ts), answered by `pong` with the same `at`. */
+  | { type: "ping"; at: number }
+  | { type: "pong"; at: number }
   | { type: "ws-close"; id: number; code?: number; reason?: string };
 
 /** What the broker sends. */
@@ -91,12 +94,17 @@ export type ServerMessage =
   | { type: "challenge"; nonce: string }
   | { type: "authenticated"; publicKey: string }
   | { type: "registered"; name: string; url: string; window?: number; maxWindow?: number }
-  /** `window` (growing windows): the response body's first window, else the registered one. */
-  | { type: "request"; id: number; method: string; path: string; headers: Record<string, string>; body?: string; bodyEncoding?: "base64"; hasBody?: boolean; upgrade?: "websocket"; window?: number }
+  /**
+   * Growing windows: `window` is the response body's first window, `bodyWindow` the request body's
+   * (the largest the client granted on this tunnel); else both are the registered one.
+   */
+  | { type: "request"; id: number; method: string; path: string; headers: Record<string, string>; body?: string; bodyEncoding?: "base64"; hasBody?: boolean; upgrade?: "websocket"; window?: number; bodyWindow?: number }
   | { type: "end"; id: number }
   | { type: "cancel"; id: number; message: string }
   | { type: "credit"; id: number; bytes: number; window?: number }
   | { type: "blocked"; id: number; window: number }
+  | { type: "ping"; at: number }
+  | { type: "pong"; at: number }
   | { type: "ws-close"; id: number; code: number; reason: string }
   | { type: "error"; message: string; id?: number };
 
@@ -144,6 +152,9 @@ function problemWith(m: Record<string, unknown>): string | null {
       if (!isId(m.id)) return "credit needs a numeric id";
       if (m.window !== undefined && !isSize(m.window)) return "credit window must be a positive integer";
       return Number.isInteger(m.bytes) && (m.bytes as number) > 0 ? null : "credit needs a positive integer bytes";
+    case "ping":
+    case "pong":
+      return Number.isFinite(m.at) ? null : `${m.type} needs a numeric at`;
     case "blocked":
       if (!isId(m.id)) return "blocked needs a numeric id";
       return isSize(m.window) ? null : "blocked needs a positive integer window";

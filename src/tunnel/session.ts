@@ -5,8 +5,9 @@ import type { Exchange, ExchangeContext, ExchangeMessage, TunnelSettings } from 
 import { JssExchange } from "./jss-exchange.ts";
 import type { TunnelLink } from "./link.ts";
 import type { FrameKind, RegisterOptions } from "./protocol.ts";
+import { PathRtt } from "./path-rtt.ts";
 import { StreamExchange } from "./stream-exchange.ts";
-import { growingWindows, WindowBudget, type GrowingWindows } from "./window.ts";
+import { growingWindows, UNBUDGETED, WindowBudget, type GrowingWindows } from "./window.ts";
 
 export type Routed = "ok" | "finished" | "unknown";
 
@@ -18,7 +19,7 @@ export class TunnelSession implements TunnelEndpoint {
   private readonly exchanges = new Map<number, Exchange>();
   private nextId = 1;
   private closedReason?: string;
-  private readonly growing?: GrowingWindows;
+  private readonly growing?: { responses: GrowingWindows; requests: GrowingWindows; rtt: PathRtt };
 
   /** `memory`: the broker's budget for windows, which this tunnel's share comes out of. */
   constructor(
@@ -29,12 +30,30 @@ export class TunnelSession implements TunnelEndpoint {
     private readonly access: TunnelAccess,
     memory: WindowBudget,
   ) {
-    if (options.stream && options.grow) this.growing = growingWindows(settings.window, new WindowBudget(settings.memoryPerTunnel, memory));
+    if (options.stream && options.grow) {
+      // Request bodies are buffered by the client, which grants their windows: nothing of ours to budget.
+      this.growing = {
+        responses: growingWindows(settings.window, new WindowBudget(settings.memoryPerTunnel, memory)),
+        requests: growingWindows(settings.window, UNBUDGETED),
+        rtt: new PathRtt(),
+      };
+    }
   }
 
   /** Takes growing windows (told in `registered`). */
   grows(): boolean {
     return this.growing !== undefined;
+  }
+
+  /** Measures the path's round trip, at most once a second and only while requests start (path-rtt.ts). */
+  probe(): void {
+    const ping = this.growing?.rtt.ping();
+    if (ping) this.link.sendJson(ping);
+  }
+
+  /** The client answered a ping. */
+  pong(at: number): void {
+    this.growing?.rtt.pong(at);
   }
 
   /** Binary framing (else JSS's). */
@@ -118,6 +137,7 @@ export class TunnelSession implements TunnelEndpoint {
 
   private context(visitor: VisitorInfo): ExchangeContext {
     const id = this.nextId++;
+    this.probe();
     return {
       id,
       link: this.link,

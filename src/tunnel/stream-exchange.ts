@@ -49,8 +49,9 @@ export class StreamExchange implements Exchange {
     private readonly upgrade: boolean,
   ) {
     const { window, maxWindow } = ctx.settings;
-    this.sending = new SendCredit(window, ctx.growing ? maxWindow : 0);
-    this.receiving = ctx.growing ? new ReceiveWindow(ctx.growing.start(), maxWindow, ctx.growing.budget) : new ReceiveWindow(window, window, UNBUDGETED);
+    const { growing } = ctx;
+    this.sending = growing ? new SendCredit(growing.requests.start(), maxWindow) : new SendCredit(window, 0);
+    this.receiving = growing ? new ReceiveWindow(growing.responses.start(), maxWindow, growing.responses.budget) : new ReceiveWindow(window, window, UNBUDGETED);
     this.result = new Promise((resolve) => (this.settle = resolve));
   }
 
@@ -58,7 +59,7 @@ export class StreamExchange implements Exchange {
     const { ctx, request, visitor } = this;
     const hasBody = request.body !== null && !this.upgrade;
     const headers = requestHeadersForClient(request.headers, { ...visitor, passthrough: ctx.passthrough }, this.upgrade);
-    ctx.link.sendJson({ type: "request", id: ctx.id, method: request.method, path: visitor.path, headers, hasBody, ...(this.upgrade ? { upgrade: "websocket" } : {}), ...(ctx.growing ? { window: this.receiving.window } : {}) });
+    ctx.link.sendJson({ type: "request", id: ctx.id, method: request.method, path: visitor.path, headers, hasBody, ...(this.upgrade ? { upgrade: "websocket" } : {}), ...(ctx.growing ? { window: this.receiving.window, bodyWindow: this.sending.window } : {}) });
     this.headTimer = setTimeout(() => this.fail(504, `the tunnel client sent no response head within ${ctx.settings.headTimeoutMs / 1000} s`), ctx.settings.headTimeoutMs);
     request.signal.addEventListener("abort", () => this.visitorGone(), { once: true });
     if (hasBody) void this.pumpBody(request.body!);
@@ -76,6 +77,8 @@ export class StreamExchange implements Exchange {
         return this.fail(502, `the tunnel client cancelled the request${m.message ? `: ${m.message.slice(0, 200)}` : ""}`, false);
       case "credit":
         this.sending.granted(m.bytes, m.window);
+        // The client's request-body windows grew: the next request body starts there.
+        if (m.window !== undefined) this.ctx.growing?.requests.grew(this.sending.window);
         return this.resume?.();
       case "blocked":
         return this.blocked(m.window);
@@ -98,6 +101,7 @@ export class StreamExchange implements Exchange {
     this.queued += payload.byteLength;
     if (this.queued > this.receiving.window) return this.fail(502, "the tunnel client sent past its flow-control window");
     this.queue.push(payload);
+    this.receiving.arrived(payload.byteLength);
     this.touch();
     this.pushed();
   }
@@ -184,7 +188,6 @@ export class StreamExchange implements Exchange {
   /** Returns credit to the client as `creditDue` says (no slivers, even to a client without the sender's rule). */
   private grant(bytes: number): void {
     this.ungranted += bytes;
-    this.receiving.taken(bytes);
     if (creditDue(this.ungranted, this.receiving.window, this.queue.length === 0)) {
       this.ctx.link.sendJson({ type: "credit", id: this.ctx.id, bytes: this.ungranted });
       this.ungranted = 0;
@@ -195,11 +198,11 @@ export class StreamExchange implements Exchange {
   private blocked(senderWindow: number): void {
     const growing = this.ctx.growing;
     if (!growing || !this.headed || this.finished) return;
-    const extra = this.receiving.blocked(senderWindow, this.queued + this.ungranted);
+    const extra = this.receiving.blocked(senderWindow, this.queued + this.ungranted, growing.rtt.minMs());
     if (extra === 0) return;
     this.ctx.link.sendJson({ type: "credit", id: this.ctx.id, bytes: this.ungranted + extra, window: this.receiving.window });
     this.ungranted = 0;
-    growing.grew(this.receiving.window);
+    growing.responses.grew(this.receiving.window);
   }
 
   private async pumpBody(body: ReadableStream<Uint8Array>): Promise<void> {

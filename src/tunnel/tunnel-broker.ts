@@ -117,7 +117,9 @@ export class TunnelBroker {
     if (this.gate.take(ws, m)) return;
     if (m.type === "register") return void this.register(ws, m);
     if (m.type === "auth") return;
+    if (m.type === "ping") return send(ws, { type: "pong", at: m.at });
     if (!session) return this.wrong(ws, "register a tunnel name first");
+    if (m.type === "pong") return session.pong(m.at);
     this.routed(ws, session.onMessage(m), m.id);
   }
 
@@ -159,6 +161,7 @@ export class TunnelBroker {
       // A client that asked for growing windows learns the largest; an older one keeps its fixed window.
       const windows = m.stream ? { window: settings.window, ...(session.grows() ? { maxWindow: settings.maxWindow } : {}) } : {};
       send(ws, { type: "registered", name: m.name, url, ...windows });
+      session.probe();
     } catch (error) {
       this.logError("tunnel register failed", error, { tunnel: m.name });
       // The store or the cluster is away: the client's reconnect (with its backoff) is the retry.

@@ -1,20 +1,15 @@
 // Flow-control windows that grow to the path (see "Growing windows" in docs/tunnel-protocol.md).
 // A fixed window caps a body at window ÷ RTT: 512 KiB over 100 ms is 5 MiB/s. The receiver of a
 // body owns its window, because the receiver is who buffers it; the sender only says when it ran
-// out of credit (`blocked`), and the receiver doubles the window when that happened while its own
-// buffer was nearly empty (the bytes were in the pipe, not waiting for a slow reader) and the last
-// doubling made the body faster. Memory budgets (per tunnel, global) bound the sum.
+// out of credit (`blocked`). The receiver then doubles the window if its own buffer is nearly
+// empty (the bytes were in the pipe, not waiting for a slow reader) and the window is still under
+// twice what the path holds (the arrival rate times the path's smallest round trip): past that,
+// more window only queues bytes in socket buffers, ahead of other requests' answers. Memory
+// budgets (per tunnel, global) bound the sum.
 import { SMALL_FRAME_BYTES } from "./protocol.ts";
 
 /** Every body gets this much window, whatever the budgets say, so it always moves. */
 export const MIN_WINDOW = 64 * 1024;
-
-/**
- * A doubling must raise the reader's rate by this much for the next one: when it does not,
- * the window is not what limits (the CPU or a reader is), and more would only queue bytes
- * ahead of other requests' answers.
- */
-export const GROWTH_GAIN = 1.25;
 
 export interface GrowthState {
   /** The receiver's window now. */
@@ -24,10 +19,10 @@ export interface GrowthState {
   senderWindow: number;
   /** Bytes the receiver holds: received but not yet taken, or taken but not yet credited back. */
   held: number;
-  /** Bytes per ms the reader took over the last window's worth, measured after the last doubling. */
+  /** Bytes per ms that arrived over the last window's worth; undefined before a window arrived. */
   rate: number | undefined;
-  /** The rate measured before the last doubling; undefined when there was none. */
-  rateBefore: number | undefined;
+  /** The path's smallest round trip (ms); undefined before one was measured. */
+  minRttMs: number | undefined;
 }
 
 /** The growth rule: the window this receiver should have after the sender said it was blocked. */
@@ -36,7 +31,10 @@ export function grownWindow(s: GrowthState): number {
   if (s.senderWindow !== s.window || s.window >= s.max) return s.window;
   // Half the window waiting here means the reader is slow: more window would only buffer more.
   if (s.held > s.window / 2) return s.window;
-  if (s.rateBefore !== undefined && (s.rate === undefined || s.rate < s.rateBefore * GROWTH_GAIN)) return s.window;
+  if (s.rate === undefined || s.minRttMs === undefined) return s.window;
+  // Twice the bandwidth-delay product covers the credit on its way back; past it the bytes
+  // are queued, not in flight (on loopback, where the path holds a few KiB, nothing grows).
+  if (s.window >= 2 * s.rate * s.minRttMs) return s.window;
   return Math.min(s.max, s.window * 2);
 }
 
@@ -101,15 +99,12 @@ export function growingWindows(first: number, budget: WindowBudget): GrowingWind
   };
 }
 
-/** The receiving side of one body: its window, how fast its reader drains it, and when it grows. */
+/** The receiving side of one body: its window, how fast bytes arrive, and when it grows. */
 export class ReceiveWindow {
   window: number;
   private rate: number | undefined;
-  private rateBefore: number | undefined;
   private epochStart = performance.now();
   private epochBytes = 0;
-  /** The first rate sample after a doubling straddles it (the old window was still in flight): dropped. */
-  private skipSample = false;
   private released = false;
 
   /** `start`: the window wanted at first; the budget may grant less, never under `floor` (which it does not count). */
@@ -123,35 +118,28 @@ export class ReceiveWindow {
     this.window = free + budget.take(start - free);
   }
 
-  /** The reader took `bytes`. */
-  taken(bytes: number): void {
+  /** `bytes` of the body arrived. */
+  arrived(bytes: number): void {
     this.epochBytes += bytes;
     if (this.epochBytes < this.window) return;
     const now = performance.now();
-    if (!this.skipSample) this.rate = this.epochBytes / Math.max(now - this.epochStart, 0.01);
-    this.skipSample = false;
+    this.rate = this.epochBytes / Math.max(now - this.epochStart, 0.01);
     this.epochStart = now;
     this.epochBytes = 0;
   }
 
   /** The sender ran out of credit knowing `senderWindow`; returns the extra credit granted (0: none). */
-  blocked(senderWindow: number, held: number): number {
+  blocked(senderWindow: number, held: number, minRttMs: number | undefined): number {
     if (this.released) return 0;
-    const target = grownWindow({ window: this.window, max: this.max, senderWindow, held, rate: this.rate, rateBefore: this.rateBefore });
-    if (process.env.WINDOW_DEBUG) require("node:fs").appendFileSync("/tmp/wdebug.log", `${process.pid} ` + `blocked sw=${senderWindow} w=${this.window} held=${held} rate=${this.rate?.toFixed(0)} before=${this.rateBefore?.toFixed(0)} -> ${target}\n`);
+    const target = grownWindow({ window: this.window, max: this.max, senderWindow, held, rate: this.rate, minRttMs });
     if (target <= this.window) return 0;
     const extra = this.budget.take(target - this.window);
-    // Slivers of growth are not worth a round trip (and would be stale at once).
+    // Slivers of growth are not worth a round trip.
     if (extra < SMALL_FRAME_BYTES) {
       this.budget.give(extra);
       return 0;
     }
     this.window += extra;
-    this.rateBefore = this.rate;
-    this.rate = undefined;
-    this.skipSample = true;
-    this.epochStart = performance.now();
-    this.epochBytes = 0;
     return extra;
   }
 
