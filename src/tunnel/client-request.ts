@@ -104,7 +104,7 @@ export class HttpExchange extends ClientExchange {
   constructor(link: ClientLink, m: RequestMessage, to: string, onDone: (id: number, log: RequestLog) => void) {
     super(link, m, onDone);
     this.sending = new SendCredit(windowOr(m.window, link.window), link.maxWindow);
-    // The broker starts a request body where this client's windows grew to before (it sent that as `window`).
+    // A broker with growing windows starts a request body where this client's windows grew to before.
     const first = windowOr(m.bodyWindow, link.window);
     this.receiving = link.budget ? new ReceiveWindow(first, link.maxWindow, link.budget, first) : new ReceiveWindow(first, first, UNBUDGETED);
     if (m.hasBody) this.probe();
@@ -127,7 +127,6 @@ export class HttpExchange extends ClientExchange {
     if (extra === 0) return;
     this.json({ type: "credit", bytes: this.ungranted + extra, window: this.receiving.window });
     this.ungranted = 0;
-
   }
 
   onEnd(): void {

@@ -100,7 +100,7 @@ export function startTunnel(options: TunnelClientOptions): TunnelClient {
           const { passthrough, auth, allowKeys } = options;
           return ws.send(JSON.stringify({ type: "register", name: options.name, stream: true, grow: true, passthrough, auth, allowKeys }));
         }
-        case "registered":
+        case "registered": {
           registered = true;
           link.window = Number(m.window) || 64 * 1024;
           // A broker that grows windows says how far; an older one keeps every window fixed.
@@ -112,6 +112,7 @@ export function startTunnel(options: TunnelClientOptions): TunnelClient {
           backoff = minBackoff;
           resolveReady(m.url);
           return options.onRegistered?.(m.url);
+        }
         case "request": {
           const r = m as RequestMessage;
           // Only paths on the local server: "@host" or "//host" would send the request elsewhere.
