@@ -16,23 +16,22 @@ const LOAD = join(import.meta.dir, "peerjs-load.ts");
 const PEER_CLI = join(ROOT, "node_modules/peer/dist/bin/peerjs.js");
 
 /** The three servers as PeerJS servers at /peerjs, each on a port picked here. */
-function peerjsSpecs(ctx: SuiteContext): { spec: ServerSpec; node?: string }[] {
+function peerjsSpecs(ctx: SuiteContext): ServerSpec[] {
   const wanted = new Set<ServerName>(ctx.specs.map((s) => s.name));
   // The runtime the other reference runs on (a Node 22+), else the node on PATH.
   const node = ctx.specs.find((s) => s.name === "reference")?.command(0)[0] ?? Bun.which("node") ?? undefined;
-  const out: { spec: ServerSpec; node?: string }[] = [];
+  const out: ServerSpec[] = [];
   const ours = ctx.specs.find((s) => s.name === "ours");
   // Loopback load is one address: the per-socket budget is lifted as the others' limits are.
-  if (ours) out.push({ spec: { ...ours, command: (port) => [...ours.command(port), "--peerjs-message-rate", "1000000"] } });
+  if (ours) out.push({ ...ours, command: (port) => [...ours.command(port), "--peerjs-message-rate", "1000000"] });
   if (wanted.has("reference")) {
     const runtime = node ?? process.execPath;
-    const label = `peer 1.0.2 (${node ? `node ${Bun.spawnSync([node, "--version"]).stdout.toString().trim()}` : `bun ${Bun.version}: no node on PATH`})`;
-    out.push({
-      spec: { name: "reference", label, hasRegistry: false, needsFixedPort: true, command: (port) => [runtime, PEER_CLI, "--port", String(port), "--host", HOST, "--path", "/peerjs", "--concurrent_limit", "10000000"] },
-    });
+    const version = Bun.spawnSync([runtime, "--version"]).stdout.toString().trim();
+    const label = `peer 1.0.2 (${/^v\d/.test(version) ? `node ${version}` : `bun ${Bun.version}: no node found`})`;
+    out.push({ name: "reference", label, hasRegistry: false, needsFixedPort: true, command: (port) => [runtime, PEER_CLI, "--port", String(port), "--host", HOST, "--path", "/peerjs", "--concurrent_limit", "10000000"] });
   }
   if (wanted.has("bare")) {
-    out.push({ spec: { name: "bare", label: `bare Bun PeerJS relay (bun ${Bun.version})`, hasRegistry: false, needsFixedPort: true, command: (port) => [process.execPath, join(import.meta.dir, "bare-peerjs.ts"), "--port", String(port), "--hostname", HOST] } });
+    out.push({ name: "bare", label: `bare Bun PeerJS relay (bun ${Bun.version})`, hasRegistry: false, needsFixedPort: true, command: (port) => [process.execPath, join(import.meta.dir, "bare-peerjs.ts"), "--port", String(port), "--hostname", HOST] });
   }
   return out;
 }
@@ -67,7 +66,7 @@ export async function peerjsSuite(ctx: SuiteContext): Promise<void> {
   const servers = peerjsSpecs(ctx);
   const runs: unknown[] = [];
   const load = (o: PeerjsLoadOptions) => runJsonChild<PeerjsLoadResult>([process.execPath, LOAD, JSON.stringify(o)], (o.seconds + 90) * 1000);
-  await forEachRun(ctx, servers.map((s) => s.spec), async (spec, rep) => {
+  await forEachRun(ctx, servers, async (spec, rep) => {
     const server = await startPeerjsServer(spec, logDir);
     try {
       const common = { url: server.url, pairs: PAIRS, connects: ctx.quick ? 300 : CONNECTS, concurrency: CONCURRENCY, seconds: ctx.seconds, serverPid: server.pid };
@@ -82,6 +81,6 @@ export async function peerjsSuite(ctx: SuiteContext): Promise<void> {
       await server.stop();
     }
   });
-  ctx.notes.push(`peerjs: the reference column is ${servers.find((s) => s.spec.name === "reference")?.spec.label ?? "peer (not run)"}; the bare column is scripts/bench/bare-peerjs.ts. Ours takes each id as a claim on the hub and checks every frame`);
+  ctx.notes.push(`peerjs: the reference column is ${servers.find((s) => s.name === "reference")?.label ?? "peer (not run)"}; the bare column is scripts/bench/bare-peerjs.ts. Ours takes each id as a claim on the hub and checks every frame`);
   ctx.details.peerjs = { pairs: PAIRS, connects: CONNECTS, concurrency: CONCURRENCY, seconds: ctx.seconds, runs };
 }
