@@ -2,7 +2,9 @@
 // across nodes), delivery across nodes, and the offline queue that follows an
 // id to the node it connects on.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startNodes } from "../helpers/cluster.ts";
+import { join } from "node:path";
+import { spawnServer } from "../helpers/cli.ts";
+import { startNodes, untilHealth } from "../helpers/cluster.ts";
 import { openPeer, peerjsUrl } from "../helpers/peerjs.ts";
 import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import type { TestServer } from "../helpers/server.ts";
@@ -70,7 +72,7 @@ describe.skipIf(!redisOrSkip())("PeerJS across two nodes", () => {
   });
 
   test("two sockets taking a free id at once on two nodes with different tokens: one holds it, the other hears ID-TAKEN", async () => {
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 40; round++) {
       const id = `race-${round}`;
       const [p, q] = [new TestSocket(peerjsUrl(a.url, { key: "peerjs", id, token: "tp" })), new TestSocket(peerjsUrl(b.url, { key: "peerjs", id, token: "tq" }))];
       const firsts = (await Promise.all([p.next(), q.next()])).map((m) => m.type);
@@ -80,6 +82,27 @@ describe.skipIf(!redisOrSkip())("PeerJS across two nodes", () => {
       } else expect(firsts.sort()).toEqual(["ID-TAKEN", "OPEN"]);
       p.close();
       q.close();
+    }
+  });
+
+  test("a node killed with -9: its ids are free on the other node within the cluster TTL + 1 s", async () => {
+    const node = await spawnServer(["--cluster-ttl", "2000ms"], { command: [process.execPath, join(import.meta.dir, "../helpers/cluster-node.ts")], env: { CLUSTER_NODE_REDIS: redis.url } });
+    try {
+      await untilHealth(node.url, (h) => h.cluster?.state === "ok");
+      await openPeer(node.url, "doomed", "tok-old");
+      const taken = await TestSocket.open(peerjsUrl(a.url, { key: "peerjs", id: "doomed", token: "tok-new" }));
+      expect((await taken.next()).type).toBe("ID-TAKEN");
+      const killed = performance.now();
+      node.proc.kill("SIGKILL");
+      for (;;) {
+        const s = await TestSocket.open(peerjsUrl(a.url, { key: "peerjs", id: "doomed", token: "tok-new" }));
+        if ((await s.next()).type === "OPEN") break;
+        expect(performance.now() - killed).toBeLessThan(3000);
+        await Bun.sleep(100);
+      }
+      expect(performance.now() - killed).toBeLessThan(3000);
+    } finally {
+      node.proc.kill("SIGKILL");
     }
   });
 });
