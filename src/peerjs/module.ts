@@ -52,7 +52,6 @@ export const peerjsProtocol: ProtocolModule = {
       sockets: { peerjs: { ...sockets.handlers(), maxFrameBytes: settings.maxMessageBytes * 2 } },
       upgrades: { [http.wsPath]: http.upgrade },
       routes: http.routes,
-      health: () => ({ peerjs: { peers: sockets.count(), heldMessages: delivery.held() } }),
       close() {
         sockets.closeAll();
         delivery.close();

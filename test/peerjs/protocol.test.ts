@@ -2,6 +2,7 @@
 // reference's order with its exact strings, forwarding with `src` set by us,
 // the offline queue and EXPIRE, HEARTBEAT liveness, re-attach, and the HTTP side.
 import { describe, expect, test } from "bun:test";
+import { parseArgs } from "../../src/config.ts";
 import { Logger } from "../../src/log/logger.ts";
 import { openPeer, peerjsUrl } from "../helpers/peerjs.ts";
 import { startServer, withServer } from "../helpers/server.ts";
@@ -50,6 +51,22 @@ describe("HTTP", () => {
       expect((await fetch(`${srv.url}/peerjs`)).status).not.toBe(200);
     });
   });
+});
+
+test("flags: --peerjs-path takes a path under the root or off; --peerjs-key a short name", () => {
+  const config = (...argv: string[]) => {
+    const c = parseArgs(argv, {});
+    if (c.kind !== "serve") throw new Error(c.kind);
+    return c.config;
+  };
+  expect(config().peerjsPath).toBe("/peerjs");
+  expect(config("--peerjs-path", "/p2p/pj/").peerjsPath).toBe("/p2p/pj");
+  expect(config("--peerjs-path", "off").peerjsPath).toBe("off");
+  expect(config("--peerjs-discovery").peerjsDiscovery).toBe(true);
+  expect(() => config("--peerjs-path", "/")).toThrow("under the root");
+  expect(() => config("--peerjs-path", "peerjs")).toThrow("under the root");
+  expect(() => config("--peerjs-key", "a b")).toThrow();
+  expect(config().peerjsMaxPeers).toBeGreaterThan(5000);
 });
 
 describe("admission, in the reference's order", () => {
