@@ -72,7 +72,20 @@ export class Delivery {
   }
 
   private holdFor(dst: string, from: string, text: string, recheck: boolean): void {
-    this.hold(this.waiting.get(dst) ?? this.wait(dst, recheck), dst, from, text);
+    const cost = text.length + OVERHEAD;
+    const w = this.waiting.get(dst);
+    const { perIdMessages, perIdBytes, totalBytes } = this.limits;
+    // No room: no wait is set up either (a flood to many absent ids costs nothing held).
+    if (this.heldBytes + cost > totalBytes || (w && (w.held.length >= perIdMessages || w.bytes + cost > perIdBytes))) {
+      if (w?.told.has(from)) return;
+      w?.told.add(from);
+      return this.tellExpired(from, dst, "queue-full");
+    }
+    const into = w ?? this.wait(dst, recheck);
+    into.held.push({ from, text, cost });
+    into.bytes += cost;
+    this.heldBytes += cost;
+    this.heldCount++;
   }
 
   private wait(dst: string, recheck: boolean): Waiting {
@@ -87,20 +100,6 @@ export class Delivery {
         .then((holder) => holder !== null && this.waiting.get(dst) === w && this.arrived(dst))
         .catch(() => {}); // the cluster store is away: the wait goes on, the timer ends it
     return w;
-  }
-
-  private hold(w: Waiting, dst: string, from: string, text: string): void {
-    const cost = text.length + OVERHEAD;
-    const { perIdMessages, perIdBytes, totalBytes } = this.limits;
-    if (w.held.length >= perIdMessages || w.bytes + cost > perIdBytes || this.heldBytes + cost > totalBytes) {
-      if (w.told.has(from)) return;
-      w.told.add(from);
-      return this.tellExpired(from, dst, "queue-full");
-    }
-    w.held.push({ from, text, cost });
-    w.bytes += cost;
-    this.heldBytes += cost;
-    this.heldCount++;
   }
 
   /** dst is connected somewhere: what waited for it goes there, in order. */

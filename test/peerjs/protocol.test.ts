@@ -189,6 +189,21 @@ describe("forwarding", () => {
     }));
 });
 
+test("in all, what waits is bounded by --peerjs-queue-bytes: past it each sender hears EXPIRE at once and no wait is set up", () =>
+  withServer({ peerjsQueueBytes: 64 * 1024, peerjsMessageRate: 1_000_000 }, async (srv) => {
+    const a = await openPeer(srv.url, "qt");
+    const big = "x".repeat(10_000);
+    for (let i = 0; i < 20; i++) a.send({ type: "OFFER", dst: `absent-${i}`, payload: big });
+    // Each costs its ~10 KB of text and 256 bytes more: 6 fit in 64 KiB, 14 are told now.
+    const told = new Set<string>();
+    for (let i = 0; i < 14; i++) told.add((await a.next({ type: "EXPIRE" }, 1000)).src);
+    expect(told.size).toBe(14);
+    await a.nothing({ type: "EXPIRE" });
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    expect(metrics).toContain("gemmapod_signal_peerjs_held_messages 6");
+    expect(metrics).toContain('gemmapod_signal_peerjs_expired_total{reason="queue-full"} 14');
+  }));
+
 describe("liveness", () => {
   test("no HEARTBEAT within the alive timeout: closed and the id freed; HEARTBEATs keep it", () =>
     withServer({ peerjsAliveTimeoutMs: 400 }, async (srv) => {
