@@ -2,7 +2,7 @@
 // contexts, against this server: a DataConnection both ways (a chosen id and a
 // server-given one), peer-unavailable, unavailable-id, a re-attach that opens
 // (peerjs#1289), a call with Chromium's fake camera whose stream plays, and the
-// same connection and call with the two peers on two cluster nodes.
+// same connection and call with the two peers on two cluster nodes (Redis, Postgres, S3).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
@@ -10,6 +10,7 @@ import { CHROMIUM, launchChromium } from "../helpers/browser.ts";
 import { startNodes } from "../helpers/cluster.ts";
 import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
+import { available, newSpot, storageServices } from "../helpers/storage.ts";
 
 const PEERJS_CLIENT = new URL("../../node_modules/peerjs/dist/peerjs.min.js", import.meta.url).pathname;
 
@@ -175,12 +176,16 @@ describe.skipIf(!haveChromium)("the peerjs client on one node", () => {
   }, 40_000);
 });
 
-describe.skipIf(!haveChromium || !redisOrSkip())("the peerjs client across two cluster nodes", () => {
+// The nodes as the CLI runs a cluster: Redis between them, Postgres and S3 for the registry.
+const services = haveChromium ? await storageServices() : { pg: null, s3: null };
+
+describe.skipIf(!haveChromium || !redisOrSkip() || !available("postgres+s3", services))("the peerjs client across two cluster nodes (Redis, Postgres, S3)", () => {
   let redis: TestRedis;
   let nodes: TestServer[];
   beforeAll(async () => {
     redis = await startRedis();
-    nodes = await startNodes(redis.url, 2);
+    const spot = await newSpot("postgres+s3", services);
+    nodes = await startNodes(redis.url, 2, {}, () => spot.open());
   });
   afterAll(async () => {
     await Promise.all((nodes ?? []).map((n) => n.close()));
