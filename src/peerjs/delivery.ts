@@ -22,7 +22,6 @@ const OVERHEAD = 256;
 interface Held {
   from: string;
   text: string;
-  cost: number;
 }
 
 interface Waiting {
@@ -82,7 +81,7 @@ export class Delivery {
       return this.tellExpired(from, dst, "queue-full");
     }
     const into = w ?? this.wait(dst, recheck);
-    into.held.push({ from, text, cost });
+    into.held.push({ from, text });
     into.bytes += cost;
     this.heldBytes += cost;
     this.heldCount++;
