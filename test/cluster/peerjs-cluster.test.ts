@@ -9,6 +9,7 @@ import { openPeer, peerjsUrl } from "../helpers/peerjs.ts";
 import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
+import { REPLY_TIMEOUT_MS } from "../../src/cluster/redis-deadlines.ts";
 
 describe.skipIf(!redisOrSkip())("PeerJS across two nodes", () => {
   let redis: TestRedis;
@@ -105,4 +106,19 @@ describe.skipIf(!redisOrSkip())("PeerJS across two nodes", () => {
       node.proc.kill("SIGKILL");
     }
   });
+
+  test("Redis frozen: frames before OPEN are bounded, and the id is refused with an ERROR in bounded time; thawed, it opens", async () => {
+    redis.freeze();
+    try {
+      const eager = await TestSocket.open(peerjsUrl(a.url, { key: "peerjs", id: "frozen-1", token: "t" }));
+      for (let i = 0; i < 40; i++) eager.send({ type: "HEARTBEAT" });
+      expect(await eager.next({}, 2000)).toEqual({ type: "ERROR", payload: { msg: "too many messages before OPEN (limit 32)" } });
+      const patient = await TestSocket.open(peerjsUrl(a.url, { key: "peerjs", id: "frozen-2", token: "t" }));
+      expect(await patient.next({}, REPLY_TIMEOUT_MS * 2 + 2000)).toEqual({ type: "ERROR", payload: { msg: "the server could not take this id now; try again" } });
+    } finally {
+      redis.thaw();
+    }
+    await untilHealth(a.url, (h) => h.cluster?.state === "ok");
+    (await openPeer(a.url, "frozen-2", "t")).close();
+  }, 20_000);
 });
