@@ -23,6 +23,7 @@ const SUITE_TITLES: Record<SuiteName, string> = {
   tunnel: "Tunnel",
   wan: "Tunnel over an emulated WAN (1 Gbit/s)",
   peers: "Peers (/.webrtc)",
+  peerjs: "PeerJS (reference: peer 1.0.2)",
 };
 
 const HEADER = ["figure", "unit", "ours", "reference", "bare", "ours/ref", "ours/bare", "target", "met"];
