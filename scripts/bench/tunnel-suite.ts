@@ -117,9 +117,9 @@ async function brokerCpuPerGiB(pid: number, tunnel: string, way: "down" | "up"):
   let moved = 0;
   if (way === "down") moved = await drain(await fetch(`${tunnel}/stream?bytes=${2 ** 30}`));
   else {
-    // Four uploads of 256 MiB from memory, as the timed uploads are sent.
-    const body = new Uint8Array(2 ** 28);
-    for (let i = 0; i < 4; i++) moved += Number(await (await fetch(`${tunnel}/sink`, { method: "POST", body })).text());
+    // Eight of 128 MiB, Bun.serve's default cap on a request body (the local server's).
+    const body = new Uint8Array(2 ** 27);
+    for (let i = 0; i < 8; i++) moved += Number(await (await fetch(`${tunnel}/sink`, { method: "POST", body })).text());
   }
   if (moved !== 2 ** 30) throw new Error(`the 1 GiB ${way}load moved ${moved} bytes`);
   return used() - before;
