@@ -184,9 +184,10 @@ function registerProblem(m: Record<string, unknown>): string | null {
 
 /** A binary frame: kind, request id, payload. */
 export function encodeFrame(kind: FrameKind, id: number, payload: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
+  // Every byte is written below: no zero-filling a gigabyte of uploads first.
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.byteLength);
   frame[0] = kind;
-  new DataView(frame.buffer).setUint32(1, id);
+  frame.writeUInt32BE(id, 1);
   frame.set(payload, FRAME_HEADER_BYTES);
   return frame;
 }
