@@ -123,9 +123,9 @@ export class HttpExchange extends ClientExchange {
   /** The broker ran out of credit for the request body: the window may grow (window.ts). */
   onBlocked(senderWindow: number): void {
     if (this.finished || this.bodyEnded) return;
-    const extra = this.receiving.blocked(senderWindow, this.queued + this.ungranted, this.link.rtt?.minMs());
-    if (extra === 0) return;
-    this.json({ type: "credit", bytes: this.ungranted + extra, window: this.receiving.window });
+    const verdict = this.receiving.blocked(senderWindow, this.queued + this.ungranted, this.link.rtt?.minMs());
+    if (verdict.kind !== "grow") return;
+    this.json({ type: "credit", bytes: this.ungranted + verdict.extra, window: this.receiving.window });
     this.ungranted = 0;
   }
 
@@ -170,7 +170,7 @@ export class HttpExchange extends ClientExchange {
           controller.enqueue(chunk);
           // The local server took it: the broker may send as much again.
           this.queued -= chunk.byteLength;
-          this.ungranted += chunk.byteLength;
+          this.ungranted += chunk.byteLength - this.receiving.withhold(chunk.byteLength);
           if (creditDue(this.ungranted, this.receiving.window, this.queue.length === 0)) {
             this.json({ type: "credit", bytes: this.ungranted });
             this.ungranted = 0;

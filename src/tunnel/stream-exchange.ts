@@ -99,7 +99,7 @@ export class StreamExchange implements Exchange {
     if (!this.headed) return this.fail(502, "the tunnel client sent body bytes before the response head");
     if (this.ended) return this.fail(502, "the tunnel client sent body bytes after the end");
     this.queued += payload.byteLength;
-    if (this.queued > this.receiving.window) return this.fail(502, "the tunnel client sent past its flow-control window");
+    if (this.queued > this.receiving.limit()) return this.fail(502, "the tunnel client sent past its flow-control window");
     this.queue.push(payload);
     this.receiving.arrived(payload.byteLength);
     this.touch();
@@ -187,7 +187,7 @@ export class StreamExchange implements Exchange {
 
   /** Returns credit to the client as `creditDue` says (no slivers, even to a client without the sender's rule). */
   private grant(bytes: number): void {
-    this.ungranted += bytes;
+    this.ungranted += bytes - this.receiving.withhold(bytes);
     if (creditDue(this.ungranted, this.receiving.window, this.queue.length === 0)) {
       this.ctx.link.sendJson({ type: "credit", id: this.ctx.id, bytes: this.ungranted });
       this.ungranted = 0;
@@ -198,9 +198,10 @@ export class StreamExchange implements Exchange {
   private blocked(senderWindow: number): void {
     const growing = this.ctx.growing;
     if (!growing || !this.headed || this.finished) return;
-    const extra = this.receiving.blocked(senderWindow, this.queued + this.ungranted, growing.rtt.minMs());
-    if (extra === 0) return;
-    this.ctx.link.sendJson({ type: "credit", id: this.ctx.id, bytes: this.ungranted + extra, window: this.receiving.window });
+    const verdict = this.receiving.blocked(senderWindow, this.queued + this.ungranted, growing.rtt.minMs());
+    if (verdict.kind === "shrink") return growing.responses.oversized(verdict.from);
+    if (verdict.kind !== "grow") return;
+    this.ctx.link.sendJson({ type: "credit", id: this.ctx.id, bytes: this.ungranted + verdict.extra, window: this.receiving.window });
     this.ungranted = 0;
     growing.responses.grew(this.receiving.window);
   }
