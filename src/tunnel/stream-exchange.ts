@@ -29,6 +29,8 @@ export class StreamExchange implements Exchange {
   private failure?: Error;
   private headTimer?: Timer;
   private idleTimer?: Timer;
+  /** When bytes last moved: the idle timer looks at it when it fires, rather than being re-armed per frame. */
+  private movedAt = 0;
   // Request body, visitor → client.
   private readonly sending: SendCredit;
   private reader?: { cancel(): Promise<void> };
@@ -238,9 +240,19 @@ export class StreamExchange implements Exchange {
   }
 
   private touch(): void {
-    clearTimeout(this.idleTimer);
-    if (this.finished) return;
-    this.idleTimer = setTimeout(() => this.fail(504, `nothing moved for ${this.ctx.settings.idleTimeoutMs / 1000} s`), this.ctx.settings.idleTimeoutMs);
+    this.movedAt = performance.now();
+    if (this.idleTimer || this.finished) return;
+    this.armIdle(this.ctx.settings.idleTimeoutMs);
+  }
+
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.finished) return;
+      const left = this.movedAt + this.ctx.settings.idleTimeoutMs - performance.now();
+      if (left > 0) return this.armIdle(left);
+      this.fail(504, `nothing moved for ${this.ctx.settings.idleTimeoutMs / 1000} s`);
+    }, ms);
   }
 
   private visitorGone(): void {
