@@ -38,3 +38,15 @@ export async function imageLabel(image: string, label: string): Promise<string |
   const inspect = await podman(["image", "inspect", "--format", `{{index .Labels "${label}"}}`, image], { allowFailure: true });
   return inspect.code === 0 ? inspect.stdout.trim() : undefined;
 }
+
+/**
+ * `podman build` without pulling, in Docker's format (the OCI one drops
+ * HEALTHCHECK). One image, no intermediate ones (--layers=false), and the image
+ * it replaces under `tag` is removed: repeated runs leave nothing behind.
+ */
+export async function buildImage(tag: string, args: string[]): Promise<void> {
+  const idOf = async () => (await podman(["image", "inspect", "--format", "{{.Id}}", tag], { allowFailure: true })).stdout.trim();
+  const previous = await idOf();
+  await podman(["build", "--pull=never", "--format", "docker", "--layers=false", "-t", tag, ...args]);
+  if (previous && previous !== (await idOf())) await podman(["rmi", previous], { allowFailure: true });
+}

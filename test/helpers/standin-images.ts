@@ -8,7 +8,7 @@
 import { chmodSync, chownSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { imageLabel, podman } from "./podman.ts";
+import { buildImage, imageLabel } from "./podman.ts";
 
 const LABEL = "org.gemmapod.standin-recipe";
 const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
@@ -122,7 +122,7 @@ export async function ensureImage(recipe: Recipe): Promise<"cached" | "built"> {
     tar(["--create", "--file", archive, "--numeric-owner", "--owner=0", "--group=0", "--no-recursion", "-C", "/", "--files-from", list]);
     tar(["--append", "--file", archive, "--numeric-owner", "-C", root, "."]);
     writeFileSync(join(context, "Containerfile"), ["FROM scratch", "ADD rootfs.tar /", ...recipe.config, ""].join("\n"));
-    await podman(["build", "--pull=never", "--format", "docker", "--label", `${LABEL}=${hash}`, "-t", recipe.name, "-f", join(context, "Containerfile"), context]);
+    await buildImage(recipe.name, ["--label", `${LABEL}=${hash}`, "-f", join(context, "Containerfile"), context]);
     return "built";
   } finally {
     if (!process.env.KEEP) rmSync(context, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { buildPod } from "../helpers/pods.ts";
-import { podman, podmanMissing } from "../helpers/podman.ts";
+import { buildImage, podman, podmanMissing } from "../helpers/podman.ts";
 import { bunImage, distrolessImage, ensureImage } from "../helpers/standin-images.ts";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -79,12 +79,9 @@ describe.skipIf(missing !== null)("the Docker image, built and run with podman",
     // The stand-in carries this bun; it must be the version the Dockerfile pins.
     expect([build, runtime]).toEqual([bun.name, distrolessImage.name]);
     for (const recipe of [bun, distrolessImage]) console.log(`${recipe.name}: ${await ensureImage(recipe)}`);
-    const previous = (await podman(["image", "inspect", "--format", "{{.Id}}", IMAGE], { allowFailure: true })).stdout.trim();
     const arch = { x64: "amd64", arm64: "arm64" }[process.arch as string] ?? process.arch;
     // BuildKit sets TARGETARCH by itself; podman does when given a --platform.
-    await podman(["build", "--pull=never", "--format", "docker", "--platform", `linux/${arch}`, "-t", IMAGE, "-f", join(ROOT, "Dockerfile"), ROOT]);
-    const current = (await podman(["image", "inspect", "--format", "{{.Id}}", IMAGE])).stdout.trim();
-    if (previous && previous !== current) await podman(["rmi", previous], { allowFailure: true });
+    await buildImage(IMAGE, ["--platform", `linux/${arch}`, "-f", join(ROOT, "Dockerfile"), ROOT]);
     await podman(["volume", "create", VOLUME]);
     first = await start();
   }, 600_000);
