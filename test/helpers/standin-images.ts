@@ -42,9 +42,10 @@ export function bunImage(bunVersion: string): Recipe {
     copies: { "usr/local/bin/bun": process.execPath, [CA_BUNDLE.slice(1)]: CA_BUNDLE },
     links: { "usr/bin/sh": "dash" },
     dirs: { root: 0, "home/bun/app": 1000 },
-    // Bun trusts its own CA list; where this machine adds CAs (an inspecting
-    // egress proxy to the npm registry), `bun install` in the build needs them too.
-    config: [`ENV PATH=${PATH}${process.env.NODE_EXTRA_CA_CERTS ? ` NODE_EXTRA_CA_CERTS=${CA_BUNDLE}` : ""}`, "WORKDIR /home/bun/app", 'CMD ["/usr/local/bin/bun"]'],
+    // Bun trusts its own CA list; `bun install` in the build reaches the npm
+    // registry through this machine's TLS-inspecting egress, whose CA only the
+    // machine's bundle has.
+    config: [`ENV PATH=${PATH} NODE_EXTRA_CA_CERTS=${CA_BUNDLE}`, "WORKDIR /home/bun/app", 'CMD ["/usr/local/bin/bun"]'],
   };
 }
 

@@ -121,20 +121,24 @@ describe.skipIf(missing !== null)("the Docker image, built and run with podman",
     expect(await stop(moved.name)).toMatchObject({ code: 0 });
   });
 
-  test("a published pod survives SIGTERM (exit 0 within 10 s) and comes back byte-identical from a new container", async () => {
+  test("a published pod survives SIGTERM (exit 0 within 10 s) and comes back byte-identical from a new container on the volume", async () => {
     const pod = buildPod({ podId: "container-pod" });
     const upload = await fetch(`${first.url}/pods`, { method: "POST", body: pod.bytes, headers: { "Content-Type": "text/html" } });
     expect(upload.status).toBe(200);
     const { id } = (await upload.json()) as { id: string };
+    // One server per data dir: a second container on the volume stops at once.
+    const second = await podman(["run", "--rm", "--pull=never", "-v", `${VOLUME}:/data`, IMAGE], { allowFailure: true });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain("data dir /data is in use");
     const stopped = await stop(first.name);
     expect(stopped.code).toBe(0);
     expect(stopped.ms).toBeLessThan(10_000);
     expect((await podman(["logs", first.name])).stdout).toContain("shutting down signal=SIGTERM");
-    const second = await start();
-    const res = await fetch(`${second.url}/${id}`, { headers: { "Accept-Encoding": "identity" } });
+    const next = await start();
+    const res = await fetch(`${next.url}/${id}`, { headers: { "Accept-Encoding": "identity" } });
     expect(res.status).toBe(200);
     expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(sha256(pod.bytes));
-    expect(await stop(second.name)).toMatchObject({ code: 0 });
+    expect(await stop(next.name)).toMatchObject({ code: 0 });
   });
 
   test("--version prints the package version", async () => {
