@@ -43,12 +43,8 @@ export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps
     visitorHandlers: http.visitorHandlers() as SocketHandlers<unknown>,
     /** The frame cap tunnels need from Bun: a JSS response carries up to 10 MB of body as base64 in one JSON frame. */
     maxFrameBytes: Math.max(JSS_MAX_FRAME_BYTES, MAX_VISITOR_MESSAGE_BYTES),
-    /** `WS /.tunnel`. */
-    upgrade(req: Request, srv: Server<unknown>): Response | undefined {
-      const ip = deps.admit(req, srv);
-      if (typeof ip !== "string") return ip;
-      return broker.upgrade(req, srv, ip) ?? undefined;
-    },
+    /** `WS /.tunnel`, once the shared gate admitted the client at `ip`. */
+    upgrade: (req: Request, srv: Server<unknown>, ip: string): Response | undefined => broker.upgrade(req, srv, ip) ?? undefined,
     tunnels: () => broker.tunnels(),
     closeAll: () => broker.closeAll(),
   };
