@@ -10,11 +10,9 @@ import { join } from "node:path";
 import { parseArgs } from "../../src/config.ts";
 
 const ROOT = join(import.meta.dir, "../..");
-const COMPOSE = "/usr/bin/docker-compose";
-
 function composeMissing(): string | null {
   if (Bun.which("docker-compose")) return null;
-  const line = `${COMPOSE} is missing: apt-get install docker-compose (.ci/run does)`;
+  const line = "docker-compose is missing: apt-get install docker-compose (.ci/run does)";
   if (process.env.CI === "true") throw new Error(line);
   return line;
 }

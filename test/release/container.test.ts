@@ -78,10 +78,16 @@ describe.skipIf(missing !== null)("the Docker image, built and run with podman",
     const bun = bunImage(Bun.version);
     // The stand-in carries this bun; it must be the version the Dockerfile pins.
     expect([build, runtime]).toEqual([bun.name, distrolessImage.name]);
-    for (const recipe of [bun, distrolessImage]) console.log(`${recipe.name}: ${await ensureImage(recipe)}`);
+    const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+    for (const recipe of [bun, distrolessImage]) {
+      const since = performance.now();
+      console.log(`${recipe.name}: ${await ensureImage(recipe)} in ${seconds(since)}`);
+    }
+    const since = performance.now();
     const arch = { x64: "amd64", arm64: "arm64" }[process.arch as string] ?? process.arch;
     // BuildKit sets TARGETARCH by itself; podman does when given a --platform.
     await buildImage(IMAGE, ["--platform", `linux/${arch}`, "-f", join(ROOT, "Dockerfile"), ROOT]);
+    console.log(`${IMAGE}: built in ${seconds(since)}`);
     await podman(["volume", "create", VOLUME]);
     first = await start();
   }, 600_000);
