@@ -117,9 +117,9 @@ describe.skipIf(missing !== null)("the Docker image, built and run with podman",
   });
 
   test("the image's HEALTHCHECK passes, and follows PORT to 9000", async () => {
+    expect((await podman(["healthcheck", "run", first.name], { allowFailure: true })).code).toBe(0);
     const check = JSON.parse((await podman(["image", "inspect", "--format", "{{json .HealthCheck}}", IMAGE])).stdout);
     expect(check.Test).toEqual(["CMD", "/usr/local/bin/gemmapod-signal", "healthcheck"]);
-    expect((await podman(["healthcheck", "run", first.name], { allowFailure: true })).code).toBe(0);
     // Its own data dir: the first container holds the named volume's lock.
     const moved = await start({ env: { PORT: "9000" }, port: 9000, volume: false });
     expect(((await fetch(`${moved.url}/health`)).status)).toBe(200);
