@@ -37,6 +37,7 @@ const common = { "etc/nsswitch.conf": ["passwd: files\ngroup: files\nhosts: file
 export function bunImage(bunVersion: string): Recipe {
   return {
     name: `oven/bun:${bunVersion}`,
+    // dash is /bin/sh; the rest are the libraries coreutils' programs load.
     packages: ["libc6", "dash", "coreutils", "libacl1", "libattr1", "libgmp10", "libpcre2-8-0", "libselinux1"],
     files: { ...common, "etc/passwd": passwd(["bun:x:1000:1000::/home/bun:/bin/sh"]), "etc/group": group(["bun:x:1000:"]) },
     copies: { "usr/local/bin/bun": process.execPath, [CA_BUNDLE.slice(1)]: CA_BUNDLE },
@@ -78,7 +79,7 @@ function packageFiles(pkg: string): string[] {
 }
 
 /** What the image is made of; any change in it gives a different recipe hash. */
-function describe(recipe: Recipe, hostFiles: string[]): string {
+function recipeHash(recipe: Recipe, hostFiles: string[]): string {
   const hasher = new Bun.CryptoHasher("sha256");
   hasher.update(readFileSync(import.meta.path) + "\0" + JSON.stringify(recipe));
   for (const path of [...hostFiles, ...Object.values(recipe.copies)]) {
@@ -91,7 +92,7 @@ function describe(recipe: Recipe, hostFiles: string[]): string {
 /** Builds `recipe` unless an image of that name with the same recipe hash is already there. */
 export async function ensureImage(recipe: Recipe): Promise<"cached" | "built"> {
   const hostFiles = recipe.packages.flatMap(packageFiles);
-  const hash = describe(recipe, hostFiles);
+  const hash = recipeHash(recipe, hostFiles);
   if ((await imageLabel(recipe.name, LABEL)) === hash) return "cached";
   const context = mkdtempSync(join(tmpdir(), "gemmapod-standin-"));
   try {
@@ -126,6 +127,6 @@ export async function ensureImage(recipe: Recipe): Promise<"cached" | "built"> {
     await buildImage(recipe.name, ["--label", `${LABEL}=${hash}`, "-f", join(context, "Containerfile"), context]);
     return "built";
   } finally {
-    if (!process.env.KEEP) rmSync(context, { recursive: true, force: true });
+    rmSync(context, { recursive: true, force: true });
   }
 }
