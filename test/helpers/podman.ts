@@ -21,10 +21,10 @@ export interface PodmanResult {
 }
 
 /** Runs `podman …`; throws with its stderr unless it exits 0 (or `allowFailure`). */
-export async function podman(args: string[], options: { allowFailure?: boolean; stdin?: Uint8Array } = {}): Promise<PodmanResult> {
+export async function podman(args: string[], options: { allowFailure?: boolean } = {}): Promise<PodmanResult> {
   const proc = Bun.spawn(["podman", "--runtime", "runc", ...args], {
     env: { ...process.env, CONTAINERS_CONF },
-    stdin: options.stdin ? new Blob([options.stdin]) : "ignore",
+    stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
   });
