@@ -2,6 +2,7 @@
 import { RONDEVU_FLAGS } from "../discovery/rondevu/flags.ts";
 import { PEER_FLAGS } from "../peers/flags.ts";
 import { SIGNAL_FLAGS } from "../signal/flags.ts";
+import { TRACKER_FLAGS } from "../tracker/flags.ts";
 import { TUNNEL_FLAGS } from "../tunnel/flags.ts";
 
-export const PROTOCOL_FLAGS = { ...SIGNAL_FLAGS, ...PEER_FLAGS, ...TUNNEL_FLAGS, ...RONDEVU_FLAGS };
+export const PROTOCOL_FLAGS = { ...SIGNAL_FLAGS, ...PEER_FLAGS, ...TUNNEL_FLAGS, ...RONDEVU_FLAGS, ...TRACKER_FLAGS };

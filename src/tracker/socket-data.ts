@@ -1,0 +1,23 @@
+import type { Claim } from "../cluster/hub.ts";
+import type { AnnounceBudget } from "./budget.ts";
+
+/** A peer_id this socket announced first: it alone may announce, answer or stop in that name. */
+export interface Binding {
+  /** Settles true once the name is this socket's across the cluster, false if someone else had it. */
+  ready: Promise<boolean>;
+  claim?: Claim;
+}
+
+/** Per-socket state of a tracker client. Idle sockets carry only the first three fields. */
+export interface TrackerSocketData {
+  kind: "tracker";
+  ip: string;
+  budget: AnnounceBudget;
+  /** Peer ids (hex) this socket owns. */
+  ids?: Map<string, Binding>;
+  /** The swarms it is in, as info_hash hex + peer_id hex. */
+  joined?: Set<string>;
+  /** Frames being handled: they take effect in the order they came, even when one waits on the cluster. */
+  queue?: Promise<void>;
+  inFlight?: number;
+}
