@@ -19,5 +19,6 @@ export interface TrackerSocketData {
   joined?: Set<string>;
   /** Frames being handled: they take effect in the order they came, even when one waits on the cluster. */
   queue?: Promise<void>;
+  /** Characters of the frames in `queue`. */
   inFlight?: number;
 }

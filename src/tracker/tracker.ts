@@ -21,8 +21,8 @@ export interface TrackerOptions {
   maxSwarmsPerSocket: number;
 }
 
-/** Frames one socket may have waiting on the cluster; more is a flood, not a client. */
-const MAX_IN_FLIGHT = 64;
+/** Bytes of frames one socket may have waiting on the cluster; more is a flood, not a client. */
+const MAX_IN_FLIGHT_BYTES = 1 << 20;
 
 /** A swarm across the cluster: a hub group whose members are peer_id hex + `s` (seeder) or `l`. */
 const swarmGroup = (hashHex: string): string => `wt:s:${hashHex}`;
@@ -66,15 +66,15 @@ export class Tracker {
     const request = parseTrackerFrame(frame, this.o.wire);
     if ("error" in request) return this.refuse(ws, "invalid", request);
     const swarm = request.action === "scrape" ? undefined : request.infoHash;
-    if ((d.inFlight ?? 0) >= MAX_IN_FLIGHT || !d.budget.take(d.joined?.size ?? 0)) {
+    if ((d.inFlight ?? 0) + frame.length > MAX_IN_FLIGHT_BYTES || !d.budget.take(d.joined?.size ?? 0)) {
       return this.refuse(ws, "budget", { error: "too many requests: slow down", action: request.action === "scrape" ? "scrape" : "announce", infoHash: swarm });
     }
-    d.inFlight = (d.inFlight ?? 0) + 1;
+    d.inFlight = (d.inFlight ?? 0) + frame.length;
     const run = () =>
       this.handle(ws, request)
         .catch((error) => this.o.log.warn("tracker request failed", { error: (error as Error).message }))
         .finally(() => {
-          if (--d.inFlight! === 0) d.queue = undefined;
+          if ((d.inFlight! -= frame.length) === 0) d.queue = undefined;
         });
     d.queue = d.queue ? d.queue.then(run) : run();
   }

@@ -1,0 +1,75 @@
+// A swarm spans nodes: members through the hub (Redis), offers and answers to peers on other
+// nodes, peer_ids bound across nodes, scrape counting every node's peers.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startNodes } from "../helpers/cluster.ts";
+import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { binaryId, joinedPeer, offers, trackerPeer, trackerUrl } from "../helpers/tracker.ts";
+import { TestSocket } from "../helpers/ws-client.ts";
+
+describe.skipIf(!redisOrSkip())("the tracker across two nodes on one Redis", () => {
+  let redis: TestRedis;
+  let a: TestServer, b: TestServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+    [a, b] = await startNodes(redis.url, 2);
+  });
+  afterAll(async () => {
+    await Promise.all([a, b].map((n) => n?.close()));
+    await redis?.stop();
+  });
+
+  test("a newcomer on B sees A's peer at once: its offer reaches A, and A's answer comes back", async () => {
+    const hash = binaryId();
+    const onA = await joinedPeer(trackerUrl(a), hash, { left: 0 });
+    const started = performance.now();
+    const onB = await trackerPeer(trackerUrl(b));
+    onB.announce(hash, { offers: offers(3) });
+    expect(await onB.socket.next({ action: "announce" })).toMatchObject({ complete: 1, incomplete: 1 });
+    const offer = await onA.socket.next((m) => m.offer !== undefined);
+    expect(offer.peer_id).toBe(onB.peerId);
+    // Well within Trystero's first re-announces (+0.2, +0.5, +1.3 s).
+    expect(performance.now() - started).toBeLessThan(2000);
+    onA.announce(hash, { to_peer_id: onB.peerId, offer_id: offer.offer_id, answer: { type: "answer", sdp: "from A" } });
+    expect(await onB.socket.next((m) => m.answer !== undefined)).toEqual({ action: "announce", answer: { type: "answer", sdp: "from A" }, offer_id: offer.offer_id, peer_id: onA.peerId, info_hash: hash });
+    onA.socket.close();
+    onB.socket.close();
+  });
+
+  test("a peer_id held on A is refused on B, so a stopped sent there evicts nobody", async () => {
+    const hash = binaryId();
+    const victim = await joinedPeer(trackerUrl(a), hash);
+    const spoof = await trackerPeer(trackerUrl(b), victim.peerId);
+    spoof.announce(hash, { event: "stopped" });
+    expect((await spoof.socket.next())["failure reason"]).toBe("peer_id belongs to another connection");
+    const scraper = await TestSocket.open(trackerUrl(b));
+    scraper.send({ action: "scrape", info_hash: hash });
+    expect((await scraper.next()).files[hash]).toMatchObject({ incomplete: 1 });
+    // Once the victim's socket closed, its id is free on any node.
+    victim.socket.close();
+    await victim.socket.closed;
+    for (let i = 0; ; i++) {
+      spoof.announce(hash);
+      if ((await spoof.socket.next())["failure reason"] === undefined) break;
+      if (i > 50) throw new Error("the peer_id stayed taken");
+      await Bun.sleep(50);
+    }
+    spoof.socket.close();
+    scraper.close();
+  });
+
+  test("scrape and the announce counts add up every node's peers; a closed socket leaves the swarm everywhere", async () => {
+    const hash = binaryId();
+    const peers = [await joinedPeer(trackerUrl(a), hash, { left: 0 }), await joinedPeer(trackerUrl(b), hash), await joinedPeer(trackerUrl(a), hash)];
+    const scraper = await TestSocket.open(trackerUrl(b));
+    scraper.send({ action: "scrape", info_hash: hash });
+    expect((await scraper.next()).files[hash]).toEqual({ complete: 1, incomplete: 2, downloaded: 1 });
+    peers[0]!.socket.close();
+    await peers[0]!.socket.closed;
+    await Bun.sleep(100);
+    scraper.send({ action: "scrape", info_hash: hash });
+    expect((await scraper.next()).files[hash]).toEqual({ complete: 0, incomplete: 2, downloaded: 0 });
+    for (const p of peers) p.socket.close();
+    scraper.close();
+  });
+});
