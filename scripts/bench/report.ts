@@ -22,6 +22,7 @@ const SUITE_TITLES: Record<SuiteName, string> = {
   cluster: "Cluster (ours only: one node vs. two nodes on Redis)",
   tunnel: "Tunnel",
   peers: "Peers (/.webrtc)",
+  tracker: "WebTorrent tracker (WS /announce; reference: bittorrent-tracker)",
 };
 
 const HEADER = ["figure", "unit", "ours", "reference", "bare", "ours/ref", "ours/bare", "target", "met"];
