@@ -9,7 +9,7 @@ export interface LocalPeer {
 }
 
 /**
- * This node's own peers, by swarm (info_hash hex) and peer_id hex. Each swarm's map is kept in
+ * This node's own peers, by swarm (info_hash) and peer_id, both as the binary strings sent. Each swarm's map is kept in
  * order of last sight (a peer seen again moves to the end), so the least recently seen comes first
  * for both the swarm cap and the TTL sweep. A swarm with no peer left is freed at once (the
  * reference keeps every swarm it ever saw).

@@ -1,6 +1,7 @@
 import type { ServerWebSocket } from "bun";
 import type { Hub } from "../cluster/hub.ts";
 import type { Binding, TrackerSocketData } from "./socket-data.ts";
+import { hexOf } from "./wire.ts";
 
 type TrackerSocket = ServerWebSocket<TrackerSocketData>;
 
@@ -10,6 +11,10 @@ export const peerTopic = (peerHex: string): string => `wt:p:${peerHex}`;
 /** Peer ids one socket may own: a page may run a few clients over one tracker socket, not more. */
 export const MAX_IDS_PER_SOCKET = 16;
 
+/** Shared by every settled binding, so an idle socket keeps no promise of its own. */
+const BOUND = Promise.resolve(true);
+const REFUSED = Promise.resolve(false);
+
 /**
  * Who owns which peer_id. The reference lets any socket announce, answer or stop in any
  * peer's name, so anyone who saw a peer_id in an offer could evict or impersonate it. Here
@@ -17,43 +22,54 @@ export const MAX_IDS_PER_SOCKET = 16;
  * too) until it closes; others are refused.
  */
 export class PeerIds {
-  /** This node's owners, by peer_id hex. */
+  /** This node's owners, by peer_id hex (as offers name them in their topics). */
   private readonly owners = new Map<string, TrackerSocket>();
 
-  constructor(private readonly hub: Hub, private readonly onLost: (ws: TrackerSocket, peerHex: string) => void) {}
+  constructor(private readonly hub: Hub, private readonly onLost: (ws: TrackerSocket, peerId: string) => void) {}
 
   /** The socket of this node that owns `peerHex`. */
   owner(peerHex: string): TrackerSocket | undefined {
     return this.owners.get(peerHex);
   }
 
-  /** Resolves null once `ws` owns `peerHex`, else the reason it may not use it. */
-  async bind(ws: TrackerSocket, peerHex: string): Promise<string | null> {
-    const ids = (ws.data.ids ??= new Map());
-    const known = ids.get(peerHex);
+  /** `ws` owns `peerId` (binary) already: the common case, answered without waiting. */
+  bound(ws: TrackerSocket, peerId: string): boolean {
+    const ids = ws.data.ids;
+    if (!ids) return false;
+    for (const b of ids) if (b.peer === peerId) return b.ready === BOUND;
+    return false;
+  }
+
+  /** Resolves null once `ws` owns `peerId` (binary), else the reason it may not use it. */
+  async bind(ws: TrackerSocket, peerId: string): Promise<string | null> {
+    const ids = (ws.data.ids ??= []);
+    const known = ids.find((b) => b.peer === peerId);
     if (known) return (await known.ready) ? null : "peer_id belongs to another connection";
-    const owner = this.owners.get(peerHex);
+    const hex = hexOf(peerId);
+    const owner = this.owners.get(hex);
     if (owner && owner !== ws) return "peer_id belongs to another connection";
-    if (ids.size >= MAX_IDS_PER_SOCKET) return `at most ${MAX_IDS_PER_SOCKET} peer_ids per connection`;
-    const binding: Binding = { ready: Promise.resolve(false) };
-    ids.set(peerHex, binding);
-    this.owners.set(peerHex, ws);
-    binding.ready = this.take(ws, peerHex, binding);
-    return (await binding.ready) ? null : "peer_id belongs to another connection";
+    if (ids.length >= MAX_IDS_PER_SOCKET) return `at most ${MAX_IDS_PER_SOCKET} peer_ids per connection`;
+    const binding: Binding = { peer: peerId, hex, ready: REFUSED };
+    ids.push(binding);
+    this.owners.set(hex, ws);
+    binding.ready = this.take(ws, binding);
+    const taken = await binding.ready;
+    if (taken && binding.ready !== REFUSED) binding.ready = BOUND;
+    return taken ? null : "peer_id belongs to another connection";
   }
 
   /** Gives up what `ws` owns (it closed). */
   releaseAll(ws: TrackerSocket): void {
-    for (const [peerHex, binding] of ws.data.ids ?? []) this.release(ws, peerHex, binding);
+    for (const binding of [...(ws.data.ids ?? [])]) this.release(ws, binding);
   }
 
-  private async take(ws: TrackerSocket, peerHex: string, binding: Binding): Promise<boolean> {
-    const name = peerTopic(peerHex);
+  private async take(ws: TrackerSocket, binding: Binding): Promise<boolean> {
+    const name = peerTopic(binding.hex);
     try {
       // First come, first served: a live holder on any node keeps its name.
-      if ((await this.hub.holder(name)) !== null) return this.undo(ws, peerHex, binding);
-      const claim = await this.hub.claim(name, "", () => this.lost(ws, peerHex, binding));
-      if (ws.readyState !== 1 || ws.data.ids?.get(peerHex) !== binding) {
+      if ((await this.hub.holder(name)) !== null) return this.undo(ws, binding);
+      const claim = await this.hub.claim(name, "", () => this.lost(ws, binding));
+      if (ws.readyState !== 1 || !ws.data.ids?.includes(binding)) {
         claim.release();
         return false;
       }
@@ -61,27 +77,29 @@ export class PeerIds {
       this.hub.subscribe(ws, name);
       return true;
     } catch {
-      return this.undo(ws, peerHex, binding);
+      return this.undo(ws, binding);
     }
   }
 
-  private undo(ws: TrackerSocket, peerHex: string, binding: Binding): false {
-    if (ws.data.ids?.get(peerHex) === binding) ws.data.ids.delete(peerHex);
-    if (this.owners.get(peerHex) === ws && !ws.data.ids?.has(peerHex)) this.owners.delete(peerHex);
+  private undo(ws: TrackerSocket, binding: Binding): false {
+    const ids = ws.data.ids;
+    const i = ids ? ids.indexOf(binding) : -1;
+    if (i !== -1) ids!.splice(i, 1);
+    if (this.owners.get(binding.hex) === ws && !ids?.some((b) => b.peer === binding.peer)) this.owners.delete(binding.hex);
     return false;
   }
 
   /** Another node took the name in the same instant: the later claim stands, this socket loses it. */
-  private lost(ws: TrackerSocket, peerHex: string, binding: Binding): void {
+  private lost(ws: TrackerSocket, binding: Binding): void {
     binding.claim = undefined;
-    this.release(ws, peerHex, binding);
-    this.onLost(ws, peerHex);
+    this.release(ws, binding);
+    this.onLost(ws, binding.peer);
   }
 
-  private release(ws: TrackerSocket, peerHex: string, binding: Binding): void {
+  private release(ws: TrackerSocket, binding: Binding): void {
     binding.claim?.release();
-    binding.ready = Promise.resolve(false);
-    this.hub.unsubscribe(ws, peerTopic(peerHex));
-    this.undo(ws, peerHex, binding);
+    binding.ready = REFUSED;
+    this.hub.unsubscribe(ws, peerTopic(binding.hex));
+    this.undo(ws, binding);
   }
 }

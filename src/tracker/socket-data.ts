@@ -3,6 +3,9 @@ import type { AnnounceBudget } from "./budget.ts";
 
 /** A peer_id this socket announced first: it alone may announce, answer or stop in that name. */
 export interface Binding {
+  /** The peer_id as sent (binary), and as named across the cluster (hex). */
+  peer: string;
+  hex: string;
   /** Settles true once the name is this socket's across the cluster, false if someone else had it. */
   ready: Promise<boolean>;
   claim?: Claim;
@@ -13,10 +16,10 @@ export interface TrackerSocketData {
   kind: "tracker";
   ip: string;
   budget: AnnounceBudget;
-  /** Peer ids (hex) this socket owns. */
-  ids?: Map<string, Binding>;
-  /** The swarms it is in, as info_hash hex + peer_id hex. */
-  joined?: Set<string>;
+  /** Peer ids this socket owns: almost always one, so a list (a Map costs more per idle socket). */
+  ids?: Binding[];
+  /** The swarms it is in, as info_hash + peer_id (binary, 40 characters); a list for the same reason. */
+  joined?: string[];
   /** Frames being handled: they take effect in the order they came, even when one waits on the cluster. */
   queue?: Promise<void>;
   /** Characters of the frames in `queue`. */

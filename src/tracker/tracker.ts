@@ -43,7 +43,7 @@ export class Tracker {
   private probes = 0;
 
   constructor(private readonly o: TrackerOptions, private readonly metrics: TrackerMetrics) {
-    this.ids = new PeerIds(o.hub, (ws, peerHex) => this.leaveAll(ws, peerHex));
+    this.ids = new PeerIds(o.hub, (ws, peer) => this.leaveAll(ws, peer));
     // An offer that reached one of our peers earns it the answer it owes (see AnnounceBudget).
     o.hub.onNote((topic, note) => {
       if (note === "o" && topic.startsWith("wt:p:")) this.ids.owner(topic.slice(5))?.data.budget.offered(o.maxPeers);
@@ -66,61 +66,85 @@ export class Tracker {
     const request = parseTrackerFrame(frame, this.o.wire);
     if ("error" in request) return this.refuse(ws, "invalid", request);
     const swarm = request.action === "scrape" ? undefined : request.infoHash;
-    if ((d.inFlight ?? 0) + frame.length > MAX_IN_FLIGHT_BYTES || !d.budget.take(d.joined?.size ?? 0)) {
+    if ((d.inFlight ?? 0) + frame.length > MAX_IN_FLIGHT_BYTES || !d.budget.take(d.joined?.length ?? 0)) {
       return this.refuse(ws, "budget", { error: "too many requests: slow down", action: request.action === "scrape" ? "scrape" : "announce", infoHash: swarm });
     }
-    d.inFlight = (d.inFlight ?? 0) + frame.length;
-    const run = () =>
-      this.handle(ws, request)
+    // Most frames finish at once (a bound peer_id, a single node); only those that wait on the
+    // cluster queue the socket's later frames behind them.
+    const length = frame.length;
+    const settle = (pending: Promise<void> | void) => {
+      if (!pending) return;
+      d.inFlight = (d.inFlight ?? 0) + length;
+      d.queue = pending
         .catch((error) => this.o.log.warn("tracker request failed", { error: (error as Error).message }))
         .finally(() => {
-          if ((d.inFlight! -= frame.length) === 0) d.queue = undefined;
+          if ((d.inFlight! -= length) === 0) d.queue = undefined;
         });
-    d.queue = d.queue ? d.queue.then(run) : run();
+    };
+    const run = () => {
+      try {
+        return this.handle(ws, request);
+      } catch (error) {
+        return Promise.reject(error); // logged like any other failure: one bad frame never takes the server down
+      }
+    };
+    settle(d.queue ? d.queue.then(run) : run());
   }
 
-  private handle(ws: TrackerSocket, r: TrackerRequest): Promise<void> {
+  private handle(ws: TrackerSocket, r: TrackerRequest): Promise<void> | void {
     return r.action === "scrape" ? this.scrape(ws, r.infoHashes) : this.announce(ws, r);
   }
 
-  private async announce(ws: TrackerSocket, r: Announce): Promise<void> {
+  private announce(ws: TrackerSocket, r: Announce): Promise<void> | void {
     this.metrics.announces.inc();
-    const hashHex = hexOf(r.infoHash);
-    const peerHex = hexOf(r.peerId);
-    const refusal = await this.ids.bind(ws, peerHex);
-    if (refusal !== null) return this.refuse(ws, "owner", { error: refusal, action: "announce", infoHash: r.infoHash });
-    if (ws.readyState !== 1) return;
+    if (this.ids.bound(ws, r.peerId)) return this.announceAs(ws, r);
+    return this.ids.bind(ws, r.peerId).then((refusal) => {
+      if (refusal !== null) return this.refuse(ws, "owner", { error: refusal, action: "announce", infoHash: r.infoHash });
+      if (ws.readyState === 1) return this.announceAs(ws, r);
+    });
+  }
+
+  /** An announce by the peer_id's owner. This node's own maps use the binary ids; hub names, hex. */
+  private announceAs(ws: TrackerSocket, r: Announce): Promise<void> | void {
+    const { infoHash: hash, peerId: peer } = r;
     if (r.event === "stopped") {
-      this.leave(ws, hashHex, peerHex);
-      const { complete, incomplete } = this.counted(await this.members(hashHex));
-      if (ws.readyState === 1) ws.send(JSON.stringify({ action: "announce", complete, incomplete, interval: this.o.intervalS, info_hash: r.infoHash }));
-      return;
+      this.leave(ws, hash, peer);
+      return this.members(hexOf(hash)).then((members) => {
+        const { complete, incomplete } = this.counted(members);
+        if (ws.readyState === 1) ws.send(JSON.stringify({ action: "announce", complete, incomplete, interval: this.o.intervalS, info_hash: r.infoHash }));
+      });
     }
-    const before = this.local.get(hashHex, peerHex);
+    const before = this.local.get(hash, peer);
     // An answer from a peer already in the swarm needs no trip to the cluster.
     if (r.action === "answer" && before) {
       before.seenAt = performance.now();
       return this.relayAnswer(r);
     }
-    const joined = (ws.data.joined ??= new Set());
-    const key = hashHex + peerHex;
-    if (!joined.has(key)) {
-      if (joined.size >= this.o.maxSwarmsPerSocket) {
+    const joined = (ws.data.joined ??= []);
+    const key = hash + peer;
+    if (!joined.includes(key)) {
+      if (joined.length >= this.o.maxSwarmsPerSocket) {
         return this.refuse(ws, "limit", { error: `in too many swarms (at most ${this.o.maxSwarmsPerSocket} per connection)`, action: "announce", infoHash: r.infoHash });
       }
-      joined.add(key);
-      ws.data.budget.entered(joined.size);
+      joined.push(key);
+      ws.data.budget.entered(joined.length);
     }
     // Once complete, a peer stays a seeder (as the reference counts it).
     const seeder = r.seeder || r.event === "completed" || before?.seeder === true;
-    this.local.seen(hashHex, peerHex, ws, seeder, performance.now());
-    const group = swarmGroup(hashHex);
+    this.local.seen(hash, peer, ws, seeder, performance.now());
+    const group = swarmGroup(hexOf(hash));
+    const peerHex = hexOf(peer);
     if (before && before.seeder !== seeder) this.o.hub.leave(group, memberOf(peerHex, before.seeder));
-    const members = await this.o.hub.join(group, memberOf(peerHex, seeder));
+    return this.o.hub.join(group, memberOf(peerHex, seeder)).then((members) => this.joined(ws, r, peerHex, seeder, members));
+  }
+
+  /** The rest of an announce, once the swarm's members across the cluster are known. */
+  private joined(ws: TrackerSocket, r: Announce, peerHex: string, seeder: boolean, members: string[]): void {
     const others = this.peersIn(members, peerHex);
-    if (others.length + 1 > this.o.maxPeers) this.evictOldest(hashHex, peerHex);
+    if (others.length + 1 > this.o.maxPeers) this.evictOldest(r.infoHash, r.peerId);
     if (r.action === "answer") return this.relayAnswer(r);
     const { complete, incomplete } = this.counted(others);
+    if (ws.readyState !== 1) return;
     ws.send(JSON.stringify({ action: "announce", complete: complete + (seeder ? 1 : 0), incomplete: incomplete + (seeder ? 0 : 1), interval: this.o.intervalS, info_hash: r.infoHash }));
     // Each offer to a different other peer, picked at random.
     const count = Math.min(r.offers.length, others.length);
@@ -137,8 +161,7 @@ export class Tracker {
     this.metrics.scrapes.inc();
     const files: Record<string, { complete: number; incomplete: number; downloaded: number }> = {};
     for (const hash of hashes) {
-      const hashHex = hexOf(hash);
-      const { complete, incomplete } = this.counted(await this.members(hashHex));
+      const { complete, incomplete } = this.counted(await this.members(hexOf(hash)));
       // As the reference: completions are not counted apart, so this is a lower bound.
       files[hash] = { complete, incomplete, downloaded: complete };
     }
@@ -180,32 +203,38 @@ export class Tracker {
   }
 
   /** Drops one of this node's least recently seen peers from a swarm past its cap. */
-  private evictOldest(hashHex: string, except: string): void {
-    const peerHex = this.local.oldest(hashHex, except);
-    const entry = peerHex === undefined ? undefined : this.local.get(hashHex, peerHex);
-    if (!entry || peerHex === undefined) return;
+  private evictOldest(hash: string, except: string): void {
+    const peer = this.local.oldest(hash, except);
+    const entry = peer === undefined ? undefined : this.local.get(hash, peer);
+    if (!entry || peer === undefined) return;
     this.metrics.evicted.full.inc();
-    this.leave(entry.ws, hashHex, peerHex);
+    this.leave(entry.ws, hash, peer);
   }
 
   private sweep(): void {
-    for (const [hashHex, peerHex] of this.local.unseenSince(performance.now() - this.o.peerTtlMs)) {
-      const entry = this.local.get(hashHex, peerHex);
+    for (const [hash, peer] of this.local.unseenSince(performance.now() - this.o.peerTtlMs)) {
+      const entry = this.local.get(hash, peer);
       if (!entry) continue;
       this.metrics.evicted.unseen.inc();
-      this.leave(entry.ws, hashHex, peerHex);
+      this.leave(entry.ws, hash, peer);
     }
   }
 
-  private leave(ws: TrackerSocket, hashHex: string, peerHex: string): void {
-    ws.data.joined?.delete(hashHex + peerHex);
-    const entry = this.local.remove(hashHex, peerHex);
-    if (entry) this.o.hub.leave(swarmGroup(hashHex), memberOf(peerHex, entry.seeder));
+  private leave(ws: TrackerSocket, hash: string, peer: string): void {
+    const joined = ws.data.joined;
+    const i = joined ? joined.indexOf(hash + peer) : -1;
+    if (i !== -1) {
+      // Order does not matter: the last takes its place.
+      joined![i] = joined![joined!.length - 1]!;
+      joined!.pop();
+    }
+    const entry = this.local.remove(hash, peer);
+    if (entry) this.o.hub.leave(swarmGroup(hexOf(hash)), memberOf(hexOf(peer), entry.seeder));
   }
 
-  /** Leaves every swarm `ws` is in under `peerHex` (all of them when not given). */
-  private leaveAll(ws: TrackerSocket, peerHex?: string): void {
-    for (const key of ws.data.joined ?? []) if (peerHex === undefined || key.endsWith(peerHex)) this.leave(ws, key.slice(0, 40), key.slice(40));
+  /** Leaves every swarm `ws` is in under `peer` (all of them when not given). */
+  private leaveAll(ws: TrackerSocket, peer?: string): void {
+    for (const key of [...(ws.data.joined ?? [])]) if (peer === undefined || key.endsWith(peer)) this.leave(ws, key.slice(0, 20), key.slice(20));
   }
 
   private closed(ws: TrackerSocket): void {

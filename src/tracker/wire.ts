@@ -60,16 +60,16 @@ function parseAnnounce(m: Record<string, unknown>, limits: WireLimits): TrackerR
   const refuse = (error: string): Refusal => ({ error, action: "announce", infoHash });
   const event = m.event === undefined || m.event === null || m.event === "" || m.event === "empty" ? "update" : m.event;
   if (typeof event !== "string" || !EVENTS.has(event)) return refuse("invalid event");
-  const base = { infoHash, peerId, event: event as TrackerEvent, seeder: Number(m.left) === 0 };
+  const seeder = Number(m.left) === 0;
   if (m.answer !== undefined && m.answer !== null) {
     if (!isBinaryId(m.to_peer_id)) return refuse("invalid `to_peer_id` (required with `answer`)");
     if (!isBinaryId(m.offer_id)) return refuse("invalid offer_id");
     const answer = description(m.answer, "answer", limits.maxSdpBytes);
     if (typeof answer === "string") return refuse(answer);
-    return { action: "answer", ...base, toPeerId: m.to_peer_id, offerId: m.offer_id, answer };
+    return { action: "answer", infoHash, peerId, event: event as TrackerEvent, seeder, toPeerId: m.to_peer_id, offerId: m.offer_id, answer };
   }
   const offers = parseOffers(m.offers, limits);
-  return typeof offers === "string" ? refuse(offers) : { action: "announce", ...base, offers };
+  return typeof offers === "string" ? refuse(offers) : { action: "announce", infoHash, peerId, event: event as TrackerEvent, seeder, offers };
 }
 
 function parseOffers(raw: unknown, limits: WireLimits): Offer[] | string {
@@ -115,13 +115,9 @@ export function isBinaryId(v: unknown): v is string {
   return true;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /** A binary id as 40 hex characters: how it is named across the cluster. */
 export function hexOf(id: string): string {
-  let out = "";
-  for (let i = 0; i < id.length; i++) out += HEX[id.charCodeAt(i)];
-  return out;
+  return Buffer.from(id, "latin1").toString("hex");
 }
 
 /** What the server sends; `failure reason` alone for a frame it could not read. */
