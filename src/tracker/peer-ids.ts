@@ -22,14 +22,14 @@ const REFUSED = Promise.resolve(false);
  * too) until it closes; others are refused.
  */
 export class PeerIds {
-  /** This node's owners, by peer_id hex (as offers name them in their topics). */
+  /** This node's owners, by their peer_id's topic (where offers and answers to it go). */
   private readonly owners = new Map<string, TrackerSocket>();
 
   constructor(private readonly hub: Hub, private readonly onLost: (ws: TrackerSocket, peerId: string) => void) {}
 
-  /** The socket of this node that owns `peerHex`. */
-  owner(peerHex: string): TrackerSocket | undefined {
-    return this.owners.get(peerHex);
+  /** The socket of this node whose peer_id's topic is `topic`. */
+  owner(topic: string): TrackerSocket | undefined {
+    return this.owners.get(topic);
   }
 
   /** `ws` owns `peerId` (binary) already: the common case, answered without waiting. */
@@ -45,13 +45,13 @@ export class PeerIds {
     const ids = (ws.data.ids ??= []);
     const known = ids.find((b) => b.peer === peerId);
     if (known) return (await known.ready) ? null : "peer_id belongs to another connection";
-    const hex = hexOf(peerId);
-    const owner = this.owners.get(hex);
+    const topic = peerTopic(hexOf(peerId));
+    const owner = this.owners.get(topic);
     if (owner && owner !== ws) return "peer_id belongs to another connection";
     if (ids.length >= MAX_IDS_PER_SOCKET) return `at most ${MAX_IDS_PER_SOCKET} peer_ids per connection`;
-    const binding: Binding = { peer: peerId, hex, ready: REFUSED };
+    const binding: Binding = { peer: peerId, topic, ready: REFUSED };
     ids.push(binding);
-    this.owners.set(hex, ws);
+    this.owners.set(topic, ws);
     binding.ready = this.take(ws, binding);
     const taken = await binding.ready;
     if (taken && binding.ready !== REFUSED) binding.ready = BOUND;
@@ -64,7 +64,7 @@ export class PeerIds {
   }
 
   private async take(ws: TrackerSocket, binding: Binding): Promise<boolean> {
-    const name = peerTopic(binding.hex);
+    const name = binding.topic;
     try {
       // First come, first served: a live holder on any node keeps its name.
       if ((await this.hub.holder(name)) !== null) return this.undo(ws, binding);
@@ -85,7 +85,7 @@ export class PeerIds {
     const ids = ws.data.ids;
     const i = ids ? ids.indexOf(binding) : -1;
     if (i !== -1) ids!.splice(i, 1);
-    if (this.owners.get(binding.hex) === ws && !ids?.some((b) => b.peer === binding.peer)) this.owners.delete(binding.hex);
+    if (this.owners.get(binding.topic) === ws && !ids?.some((b) => b.peer === binding.peer)) this.owners.delete(binding.topic);
     return false;
   }
 
@@ -99,7 +99,7 @@ export class PeerIds {
   private release(ws: TrackerSocket, binding: Binding): void {
     binding.claim?.release();
     binding.ready = REFUSED;
-    this.hub.unsubscribe(ws, peerTopic(binding.hex));
+    this.hub.unsubscribe(ws, binding.topic);
     this.undo(ws, binding);
   }
 }

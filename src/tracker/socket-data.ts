@@ -3,9 +3,9 @@ import type { AnnounceBudget } from "./budget.ts";
 
 /** A peer_id this socket announced first: it alone may announce, answer or stop in that name. */
 export interface Binding {
-  /** The peer_id as sent (binary), and as named across the cluster (hex). */
+  /** The peer_id as sent (binary), and its name across the cluster (see `peerTopic`). */
   peer: string;
-  hex: string;
+  topic: string;
   /** Settles true once the name is this socket's across the cluster, false if someone else had it. */
   ready: Promise<boolean>;
   claim?: Claim;

@@ -46,7 +46,7 @@ export class Tracker {
     this.ids = new PeerIds(o.hub, (ws, peer) => this.leaveAll(ws, peer));
     // An offer that reached one of our peers earns it the answer it owes (see AnnounceBudget).
     o.hub.onNote((topic, note) => {
-      if (note === "o" && topic.startsWith("wt:p:")) this.ids.owner(topic.slice(5))?.data.budget.offered(o.maxPeers);
+      if (note === "o") this.ids.owner(topic)?.data.budget.offered(o.maxPeers);
     });
     this.sweeper = setInterval(() => this.sweep(), Math.min(o.peerTtlMs / 4, 60_000));
     this.sweeper.unref();
@@ -69,26 +69,27 @@ export class Tracker {
     if ((d.inFlight ?? 0) + frame.length > MAX_IN_FLIGHT_BYTES || !d.budget.take(d.joined?.length ?? 0)) {
       return this.refuse(ws, "budget", { error: "too many requests: slow down", action: request.action === "scrape" ? "scrape" : "announce", infoHash: swarm });
     }
-    // Most frames finish at once (a bound peer_id, a single node); only those that wait on the
-    // cluster queue the socket's later frames behind them.
-    const length = frame.length;
-    const settle = (pending: Promise<void> | void) => {
-      if (!pending) return;
-      d.inFlight = (d.inFlight ?? 0) + length;
-      d.queue = pending
-        .catch((error) => this.o.log.warn("tracker request failed", { error: (error as Error).message }))
-        .finally(() => {
-          if ((d.inFlight! -= length) === 0) d.queue = undefined;
-        });
-    };
-    const run = () => {
-      try {
-        return this.handle(ws, request);
-      } catch (error) {
-        return Promise.reject(error); // logged like any other failure: one bad frame never takes the server down
-      }
-    };
-    settle(d.queue ? d.queue.then(run) : run());
+    // Most frames finish at once (a bound peer_id, a single node): no promise, no closure. Only
+    // those that wait on the cluster queue the socket's later frames behind them.
+    if (d.queue) return this.queued(ws, d.queue.then(() => this.handle(ws, request)), frame.length);
+    let pending: Promise<void> | void;
+    try {
+      pending = this.handle(ws, request);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    if (pending) this.queued(ws, pending, frame.length);
+  }
+
+  /** Holds the socket's next frames until `pending` settled; one bad frame is logged, never fatal. */
+  private queued(ws: TrackerSocket, pending: Promise<void>, length: number): void {
+    const d = ws.data;
+    d.inFlight = (d.inFlight ?? 0) + length;
+    d.queue = pending
+      .catch((error) => this.o.log.warn("tracker request failed", { error: (error as Error).message }))
+      .finally(() => {
+        if ((d.inFlight! -= length) === 0) d.queue = undefined;
+      });
   }
 
   private handle(ws: TrackerSocket, r: TrackerRequest): Promise<void> | void {

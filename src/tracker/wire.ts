@@ -115,9 +115,13 @@ export function isBinaryId(v: unknown): v is string {
   return true;
 }
 
-/** A binary id as 40 hex characters: how it is named across the cluster. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** A binary id as 40 hex characters: how it is named across the cluster. (Faster than a Buffer here.) */
 export function hexOf(id: string): string {
-  return Buffer.from(id, "latin1").toString("hex");
+  let out = "";
+  for (let i = 0; i < id.length; i++) out += HEX[id.charCodeAt(i)];
+  return out;
 }
 
 /** What the server sends; `failure reason` alone for a frame it could not read. */
