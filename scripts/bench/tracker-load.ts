@@ -4,14 +4,14 @@
 //   announces with 5 offers (1 KB SDP each), waits for its reply and the 5 answers, and again.
 //   Measures offers and answers relayed per second and server CPU per relayed message.
 // - "idle": `connections` sockets each announce once (no offers) into one of 100 swarms and
-//   stay; measures the server's resident memory per connection.
+//   stay ("connected": they only connect); measures the server's resident memory per connection.
 //   bun scripts/bench/tracker-load.ts '<TrackerLoadOptions as JSON>'
 import { cpuTime, rssKiB, steadyWindow } from "./proc.ts";
 
 export interface TrackerLoadOptions {
   /** ws://host:port/path of the tracker. */
   url: string;
-  mode: "relay" | "idle";
+  mode: "relay" | "idle" | "connected";
   swarms: number;
   peers: number;
   connections: number;
@@ -48,7 +48,7 @@ function open(url: string, onFrame: (m: any) => void): Promise<WebSocket> {
 }
 
 /** A socket that announced into `infoHash` and got its reply; later frames go to `onFrame`. */
-async function joined(url: string, infoHash: string, peerId: string, onFrame: (m: any, ws: WebSocket) => void, count: { failures: number }): Promise<WebSocket> {
+async function joined(url: string, infoHash: string | null, peerId: string, onFrame: (m: any, ws: WebSocket) => void, count: { failures: number }): Promise<WebSocket> {
   let replied!: () => void;
   const reply = new Promise<void>((resolve) => (replied = resolve));
   let ws!: WebSocket;
@@ -57,6 +57,7 @@ async function joined(url: string, infoHash: string, peerId: string, onFrame: (m
     if (m.action === "announce" && m.offer === undefined && m.answer === undefined) replied();
     else onFrame(m, ws);
   });
+  if (infoHash === null) return ws;
   ws.send(JSON.stringify({ action: "announce", info_hash: infoHash, peer_id: peerId, numwant: 0, uploaded: 0, downloaded: 0, left: 0, event: "started" }));
   await reply;
   return ws;
@@ -113,7 +114,7 @@ async function measureIdle(o: TrackerLoadOptions): Promise<{ bytesPerConnection?
   const start = performance.now();
   const sockets: WebSocket[] = [];
   for (let i = 0; i < o.connections; i += 100) {
-    const batch = Array.from({ length: Math.min(100, o.connections - i) }, (_, j) => joined(o.url, hashes[(i + j) % hashes.length]!, binaryId(), () => {}, count));
+    const batch = Array.from({ length: Math.min(100, o.connections - i) }, (_, j) => joined(o.url, o.mode === "idle" ? hashes[(i + j) % hashes.length]! : null, binaryId(), () => {}, count));
     sockets.push(...(await Promise.all(batch)));
   }
   const elapsedMs = performance.now() - start;
@@ -125,10 +126,7 @@ async function measureIdle(o: TrackerLoadOptions): Promise<{ bytesPerConnection?
 }
 
 export async function runTrackerLoad(o: TrackerLoadOptions): Promise<TrackerLoadResult> {
-  if (o.mode === "idle") {
-    const idle = await measureIdle(o);
-    return { mode: "idle", relayedMessages: 0, messagesPerSec: 0, ...idle };
-  }
+  if (o.mode !== "relay") return { mode: o.mode, relayedMessages: 0, messagesPerSec: 0, ...(await measureIdle(o)) };
   const { delivered, elapsedMs, cpuMs, failures } = await measureRelay(o);
   return {
     mode: "relay",
