@@ -5,10 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
-import { startNodes } from "../helpers/cluster.ts";
-import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
-import { startServer, type TestServer } from "../helpers/server.ts";
-import { trackerUrl } from "../helpers/tracker.ts";
+import { redisOrSkip } from "../helpers/redis.ts";
+import { trackerForFile, twoTrackerNodes } from "../helpers/tracker.ts";
 
 let browser: Browser;
 let pages: ReturnType<typeof Bun.serve>;
@@ -116,28 +114,13 @@ async function whereItHangs(tracker: string, ...clients: Page[]): Promise<void> 
 }
 
 describe("one node", () => {
-  let srv: TestServer;
-  beforeAll(() => {
-    srv = startServer();
-  });
-  afterAll(() => srv?.close());
-
-  test("Trystero: two peers in one room see each other join and exchange a message", () => trysteroPair(trackerUrl(srv), trackerUrl(srv)), 40_000);
-  test("WebTorrent: a page seeds random bytes, another downloads them byte-identical", () => webtorrentPair(trackerUrl(srv), trackerUrl(srv)), 60_000);
+  const tracker = trackerForFile();
+  test("Trystero: two peers in one room see each other join and exchange a message", () => trysteroPair(tracker.url(), tracker.url()), 40_000);
+  test("WebTorrent: a page seeds random bytes, another downloads them byte-identical", () => webtorrentPair(tracker.url(), tracker.url()), 60_000);
 });
 
 describe.skipIf(!redisOrSkip())("two cluster nodes on one Redis", () => {
-  let redis: TestRedis;
-  let a: TestServer, b: TestServer;
-  beforeAll(async () => {
-    redis = await startRedis();
-    [a, b] = await startNodes(redis.url, 2);
-  });
-  afterAll(async () => {
-    await Promise.all([a, b].map((n) => n?.close()));
-    await redis?.stop();
-  });
-
-  test("Trystero: the two peers, one on each node, see each other and exchange a message", () => trysteroPair(trackerUrl(a), trackerUrl(b)), 40_000);
-  test("WebTorrent: seeder on one node, downloader on the other, byte-identical", () => webtorrentPair(trackerUrl(a), trackerUrl(b)), 60_000);
+  const nodes = twoTrackerNodes();
+  test("Trystero: the two peers, one on each node, see each other and exchange a message", () => trysteroPair(...nodes()), 40_000);
+  test("WebTorrent: seeder on one node, downloader on the other, byte-identical", () => webtorrentPair(...nodes()), 60_000);
 });

@@ -1,6 +1,9 @@
 // Tracker clients for `WS /announce` tests: 20-character binary ids as WebTorrent makes them
 // (the whole 0–255 range, NUL included) and announce frames.
-import type { TestServer } from "./server.ts";
+import { afterAll, beforeAll } from "bun:test";
+import { startNodes } from "./cluster.ts";
+import { startRedis, type TestRedis } from "./redis.ts";
+import { startServer, type TestServer } from "./server.ts";
 import { TestSocket, type Json } from "./ws-client.ts";
 
 /** A random 20-character binary string; the first character is NUL, so every test covers it. */
@@ -37,4 +40,29 @@ export async function joinedPeer(url: string, infoHash: string, fields?: Json): 
   peer.announce(infoHash, fields);
   await peer.socket.next({ action: "announce", info_hash: infoHash });
   return peer;
+}
+
+/** One server for the calling test file (or describe block), with its tracker URL once started. */
+export function trackerForFile(): { srv: () => TestServer; url: () => string } {
+  let srv: TestServer;
+  beforeAll(() => {
+    srv = startServer();
+  });
+  afterAll(() => srv?.close());
+  return { srv: () => srv, url: () => trackerUrl(srv) };
+}
+
+/** Two cluster nodes on a fresh Redis for the calling describe block; their tracker URLs once started. */
+export function twoTrackerNodes(): () => [string, string] {
+  let redis: TestRedis;
+  let nodes: TestServer[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+    nodes = await startNodes(redis.url, 2);
+  });
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.close()));
+    await redis?.stop();
+  });
+  return () => [trackerUrl(nodes[0]!), trackerUrl(nodes[1]!)];
 }

@@ -1,29 +1,22 @@
 // A swarm spans nodes: members through the hub (Redis), offers and answers to peers on other
 // nodes, peer_ids bound across nodes, scrape counting every node's peers.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startNodes } from "../helpers/cluster.ts";
-import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
-import type { TestServer } from "../helpers/server.ts";
-import { binaryId, joinedPeer, offers, trackerPeer, trackerUrl } from "../helpers/tracker.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { redisOrSkip } from "../helpers/redis.ts";
+import { binaryId, joinedPeer, offers, trackerPeer, twoTrackerNodes } from "../helpers/tracker.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
 
 describe.skipIf(!redisOrSkip())("the tracker across two nodes on one Redis", () => {
-  let redis: TestRedis;
-  let a: TestServer, b: TestServer;
-  beforeAll(async () => {
-    redis = await startRedis();
-    [a, b] = await startNodes(redis.url, 2);
-  });
-  afterAll(async () => {
-    await Promise.all([a, b].map((n) => n?.close()));
-    await redis?.stop();
+  const nodes = twoTrackerNodes();
+  let a: string, b: string;
+  beforeAll(() => {
+    [a, b] = nodes();
   });
 
   test("a newcomer on B sees A's peer at once: its offer reaches A, and A's answer comes back", async () => {
     const hash = binaryId();
-    const onA = await joinedPeer(trackerUrl(a), hash, { left: 0 });
+    const onA = await joinedPeer(a, hash, { left: 0 });
     const started = performance.now();
-    const onB = await trackerPeer(trackerUrl(b));
+    const onB = await trackerPeer(b);
     onB.announce(hash, { offers: offers(3) });
     expect(await onB.socket.next({ action: "announce" })).toMatchObject({ complete: 1, incomplete: 1 });
     const offer = await onA.socket.next((m) => m.offer !== undefined);
@@ -38,11 +31,11 @@ describe.skipIf(!redisOrSkip())("the tracker across two nodes on one Redis", () 
 
   test("a peer_id held on A is refused on B, so a stopped sent there evicts nobody", async () => {
     const hash = binaryId();
-    const victim = await joinedPeer(trackerUrl(a), hash);
-    const spoof = await trackerPeer(trackerUrl(b), victim.peerId);
+    const victim = await joinedPeer(a, hash);
+    const spoof = await trackerPeer(b, victim.peerId);
     spoof.announce(hash, { event: "stopped" });
     expect((await spoof.socket.next())["failure reason"]).toBe("peer_id belongs to another connection");
-    const scraper = await TestSocket.open(trackerUrl(b));
+    const scraper = await TestSocket.open(b);
     scraper.send({ action: "scrape", info_hash: hash });
     expect((await scraper.next()).files[hash]).toMatchObject({ incomplete: 1 });
     // Once the victim's socket closed, its id is free on any node.
@@ -60,8 +53,8 @@ describe.skipIf(!redisOrSkip())("the tracker across two nodes on one Redis", () 
 
   test("scrape and the announce counts add up every node's peers; a closed socket leaves the swarm everywhere", async () => {
     const hash = binaryId();
-    const peers = [await joinedPeer(trackerUrl(a), hash, { left: 0 }), await joinedPeer(trackerUrl(b), hash), await joinedPeer(trackerUrl(a), hash)];
-    const scraper = await TestSocket.open(trackerUrl(b));
+    const peers = [await joinedPeer(a, hash, { left: 0 }), await joinedPeer(b, hash), await joinedPeer(a, hash)];
+    const scraper = await TestSocket.open(b);
     scraper.send({ action: "scrape", info_hash: hash });
     expect((await scraper.next()).files[hash]).toEqual({ complete: 1, incomplete: 2, downloaded: 1 });
     peers[0]!.socket.close();

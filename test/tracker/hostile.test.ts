@@ -1,17 +1,14 @@
 // Hostile frames at WS /announce: each gets a `failure reason` in the reference's form, the
 // socket stays usable, and the server keeps relaying for everyone else.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startServer, type TestServer } from "../helpers/server.ts";
-import { binaryId, joinedPeer, offers, trackerPeer, trackerUrl } from "../helpers/tracker.ts";
+import { beforeAll, expect, test } from "bun:test";
+import { binaryId, joinedPeer, offers, trackerForFile, trackerPeer } from "../helpers/tracker.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
 
-let srv: TestServer;
+const tracker = trackerForFile();
 let url: string;
 beforeAll(() => {
-  srv = startServer();
-  url = trackerUrl(srv);
+  url = tracker.url();
 });
-afterAll(() => srv.close());
 
 const hash = binaryId();
 const peer = binaryId();

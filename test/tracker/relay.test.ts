@@ -1,16 +1,14 @@
 // The tracker's wire as WebTorrent and Trystero speak it: announce replies, offers to distinct
 // peers, answers to the peer they name, scrape, and peer_ids bound to their socket.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { binaryId, joinedPeer, offers, trackerPeer, trackerUrl } from "../helpers/tracker.ts";
+import { binaryId, joinedPeer, offers, trackerForFile, trackerPeer, trackerUrl } from "../helpers/tracker.ts";
 
-let srv: TestServer;
+const tracker = trackerForFile();
 let url: string;
 beforeAll(() => {
-  srv = startServer();
-  url = trackerUrl(srv);
+  url = tracker.url();
 });
-afterAll(() => srv.close());
 
 test("an announce is answered with the swarm's counts, the interval and its own binary info_hash", async () => {
   const hash = binaryId();
