@@ -3,6 +3,7 @@
 import { afterAll, beforeAll } from "bun:test";
 import { startNodes } from "./cluster.ts";
 import { startRedis, type TestRedis } from "./redis.ts";
+import type { CreateSignalServerOptions } from "../../src/server.ts";
 import { startServer, type TestServer } from "./server.ts";
 import { TestSocket, type Json } from "./ws-client.ts";
 
@@ -43,22 +44,22 @@ export async function joinedPeer(url: string, infoHash: string, fields?: Json): 
 }
 
 /** One server for the calling test file (or describe block), with its tracker URL once started. */
-export function trackerForFile(): { srv: () => TestServer; url: () => string } {
+export function trackerForFile(options: Partial<CreateSignalServerOptions> = {}): { srv: () => TestServer; url: () => string } {
   let srv: TestServer;
   beforeAll(() => {
-    srv = startServer();
+    srv = startServer(options);
   });
   afterAll(() => srv?.close());
   return { srv: () => srv, url: () => trackerUrl(srv) };
 }
 
 /** Two cluster nodes on a fresh Redis for the calling describe block; their tracker URLs once started. */
-export function twoTrackerNodes(): () => [string, string] {
+export function twoTrackerNodes(options: Partial<CreateSignalServerOptions> = {}): () => [string, string] {
   let redis: TestRedis;
   let nodes: TestServer[] = [];
   beforeAll(async () => {
     redis = await startRedis();
-    nodes = await startNodes(redis.url, 2);
+    nodes = await startNodes(redis.url, 2, options);
   });
   afterAll(async () => {
     await Promise.all(nodes.map((n) => n.close()));
