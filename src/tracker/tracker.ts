@@ -161,11 +161,12 @@ export class Tracker {
   private async scrape(ws: TrackerSocket, hashes: string[]): Promise<void> {
     this.metrics.scrapes.inc();
     const files: Record<string, { complete: number; incomplete: number; downloaded: number }> = {};
-    for (const hash of hashes) {
-      const { complete, incomplete } = this.counted(await this.members(hexOf(hash)));
+    const counts = await Promise.all(hashes.map((hash) => this.members(hexOf(hash)).then((members) => this.counted(members))));
+    hashes.forEach((hash, i) => {
+      const { complete, incomplete } = counts[i]!;
       // As the reference: completions are not counted apart, so this is a lower bound.
       files[hash] = { complete, incomplete, downloaded: complete };
-    }
+    });
     if (ws.readyState === 1) ws.send(JSON.stringify({ action: "scrape", files, flags: { min_request_interval: this.o.intervalS * 5 } }));
   }
 
