@@ -25,7 +25,7 @@ export class PeerIds {
   /** This node's owners, by their peer_id's topic (where offers and answers to it go). */
   private readonly owners = new Map<string, TrackerSocket>();
 
-  constructor(private readonly hub: Hub, private readonly onLost: (ws: TrackerSocket, peerId: string) => void) {}
+  constructor(private readonly hub: Hub, private readonly lost: (ws: TrackerSocket, peerId: string) => void) {}
 
   /** The socket of this node whose peer_id's topic is `topic`. */
   owner(topic: string): TrackerSocket | undefined {
@@ -68,7 +68,7 @@ export class PeerIds {
     try {
       // First come, first served: a live holder on any node keeps its name.
       if ((await this.hub.holder(name)) !== null) return this.undo(ws, binding);
-      const claim = await this.hub.claim(name, "", () => this.lost(ws, binding));
+      const claim = await this.hub.claim(name, "", this.onLost.bind(this, ws, binding));
       if (ws.readyState !== 1 || !ws.data.ids?.includes(binding)) {
         claim.release();
         return false;
@@ -90,10 +90,10 @@ export class PeerIds {
   }
 
   /** Another node took the name in the same instant: the later claim stands, this socket loses it. */
-  private lost(ws: TrackerSocket, binding: Binding): void {
+  private onLost(ws: TrackerSocket, binding: Binding): void {
     binding.claim = undefined;
     this.release(ws, binding);
-    this.onLost(ws, binding.peer);
+    this.lost(ws, binding.peer);
   }
 
   private release(ws: TrackerSocket, binding: Binding): void {
