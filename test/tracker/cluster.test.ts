@@ -1,8 +1,12 @@
 // A swarm spans nodes: members through the hub (Redis), offers and answers to peers on other
-// nodes, peer_ids bound across nodes, scrape counting every node's peers.
-import { beforeAll, describe, expect, test } from "bun:test";
-import { redisOrSkip } from "../helpers/redis.ts";
-import { binaryId, joinedPeer, offers, trackerPeer, twoTrackerNodes } from "../helpers/tracker.ts";
+// nodes, peer_ids bound across nodes, scrape counting every node's peers, a dead node's peers gone.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { spawnServer, type RunningCli } from "../helpers/cli.ts";
+import { startNodes, untilHealth } from "../helpers/cluster.ts";
+import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { binaryId, joinedPeer, offers, trackerPeer, trackerUrl, twoTrackerNodes } from "../helpers/tracker.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
 
 describe.skipIf(!redisOrSkip())("the tracker across two nodes on one Redis", () => {
@@ -65,4 +69,45 @@ describe.skipIf(!redisOrSkip())("the tracker across two nodes on one Redis", () 
     for (const p of peers) p.socket.close();
     scraper.close();
   });
+});
+
+describe.skipIf(!redisOrSkip())("a tracker node that dies (kill -9)", () => {
+  const TTL_MS = 2000;
+  let redis: TestRedis;
+  let a: TestServer;
+  let b: RunningCli | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+    [a] = await startNodes(redis.url, 1, { clusterTtlMs: TTL_MS });
+  });
+  afterAll(async () => {
+    b?.proc.kill("SIGKILL");
+    await a?.close();
+    await redis?.stop();
+  });
+
+  test("its peers leave every swarm within the cluster TTL, and their peer_ids are free again", async () => {
+    b = await spawnServer(["--cluster-ttl", `${TTL_MS}ms`], { command: [process.execPath, join(import.meta.dir, "../helpers/cluster-node.ts")], env: { CLUSTER_NODE_REDIS: redis.url } });
+    await untilHealth(b.url, (h) => h.cluster?.state === "ok" && h.cluster.nodes === 2);
+    const hash = binaryId();
+    const doomed = await joinedPeer(`${b.url.replace(/^http/, "ws")}/announce`, hash, { left: 0 });
+    const scraper = await TestSocket.open(trackerUrl(a));
+    const scrape = async () => {
+      scraper.send({ action: "scrape", info_hash: hash });
+      return (await scraper.next({ action: "scrape" })).files[hash];
+    };
+    expect(await scrape()).toMatchObject({ complete: 1 });
+    b.proc.kill("SIGKILL");
+    const killed = performance.now();
+    while ((await scrape()).complete !== 0) {
+      if (performance.now() - killed > TTL_MS + 2000) throw new Error("the dead node's peer stayed in its swarm");
+      await Bun.sleep(100);
+    }
+    // Its peer, reconnecting to the live node with the same peer_id, is let in.
+    const back = await trackerPeer(trackerUrl(a), doomed.peerId);
+    back.announce(hash, { left: 0 });
+    expect(await back.socket.next({ action: "announce" })).toMatchObject({ complete: 1, incomplete: 0 });
+    back.socket.close();
+    scraper.close();
+  }, 20_000);
 });
