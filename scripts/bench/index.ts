@@ -18,6 +18,7 @@ import { relaySuite } from "./relay-suite.ts";
 import { consoleTable, markdownSection, updateDocs, writeJson, type RunMeta } from "./report.ts";
 import { ROOT, serverSpecs } from "./servers.ts";
 import type { SuiteContext } from "./suite.ts";
+import { trackerSuite } from "./tracker-suite.ts";
 import { tunnelSuite } from "./tunnel-suite.ts";
 
 const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
@@ -30,10 +31,11 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   tunnel: tunnelSuite,
   peers: peersSuite,
   peerjs: peerjsSuite,
+  tracker: trackerSuite,
 };
 
 /** Runs per figure unless --reps says otherwise: more where the figures are noisier and runs cheap. */
-const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, busy: 3, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, peers: 5, peerjs: 3 };
+const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, busy: 3, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, peers: 5, peerjs: 3, tracker: 3 };
 
 /** Nothing the suite does should take this long; if it does, stop rather than hang. */
 const OVERALL_LIMIT_MS = 30 * 60 * 1000;

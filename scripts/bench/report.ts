@@ -23,6 +23,7 @@ const SUITE_TITLES: Record<SuiteName, string> = {
   tunnel: "Tunnel",
   peers: "Peers (/.webrtc)",
   peerjs: "PeerJS (reference: peer 1.0.2)",
+  tracker: "WebTorrent tracker (WS /announce; reference: bittorrent-tracker)",
 };
 
 const HEADER = ["figure", "unit", "ours", "reference", "bare", "ours/ref", "ours/bare", "target", "met"];

@@ -144,3 +144,66 @@ test("PeerJS survives seeded hostile frames at /peerjs/peerjs; a real pair still
     await srv.close();
   }
 }, 60_000);
+
+// WS /announce: seeded hostile tracker frames (ids of every code point 0–255, offers of every
+// shape) over 4 sockets while a legitimate pair relays an offer and answer, during and after.
+test("the tracker survives 30,000 seeded hostile frames", async () => {
+  const { binaryId, joinedPeer, offers, trackerPeer, trackerUrl } = await import("../helpers/tracker.ts");
+  const srv = startServer({ wsConnectRate: 1_000_000, trackerAnnounceBudget: 1_000_000 });
+  try {
+    const url = trackerUrl(srv);
+    const rng = seeded(SEED + 25);
+    const id = () => String.fromCharCode(...Array.from({ length: rng.int(3) === 0 ? rng.int(25) : 20 }, () => rng.int(rng.int(9) === 0 ? 0x800 : 256)));
+    const hashes = Array.from({ length: 8 }, binaryId);
+    const frame = (): string | Uint8Array => {
+      const base = { action: rng.pick(["announce", "announce", "scrape", "x"]), info_hash: rng.int(4) ? rng.pick(hashes) : id(), peer_id: rng.int(4) ? binaryId() : id() };
+      const extra = rng.pick([{}, { event: rng.pick(["started", "stopped", "completed", "paused", "update", "?"]) }, { offers: offers(rng.int(12)) }, { offers: [null, 1, { offer: {} }] }, { answer: { type: "answer", sdp: "a" }, to_peer_id: id(), offer_id: id() }, { answer: randomJson(rng) }, { info_hash: hashes }]);
+      switch (rng.int(5)) {
+        case 0:
+          return mutateText(rng, JSON.stringify({ ...base, ...extra }));
+        case 1:
+          return JSON.stringify(randomJson(rng));
+        case 2:
+          return crypto.getRandomValues(new Uint8Array(1 + rng.int(64)));
+        default:
+          return JSON.stringify({ ...base, ...extra });
+      }
+    };
+    const legit = async () => {
+      const hash = binaryId();
+      const a = await joinedPeer(url, hash);
+      const b = await trackerPeer(url);
+      b.announce(hash, { offers: offers(1) });
+      const offer = await a.socket.next((m) => m.offer !== undefined, 10_000);
+      a.announce(hash, { to_peer_id: b.peerId, offer_id: offer.offer_id, answer: { type: "answer", sdp: "real" } });
+      expect(await b.socket.next((m) => m.answer !== undefined, 10_000)).toMatchObject({ peer_id: a.peerId });
+      a.socket.close();
+      b.socket.close();
+    };
+    let sent = 0;
+    const worker = async () => {
+      let socket = await TestSocket.open(url);
+      while (sent < 30_000) {
+        if (socket.ws.readyState !== WebSocket.OPEN) socket = await TestSocket.open(url);
+        for (let i = 0; i < 200 && sent < 30_000; i++, sent++) socket.send(frame());
+        while (socket.ws.bufferedAmount > 1 << 20) await Bun.sleep(1);
+        await Bun.sleep(0);
+      }
+      socket.close();
+    };
+    const barrage = Promise.all(Array.from({ length: 4 }, worker));
+    await legit();
+    await barrage;
+    await legit();
+    expect((await fetch(`${srv.url}/health`)).status).toBe(200);
+    // Every swarm the fuzzers entered is freed with their sockets.
+    for (let i = 0; ; i++) {
+      const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+      if (/^gemmapod_signal_tracker_swarms 0$/m.test(metrics)) break;
+      if (i > 50) throw new Error("tracker swarms were left behind");
+      await Bun.sleep(50);
+    }
+  } finally {
+    await srv.close();
+  }
+}, 60_000);
