@@ -3,5 +3,6 @@ import { RONDEVU_FLAGS } from "../discovery/rondevu/flags.ts";
 import { PEER_FLAGS } from "../peers/flags.ts";
 import { SIGNAL_FLAGS } from "../signal/flags.ts";
 import { TUNNEL_FLAGS } from "../tunnel/flags.ts";
+import { Y_WEBRTC_FLAGS } from "../ywebrtc/flags.ts";
 
-export const PROTOCOL_FLAGS = { ...SIGNAL_FLAGS, ...PEER_FLAGS, ...TUNNEL_FLAGS, ...RONDEVU_FLAGS };
+export const PROTOCOL_FLAGS = { ...SIGNAL_FLAGS, ...PEER_FLAGS, ...TUNNEL_FLAGS, ...RONDEVU_FLAGS, ...Y_WEBRTC_FLAGS };

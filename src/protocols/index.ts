@@ -4,6 +4,7 @@ import { rondevuProtocol } from "../discovery/rondevu/module.ts";
 import { peersProtocol } from "../peers/module.ts";
 import { signalProtocol } from "../signal/module.ts";
 import { tunnelProtocol } from "../tunnel/module.ts";
+import { yWebrtcProtocol } from "../ywebrtc/module.ts";
 import type { ProtocolModule } from "./module.ts";
 
-export const PROTOCOLS: readonly ProtocolModule[] = [signalProtocol, peersProtocol, tunnelProtocol, rondevuProtocol];
+export const PROTOCOLS: readonly ProtocolModule[] = [signalProtocol, peersProtocol, tunnelProtocol, rondevuProtocol, yWebrtcProtocol];
