@@ -1,0 +1,82 @@
+// WS /y-webrtc across two nodes on one Redis: a room spans the nodes, `clients`
+// counts every node's subscribers, and a newcomer's subscribe is in effect on
+// every node before anything it sends next, so an answer to its announce from a
+// peer on the other node always reaches it.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startNodes } from "../helpers/cluster.ts";
+import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { TestSocket } from "../helpers/ws-client.ts";
+import { publish, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
+
+describe.skipIf(!redisOrSkip())("y-webrtc across two nodes on one Redis", () => {
+  let redis: TestRedis;
+  let one: TestServer;
+  let two: TestServer;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    [one, two] = await startNodes(redis.url, 2);
+  });
+
+  afterAll(async () => {
+    await Promise.all([one?.close(), two?.close()]);
+    await redis?.stop();
+  });
+
+  test("a room spans the nodes and clients counts both", async () => {
+    const a = await ySubscriber(yUrl(one.url), ["spanning"]);
+    const b = await ySubscriber(yUrl(two.url), ["spanning"]);
+    const a2 = await ySubscriber(yUrl(one.url), ["spanning"]);
+    publish(a, "spanning", { type: "announce", from: "a" });
+    for (const s of [a, b, a2]) expect(await s.next()).toEqual({ type: "publish", topic: "spanning", data: { type: "announce", from: "a" }, clients: 3 });
+    publish(b, "spanning", "sealed");
+    for (const s of [a, b, a2]) expect((await s.next()).clients).toBe(3);
+    // Leaving is heard on the other node too.
+    a2.close();
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      publish(b, "spanning", "again");
+      const got = await b.next();
+      await a.next();
+      if (got.clients === 2) break;
+      expect(Date.now()).toBeLessThan(deadline);
+      await Bun.sleep(50);
+    }
+    a.close();
+    b.close();
+  });
+
+  test("a newcomer's announce is answered from the other node, every time", async () => {
+    const room = "answers";
+    const peer = await ySubscriber(yUrl(one.url), [room]);
+    const answered = new Set<string>();
+    // The peer answers every announce at once, as y-webrtc does.
+    peer.ws.addEventListener("message", (e) => {
+      const m = JSON.parse(String(e.data));
+      if (m.data?.type === "announce" && m.data.from !== "peer") publish(peer, room, { type: "signal", from: "peer", to: m.data.from, signal: { type: "offer" } });
+    });
+    for (let i = 0; i < 20; i++) {
+      const newcomer = await TestSocket.open(yUrl(two.url));
+      // No waiting between the subscribe and the announce: the client sends them together.
+      newcomer.send({ type: "subscribe", topics: [room] });
+      publish(newcomer, room, { type: "announce", from: `n${i}` });
+      const answer = await newcomer.next((m) => m.data?.to === `n${i}`, 3000);
+      expect(answer.data.from).toBe("peer");
+      answered.add(answer.data.to);
+      newcomer.close();
+    }
+    expect(answered.size).toBe(20);
+    peer.close();
+  });
+
+  test("rooms stay apart across nodes too", async () => {
+    const a = await ySubscriber(yUrl(one.url), ["left-room"]);
+    const b = await ySubscriber(yUrl(two.url), ["right-room"]);
+    publish(a, "left-room", 1);
+    expect((await a.next()).clients).toBe(1);
+    await b.nothing(undefined, 300);
+    a.close();
+    b.close();
+  });
+});
