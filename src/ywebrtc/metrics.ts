@@ -10,7 +10,7 @@ export function yWebrtcMetrics(registry: MetricsRegistry, topics: () => number) 
   return {
     publishes: registry.counter({ name: `${P}publishes_total`, help: "y-webrtc publishes relayed." }).with(),
     fanoutMessages: registry.counter({ name: `${P}fanout_messages_total`, help: "Messages the relayed y-webrtc publishes were delivered as (one per subscriber, on every node)." }).with(),
-    fanoutBytes: registry.counter({ name: `${P}fanout_bytes_total`, help: "Bytes of those messages." }).with(),
+    fanoutBytes: registry.counter({ name: `${P}fanout_bytes_total`, help: "Size of those messages, in characters (their bytes when ASCII, as y-webrtc signals are)." }).with(),
     refusals: registry.counter({ name: `${P}refusals_total`, help: "y-webrtc connections and frames refused, by reason.", labels: { reason: Y_REFUSALS } }).byLabel(),
   };
 }

@@ -12,30 +12,30 @@ export type YClientMessage =
   | { type: "publish"; topic: string }
   | { type: "ping" };
 
-export type YParseResult = { ok: true; message: YClientMessage } | { ok: false; error: string };
-
-/** Validates one text frame. Never throws: hostile input becomes an error result. */
-export function parseYMessage(text: string, maxTopics: number): YParseResult {
+/**
+ * Validates one text frame: the message, or what is wrong with it. Never throws.
+ * A publish is the parsed object itself (most frames are publishes: nothing more is made for them).
+ */
+export function parseYMessage(text: string, maxTopics: number): YClientMessage | string {
   const m = jsonObject(text);
-  if (typeof m === "string") return { ok: false, error: m };
+  if (typeof m === "string") return m;
   switch (m.type) {
+    case "publish":
+      return typeof m.topic === "string" && m.topic !== "" ? (m as YClientMessage) : "publish needs a topic string";
     case "subscribe":
     case "unsubscribe": {
       const topics = m.topics ?? [];
-      if (!Array.isArray(topics)) return { ok: false, error: "topics must be an array of strings" };
-      if (topics.length > maxTopics) return { ok: false, error: `too many topics in one message (limit ${maxTopics})` };
+      if (!Array.isArray(topics)) return "topics must be an array of strings";
+      if (topics.length > maxTopics) return `too many topics in one message (limit ${maxTopics})`;
       // Like the reference, entries that are not strings are skipped.
       const names = topics.filter((t): t is string => typeof t === "string");
-      if (names.some((t) => t.length > MAX_TOPIC_LENGTH)) return { ok: false, error: `topic names are at most ${MAX_TOPIC_LENGTH} characters` };
-      return { ok: true, message: { type: m.type, topics: names } };
+      if (names.some((t) => t.length > MAX_TOPIC_LENGTH)) return `topic names are at most ${MAX_TOPIC_LENGTH} characters`;
+      return { type: m.type, topics: names };
     }
-    case "publish":
-      if (typeof m.topic !== "string" || m.topic === "") return { ok: false, error: "publish needs a topic string" };
-      return { ok: true, message: { type: "publish", topic: m.topic } };
     case "ping":
-      return { ok: true, message: { type: "ping" } };
+      return { type: "ping" };
     default:
-      return { ok: false, error: "type must be subscribe, unsubscribe, publish or ping" };
+      return "type must be subscribe, unsubscribe, publish or ping";
   }
 }
 

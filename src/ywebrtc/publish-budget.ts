@@ -25,15 +25,17 @@ export class PublishBudget {
     this.refilledAt = now;
   }
 
-  /** Takes one frame's token; `peers` counts the other peers in the socket's rooms (read only when the bucket runs dry). */
-  take(peers: () => number): boolean {
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return true;
-    }
+  /** Takes one frame's token if the bucket has one; else `refill` decides. Most frames read no clock. */
+  take(): boolean {
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** The bucket ran dry: refills it for the time since, with `peers` others in the socket's rooms, and takes a token if it can. */
+  refill(peers: number): boolean {
     const now = performance.now();
-    const p = peers();
-    this.tokens = Math.min(this.capacity(p), this.tokens + ((now - this.refilledAt) / 1000) * this.rate(p));
+    this.tokens = Math.min(this.capacity(peers), this.tokens + ((now - this.refilledAt) / 1000) * this.rate(peers));
     this.refilledAt = now;
     if (this.tokens < 1) return false;
     this.tokens -= 1;

@@ -4,15 +4,18 @@
 // of the topic's node group) for theirs, and a node that dies has its count set
 // to 0 by its farewell. A node's count is the truth about that node, so the
 // messages are absolute values: a lost one is corrected by the node's next.
+// The state of a topic also keeps its hub name, so a publish builds no string for it.
 import { nanoid } from "nanoid";
 import type { Hub, Listening } from "../cluster/hub.ts";
 import type { Payload } from "../cluster/hub.ts";
-import { countGroup, countTopic } from "./topics.ts";
+import { countGroup, countTopic, deliveryTopic } from "./topics.ts";
 
 /** How long a node that gains a topic waits for the other nodes' counts before going on without them. */
 export const ASK_TIMEOUT_MS = 1000;
 
-interface TopicState {
+export interface TopicState {
+  /** Where its publishes go on the hub (made once per topic, not per publish). */
+  hubTopic: string;
   local: number;
   /** Counts of other nodes (none are 0), and their sum. */
   others: Map<string, number>;
@@ -41,6 +44,11 @@ export class TopicCounts {
   total(topic: string): number {
     const s = this.topics.get(topic);
     return s ? s.local + s.othersTotal : 0;
+  }
+
+  /** The topic's state, while it has subscribers here. */
+  get(topic: string): Readonly<TopicState> | undefined {
+    return this.topics.get(topic);
   }
 
   /** Topics with subscribers on this node. */
@@ -75,7 +83,7 @@ export class TopicCounts {
 
   private gained(topic: string): Promise<void> {
     const listening = this.hub.listen(countTopic(topic), (data) => this.heard(topic, data));
-    const s: TopicState = { local: 1, others: new Map(), othersTotal: 0, listening, ready: Promise.resolve() };
+    const s: TopicState = { hubTopic: deliveryTopic(topic), local: 1, others: new Map(), othersTotal: 0, listening, ready: Promise.resolve() };
     this.topics.set(topic, s);
     s.ready = this.ask(topic, s).catch((error) => this.onError(error, topic));
     return s.ready;
