@@ -27,6 +27,9 @@ describe.skipIf(!redisOrSkip())("y-webrtc across two nodes on one Redis", () => 
   test("a room spans the nodes and clients counts both", async () => {
     const a = await ySubscriber(yUrl(one.url), ["spanning"]);
     const b = await ySubscriber(yUrl(two.url), ["spanning"]);
+    // The node that gained the topic asked the other for its count before b's next frame.
+    publish(b, "spanning", "first");
+    for (const s of [a, b]) expect(await s.next()).toEqual({ type: "publish", topic: "spanning", data: "first", clients: 2 });
     const a2 = await ySubscriber(yUrl(one.url), ["spanning"]);
     publish(a, "spanning", { type: "announce", from: "a" });
     for (const s of [a, b, a2]) expect(await s.next()).toEqual({ type: "publish", topic: "spanning", data: { type: "announce", from: "a" }, clients: 3 });
