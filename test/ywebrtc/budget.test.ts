@@ -1,16 +1,12 @@
 // The publish budget on the default flags: a newcomer to a 50-peer room signals
 // every peer at once and every peer answers, and all of it passes; a flood is
 // stopped, in a small room and in that big one.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startServer, type TestServer } from "../helpers/server.ts";
+import { afterAll, expect, test } from "bun:test";
+import { startServer } from "../helpers/server.ts";
 import { ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
 
-let srv: TestServer;
-let url: string;
-beforeAll(() => {
-  srv = startServer();
-  url = yUrl(srv.url);
-});
+const srv = startServer();
+const url = yUrl(srv.url);
 afterAll(() => srv.close());
 
 /** A raw y-webrtc socket (its id is also the room it floods) that counts what it receives and remembers errors and its close. */

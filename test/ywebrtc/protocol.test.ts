@@ -2,17 +2,13 @@
 // unsubscribe, publish with `clients`, ping), and what the reference lacks:
 // hostile frames answered with errors, publishing only where subscribed, the
 // per-socket and per-topic bounds, tokens, the path flag, and metrics.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startServer, type TestServer } from "../helpers/server.ts";
+import { afterAll, describe, expect, test } from "bun:test";
+import { startServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
 import { publish, subscribe, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
 
-let srv: TestServer;
-let url: string;
-beforeAll(() => {
-  srv = startServer();
-  url = yUrl(srv.url);
-});
+const srv = startServer();
+const url = yUrl(srv.url);
 afterAll(() => srv.close());
 
 const announce = (from: string) => ({ type: "announce", from });
