@@ -3,7 +3,9 @@
 // every node before anything it sends next, so an answer to its announce from a
 // peer on the other node always reaches it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startNodes } from "../helpers/cluster.ts";
+import { join } from "node:path";
+import { spawnServer } from "../helpers/cli.ts";
+import { startNodes, untilHealth } from "../helpers/cluster.ts";
 import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
@@ -72,6 +74,28 @@ describe.skipIf(!redisOrSkip())("y-webrtc across two nodes on one Redis", () => 
     expect(answered.size).toBe(20);
     peer.close();
   });
+
+  test("a node that dies (kill -9) stops counting: its farewell sets its count to 0", async () => {
+    const node = await spawnServer(["--cluster-ttl", "2000ms"], { command: [process.execPath, join(import.meta.dir, "../helpers/cluster-node.ts")], env: { CLUSTER_NODE_REDIS: redis.url } });
+    try {
+      await untilHealth(node.url, (h) => h.cluster?.state === "ok");
+      const a = await ySubscriber(yUrl(one.url), ["mortal"]);
+      await ySubscriber(yUrl(node.url), ["mortal"]);
+      publish(a, "mortal", 1);
+      expect((await a.next()).clients).toBe(2);
+      node.proc.kill("SIGKILL");
+      const deadline = Date.now() + 2000 + 3000;
+      for (;;) {
+        publish(a, "mortal", 2);
+        if ((await a.next()).clients === 1) break;
+        expect(Date.now()).toBeLessThan(deadline);
+        await Bun.sleep(100);
+      }
+      a.close();
+    } finally {
+      node.proc.kill("SIGKILL");
+    }
+  }, 15_000);
 
   test("rooms stay apart across nodes too", async () => {
     const a = await ySubscriber(yUrl(one.url), ["left-room"]);
