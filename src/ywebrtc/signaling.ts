@@ -114,7 +114,7 @@ export class YSignaling {
         break;
       }
       if (this.counts.total(topic) >= maxSubscribersPerTopic) {
-        this.refuse(ws, "subscribers_per_topic", `topic is full (limit ${maxSubscribersPerTopic} subscribers)`);
+        this.full(ws, topic);
         continue;
       }
       data.topics.add(topic);
@@ -127,6 +127,8 @@ export class YSignaling {
     data.queue = [];
     void Promise.all(settled).then(() => {
       if (data.closed) return;
+      // Only now are the other nodes' subscribers counted: a topic found full after all is left again.
+      for (const topic of entered) if (data.topics.has(topic) && this.counts.total(topic) > maxSubscribersPerTopic) this.full(ws, topic);
       const peers = this.peersOf(ws);
       for (const topic of entered) if (data.topics.has(topic)) data.budget.joined(topic, this.counts.total(topic) - 1, peers);
       this.resume(ws);
@@ -144,6 +146,11 @@ export class YSignaling {
       const holding = data.queue as YSocketData["queue"]; // handle() may have set it
       if (holding !== null) return void holding.push(...held.slice(i + 1));
     }
+  }
+
+  private full(ws: YSocket, topic: string): void {
+    this.leave(ws, topic);
+    this.refuse(ws, "subscribers_per_topic", `topic is full (limit ${this.options.maxSubscribersPerTopic} subscribers)`);
   }
 
   private leave(ws: YSocket, topic: string): void {

@@ -11,6 +11,17 @@ import type { TestServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
 import { publish, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
 
+/** Publishes from `s` until its own copy says `clients` is `want` (what other nodes report arrives after a round trip), or `ms` pass; the last count seen. */
+async function clientsSettle(s: TestSocket, topic: string, want: number, ms = 3000): Promise<number> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    publish(s, topic, "count?");
+    const got = (await s.next((m) => m.data === "count?")).clients as number;
+    if (got === want || Date.now() > deadline) return got;
+    await Bun.sleep(50);
+  }
+}
+
 describe.skipIf(!redisOrSkip())("y-webrtc across two nodes on one Redis", () => {
   let redis: TestRedis;
   let one: TestServer;
@@ -39,15 +50,7 @@ describe.skipIf(!redisOrSkip())("y-webrtc across two nodes on one Redis", () => 
     for (const s of [a, b, a2]) expect((await s.next()).clients).toBe(3);
     // Leaving is heard on the other node too.
     a2.close();
-    const deadline = Date.now() + 3000;
-    for (;;) {
-      publish(b, "spanning", "again");
-      const got = await b.next();
-      await a.next();
-      if (got.clients === 2) break;
-      expect(Date.now()).toBeLessThan(deadline);
-      await Bun.sleep(50);
-    }
+    expect(await clientsSettle(b, "spanning", 2)).toBe(2);
     a.close();
     b.close();
   });
@@ -84,18 +87,29 @@ describe.skipIf(!redisOrSkip())("y-webrtc across two nodes on one Redis", () => 
       publish(a, "mortal", 1);
       expect((await a.next()).clients).toBe(2);
       node.proc.kill("SIGKILL");
-      const deadline = Date.now() + 2000 + 3000;
-      for (;;) {
-        publish(a, "mortal", 2);
-        if ((await a.next()).clients === 1) break;
-        expect(Date.now()).toBeLessThan(deadline);
-        await Bun.sleep(100);
-      }
+      expect(await clientsSettle(a, "mortal", 1, 2000 + 3000)).toBe(1);
       a.close();
     } finally {
       node.proc.kill("SIGKILL");
     }
   }, 15_000);
+
+  test("--y-webrtc-max-subscribers counts every node's subscribers", async () => {
+    const [x, y] = await startNodes(redis.url, 2, { yWebrtcMaxSubscribers: 2 });
+    try {
+      const a1 = await ySubscriber(yUrl(x!.url), ["capped"]);
+      const a2 = await ySubscriber(yUrl(x!.url), ["capped"]);
+      const b = await TestSocket.open(yUrl(y!.url));
+      b.send({ type: "subscribe", topics: ["capped"] });
+      expect(await b.next()).toEqual({ type: "error", message: "topic is full (limit 2 subscribers)" });
+      // The refused socket's node tells the others it has none again (just after the error went out).
+      expect(await clientsSettle(a1, "capped", 2)).toBe(2);
+      await b.nothing();
+      for (const s of [a1, a2, b]) s.close();
+    } finally {
+      await Promise.all([x?.close(), y?.close()]);
+    }
+  });
 
   test("rooms stay apart across nodes too", async () => {
     const a = await ySubscriber(yUrl(one.url), ["left-room"]);

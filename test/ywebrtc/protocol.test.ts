@@ -3,6 +3,7 @@
 // hostile frames answered with errors, publishing only where subscribed, the
 // per-socket and per-topic bounds, tokens, the path flag, and metrics.
 import { afterAll, describe, expect, test } from "bun:test";
+import { Logger } from "../../src/log/logger.ts";
 import { startServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
 import { publish, subscribe, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
@@ -158,7 +159,8 @@ describe("the y-webrtc wire", () => {
 describe("access and placement", () => {
   test("--y-webrtc-token requires ?token= with one of the tokens", async () => {
     const tokens = ["first-token-0123456789", "second-token-0123456789"];
-    const guarded = startServer({ yWebrtcTokens: tokens });
+    const lines: string[] = [];
+    const guarded = startServer({ yWebrtcTokens: tokens, logLevel: "debug", logger: new Logger({ level: "debug", format: "json", write: (l) => lines.push(l) }) });
     try {
       const u = yUrl(guarded.url);
       for (const bad of ["", "?token=", "?token=first-token-012345678", "?token=nope"]) {
@@ -172,6 +174,10 @@ describe("access and placement", () => {
         s.close();
       }
       expect(await (await fetch(`${guarded.url}/metrics`)).text()).toContain('gemmapod_signal_ywebrtc_refusals_total{reason="token"} 4');
+      // Each upgrade was logged, by path: no token, right or wrong, appears.
+      await Bun.sleep(50);
+      expect(lines.filter((l) => l.includes("/y-webrtc")).length).toBeGreaterThanOrEqual(6);
+      for (const t of [...tokens, "first-token-012345678", "nope"]) expect(lines.join("\n")).not.toContain(t);
     } finally {
       await guarded.close();
     }
