@@ -3,8 +3,8 @@
 import type { ServerName } from "./servers.ts";
 import { median } from "./stats.ts";
 
-export type SuiteName = "relay" | "busy" | "connections" | "registry" | "coldstart" | "cluster" | "tunnel" | "peers" | "ywebrtc";
-export const SUITES: readonly SuiteName[] = ["relay", "busy", "connections", "registry", "coldstart", "cluster", "tunnel", "peers", "ywebrtc"];
+export type SuiteName = "relay" | "busy" | "connections" | "registry" | "coldstart" | "cluster" | "tunnel" | "peers" | "peerjs" | "ywebrtc";
+export const SUITES: readonly SuiteName[] = ["relay", "busy", "connections", "registry", "coldstart", "cluster", "tunnel", "peers", "peerjs", "ywebrtc"];
 
 export type Values = Partial<Record<ServerName, number>>;
 
