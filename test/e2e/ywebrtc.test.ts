@@ -2,7 +2,8 @@
 // unchanged: two pages in separate browser contexts (so no BroadcastChannel
 // between them) edit one Y.Text and each sees the other's edit over a WebRTC
 // connection that y-webrtc negotiated through us; the same in a room with a
-// password (signals sealed with AES-GCM). A page in another room sees nothing.
+// password (signals sealed with AES-GCM), and with a token on the signaling URL.
+// A page in another room, with a wrong password, or without the token sees nothing.
 // (Two cluster nodes: ywebrtc-cluster.test.ts.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServer, type TestServer } from "../helpers/server.ts";
@@ -45,5 +46,21 @@ describe.skipIf(!hasChromium)("Yjs (y-webrtc) in Chromium through WS /y-webrtc",
     for (const e of [a!, b!, wrong]) e.errors.splice(0, Infinity, ...e.errors.filter((x) => !x.startsWith("OperationError")));
     await closeAll([a!, b!, wrong]);
   }, 60_000);
-});
 
+  test("with --y-webrtc-token the client passes ?token= in its signaling URL; without it, it never connects", async () => {
+    const token = "yjs-token-0123456789abcdef";
+    const guarded = startServer({ yWebrtcTokens: [token] });
+    try {
+      const url = `${yUrl(guarded.url)}?token=${token}`;
+      const editors = await editTogether(url, url, "guarded-doc");
+      const stranger = await openEditor(yUrl(guarded.url), "guarded-doc");
+      await Bun.sleep(1000);
+      expect(await stranger.page.evaluate(() => (window as any).provider.signalingConns.some((c: any) => c.connected))).toBe(false);
+      expect(await textOf(stranger)).toBe("");
+      stranger.errors.length = 0; // the refused websocket is reported by the page
+      await closeAll([...editors, stranger]);
+    } finally {
+      await guarded.close();
+    }
+  }, 60_000);
+});
