@@ -89,9 +89,12 @@ export class TopicCounts {
     return s.ready;
   }
 
-  /** Listening, joins the topic's node group (learning which nodes have subscribers), then asks them for their counts. */
+  /**
+   * Joins the topic's node group (learning which nodes have subscribers), then asks them for
+   * their counts. The hub keeps order: once the join is answered, the listening that came
+   * before it is in effect on every node (as is the socket's subscription), so no reply is missed.
+   */
   private async ask(topic: string, s: TopicState): Promise<void> {
-    await s.listening.ready;
     const farewell = { topic: countTopic(topic), data: JSON.stringify({ n: this.node, c: 0 } satisfies CountMessage) };
     const nodes = await this.hub.join(countGroup(topic), this.node, farewell);
     if (this.topics.get(topic) !== s) return; // every subscriber here left meanwhile

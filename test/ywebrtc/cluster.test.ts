@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { spawnServer } from "../helpers/cli.ts";
+import { REPLY_TIMEOUT_MS } from "../../src/cluster/redis-deadlines.ts";
 import { startNodes, untilHealth } from "../helpers/cluster.ts";
 import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import type { TestServer } from "../helpers/server.ts";
@@ -120,4 +121,20 @@ describe.skipIf(!redisOrSkip())("y-webrtc across two nodes on one Redis", () => 
     a.close();
     b.close();
   });
+
+  test("Redis frozen: a subscribe takes effect on its node within the reply deadline, and the room works locally", async () => {
+    redis.freeze();
+    try {
+      const started = Date.now();
+      const a = await ySubscriber(yUrl(one.url), ["frozen"]);
+      const b = await ySubscriber(yUrl(one.url), ["frozen"]);
+      expect(Date.now() - started).toBeLessThan(REPLY_TIMEOUT_MS + 1500);
+      publish(a, "frozen", "local");
+      expect(await b.next()).toEqual({ type: "publish", topic: "frozen", data: "local", clients: 2 });
+      a.close();
+      b.close();
+    } finally {
+      redis.thaw();
+    }
+  }, 15_000);
 });
