@@ -55,7 +55,6 @@ export class YSignaling {
     this.metrics.refusals[reason].inc();
   }
 
-
   closeAll(): void {
     for (const ws of this.present) ws.close(1001, "server shutting down");
   }

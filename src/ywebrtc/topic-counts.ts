@@ -6,8 +6,7 @@
 // messages are absolute values: a lost one is corrected by the node's next.
 // The state of a topic also keeps its hub name, so a publish builds no string for it.
 import { nanoid } from "nanoid";
-import type { Hub, Listening } from "../cluster/hub.ts";
-import type { Payload } from "../cluster/hub.ts";
+import type { Hub, Payload } from "../cluster/hub.ts";
 import { countGroup, countTopic, deliveryTopic } from "./topics.ts";
 
 /** How long a node that gains a topic waits for the other nodes' counts before going on without them. */
@@ -20,7 +19,7 @@ export interface TopicState {
   /** Counts of other nodes (none are 0), and their sum. */
   others: Map<string, number>;
   othersTotal: number;
-  listening: Listening;
+  stopListening: () => void;
   /** Settles once the other nodes' counts are known (or waiting for them gave up). */
   ready: Promise<void>;
   /** Nodes whose count is still awaited, and what to call when none is. */
@@ -76,14 +75,14 @@ export class TopicCounts {
     // The last one here: the others hear 0 and this node stops listening, so an empty topic costs nothing.
     this.topics.delete(topic);
     s.awaiting?.done();
-    s.listening.stop();
+    s.stopListening();
     this.hub.leave(countGroup(topic), this.node);
     this.state(topic, 0);
   }
 
   private gained(topic: string): Promise<void> {
-    const listening = this.hub.listen(countTopic(topic), (data) => this.heard(topic, data));
-    const s: TopicState = { hubTopic: deliveryTopic(topic), local: 1, others: new Map(), othersTotal: 0, listening, ready: Promise.resolve() };
+    const { stop } = this.hub.listen(countTopic(topic), (data) => this.heard(topic, data));
+    const s: TopicState = { hubTopic: deliveryTopic(topic), local: 1, others: new Map(), othersTotal: 0, stopListening: stop, ready: Promise.resolve() };
     this.topics.set(topic, s);
     s.ready = this.ask(topic, s).catch((error) => this.onError(error, topic));
     return s.ready;
