@@ -3,8 +3,8 @@
 import type { ServerName } from "./servers.ts";
 import { median } from "./stats.ts";
 
-export type SuiteName = "relay" | "busy" | "connections" | "registry" | "coldstart" | "cluster" | "tunnel" | "peers" | "peerjs" | "tracker";
-export const SUITES: readonly SuiteName[] = ["relay", "busy", "connections", "registry", "coldstart", "cluster", "tunnel", "peers", "peerjs", "tracker"];
+export type SuiteName = "relay" | "busy" | "connections" | "registry" | "coldstart" | "cluster" | "tunnel" | "peers" | "peerjs" | "tracker" | "ywebrtc";
+export const SUITES: readonly SuiteName[] = ["relay", "busy", "connections", "registry", "coldstart", "cluster", "tunnel", "peers", "peerjs", "tracker", "ywebrtc"];
 
 export type Values = Partial<Record<ServerName, number>>;
 

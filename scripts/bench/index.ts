@@ -20,6 +20,7 @@ import { ROOT, serverSpecs } from "./servers.ts";
 import type { SuiteContext } from "./suite.ts";
 import { trackerSuite } from "./tracker-suite.ts";
 import { tunnelSuite } from "./tunnel-suite.ts";
+import { ywebrtcSuite } from "./ywebrtc-suite.ts";
 
 const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   relay: relaySuite,
@@ -32,10 +33,11 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   peers: peersSuite,
   peerjs: peerjsSuite,
   tracker: trackerSuite,
+  ywebrtc: ywebrtcSuite,
 };
 
 /** Runs per figure unless --reps says otherwise: more where the figures are noisier and runs cheap. */
-const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, busy: 3, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, peers: 5, peerjs: 3, tracker: 3 };
+const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, busy: 3, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, peers: 5, peerjs: 3, tracker: 3, ywebrtc: 3 };
 
 /** Nothing the suite does should take this long; if it does, stop rather than hang. */
 const OVERALL_LIMIT_MS = 30 * 60 * 1000;

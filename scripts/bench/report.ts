@@ -24,6 +24,7 @@ const SUITE_TITLES: Record<SuiteName, string> = {
   peers: "Peers (/.webrtc)",
   peerjs: "PeerJS (reference: peer 1.0.2)",
   tracker: "WebTorrent tracker (WS /announce; reference: bittorrent-tracker)",
+  ywebrtc: "Yjs (/y-webrtc; reference: y-webrtc bin/server.js)",
 };
 
 const HEADER = ["figure", "unit", "ours", "reference", "bare", "ours/ref", "ours/bare", "target", "met"];

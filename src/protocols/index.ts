@@ -6,6 +6,7 @@ import { peersProtocol } from "../peers/module.ts";
 import { signalProtocol } from "../signal/module.ts";
 import { trackerProtocol } from "../tracker/module.ts";
 import { tunnelProtocol } from "../tunnel/module.ts";
+import { yWebrtcProtocol } from "../ywebrtc/module.ts";
 import type { ProtocolModule } from "./module.ts";
 
-export const PROTOCOLS: readonly ProtocolModule[] = [signalProtocol, peersProtocol, tunnelProtocol, rondevuProtocol, peerjsProtocol, trackerProtocol];
+export const PROTOCOLS: readonly ProtocolModule[] = [signalProtocol, peersProtocol, tunnelProtocol, rondevuProtocol, peerjsProtocol, trackerProtocol, yWebrtcProtocol];

@@ -207,3 +207,73 @@ test("the tracker survives 30,000 seeded hostile frames", async () => {
     await srv.close();
   }
 }, 60_000);
+
+// WS /y-webrtc: seeded hostile frames from sockets that subscribe to random topics
+// too (budget flags lifted, so the frames reach the parser), while a legitimate
+// pair exchanges publishes; afterwards no topic is left behind.
+const Y_FRAMES = 30_000;
+const yTemplates = [
+  { type: "subscribe", topics: ["fz-room"] },
+  { type: "unsubscribe", topics: ["fz-room"] },
+  { type: "publish", topic: "fz-room", data: { type: "announce", from: "fz" } },
+  { type: "publish", topic: "fz-room", data: { type: "signal", from: "fz", to: "x", token: 0.1, signal: { type: "offer", sdp: "v=0" } } },
+  { type: "ping" },
+].map((m) => JSON.stringify(m));
+
+function hostileYFrame(rng: Rng): string | Uint8Array {
+  switch (rng.int(7)) {
+    case 0:
+      return mutateText(rng, rng.pick(yTemplates));
+    case 1:
+      return JSON.stringify(randomJson(rng));
+    case 2:
+      return crypto.getRandomValues(new Uint8Array(1 + rng.int(64)));
+    case 3:
+      return "{".repeat(1 + rng.int(5000));
+    case 4:
+      return JSON.stringify({ type: "publish", topic: `fz-${rng.int(20)}`, data: "x".repeat(rng.int(70_000)) });
+    case 5:
+      return JSON.stringify({ type: rng.pick(["subscribe", "unsubscribe"]), topics: Array.from({ length: rng.int(80) }, () => (rng.int(4) === 0 ? rng.int(9) : `fz-${rng.int(500)}`)) });
+    default:
+      return rng.pick(yTemplates).replaceAll("fz-room", `fz-${rng.int(20)}`);
+  }
+}
+
+test(`y-webrtc survives ${Y_FRAMES} seeded hostile frames (seed ${SEED})`, async () => {
+  const srv = startServer({ wsConnectRate: 1_000_000, yWebrtcPublishRate: 1_000_000 });
+  const url = `${srv.url.replace(/^http/, "ws")}/y-webrtc`;
+  try {
+    const rng = seeded(SEED + 24);
+    let sent = 0;
+    const worker = async () => {
+      let socket = await TestSocket.open(url);
+      while (sent < Y_FRAMES) {
+        if (socket.ws.readyState !== WebSocket.OPEN) socket = await TestSocket.open(url);
+        for (let i = 0; i < 200 && sent < Y_FRAMES; i++, sent++) socket.send(hostileYFrame(rng));
+        while (socket.ws.bufferedAmount > 1 << 20) await Bun.sleep(1);
+        await Bun.sleep(0);
+      }
+      socket.close();
+    };
+    const legit = async (round: number) => {
+      const [a, b] = [await TestSocket.open(url), await TestSocket.open(url)];
+      for (const s of [a, b]) {
+        s.send({ type: "subscribe", topics: [`legit-${round}`] });
+        s.send({ type: "ping" });
+        await s.next({ type: "pong" }, 10_000);
+      }
+      a.send({ type: "publish", topic: `legit-${round}`, data: "hello" });
+      expect(await b.next({ type: "publish" }, 10_000)).toEqual({ type: "publish", topic: `legit-${round}`, data: "hello", clients: 2 });
+      a.close();
+      b.close();
+    };
+    const barrage = Promise.all(Array.from({ length: 4 }, worker));
+    await legit(1); // during
+    await barrage;
+    await legit(2); // after
+    await Bun.sleep(300);
+    expect(await (await fetch(`${srv.url}/metrics`)).text()).toContain("gemmapod_signal_ywebrtc_topics 0");
+  } finally {
+    await srv.close();
+  }
+}, 60_000);
