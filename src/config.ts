@@ -29,6 +29,10 @@ export interface Config {
   wsConnectRate: number;
   wsMessageRate: number;
   maxConnections: number;
+  /** Open websockets one client address may hold (X-Forwarded-For's with --trust-proxy). */
+  maxConnectionsPerAddress: number;
+  /** Bun's frame cap for every websocket; 0: what the protocols need (see websocketFrameCap). */
+  maxFrameBytes: number;
   maxSessionsPerSocket: number;
   maxSessionsPerPod: number;
   sessionAnswerTimeoutMs: number;
@@ -96,6 +100,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   wsConnectRate: 50,
   wsMessageRate: 100,
   maxConnections: 50_000,
+  maxConnectionsPerAddress: 1000,
+  maxFrameBytes: 0,
   maxSessionsPerSocket: 8,
   maxSessionsPerPod: 256,
   sessionAnswerTimeoutMs: 30_000,
@@ -223,6 +229,15 @@ export const FLAGS: readonly Flag[] = [
   flag({ key: "wsConnectRate", flag: "--ws-connect-rate", env: ["GEMMAPOD_SIGNAL_WS_CONNECT_RATE"], value: "N", help: "new websocket connections per second per client address (burst twice that)", parse: integer(1, 1_000_000) }),
   flag({ key: "wsMessageRate", flag: "--ws-message-rate", env: ["GEMMAPOD_SIGNAL_WS_MESSAGE_RATE"], value: "N", help: "messages per second per websocket outside its sessions' allowances (burst twice that); past it: error, close 1008", parse: integer(1, 1_000_000) }),
   flag({ key: "maxConnections", flag: "--max-connections", env: ["GEMMAPOD_SIGNAL_MAX_CONNECTIONS"], value: "N", help: "open websockets in all; past it upgrades get 503", parse: integer(1, 10_000_000) }),
+  flag({ key: "maxConnectionsPerAddress", flag: "--max-connections-per-address", env: ["GEMMAPOD_SIGNAL_MAX_CONNECTIONS_PER_ADDRESS"], value: "N", help: "open websockets one client address may hold; past it upgrades get 429", parse: integer(1, 10_000_000) }),
+  flag({
+    key: "maxFrameBytes",
+    flag: "--max-frame-bytes",
+    env: ["GEMMAPOD_SIGNAL_MAX_FRAME_BYTES"],
+    value: "SIZE",
+    help: "largest websocket frame of any socket (0: twice --max-message-bytes, at least 128k+5); raise it only for JSS-framed tunnels with big responses: each connection may hold this much unfinished, up to SIZE x --max-connections",
+    parse: size(0, 64 * 1024 * 1024),
+  }),
   flag({ key: "maxSessionsPerSocket", flag: "--max-sessions-per-socket", env: ["GEMMAPOD_SIGNAL_MAX_SESSIONS_PER_SOCKET"], value: "N", help: "sessions one visitor socket may negotiate at once", parse: integer(1, 100_000) }),
   flag({ key: "maxSessionsPerPod", flag: "--max-sessions-per-pod", env: ["GEMMAPOD_SIGNAL_MAX_SESSIONS_PER_POD"], value: "N", help: "sessions being negotiated with one pod at once", parse: integer(1, 10_000_000) }),
   flag({ key: "sessionAnswerTimeoutMs", flag: "--session-answer-timeout", env: ["GEMMAPOD_SIGNAL_SESSION_ANSWER_TIMEOUT"], value: "MS", help: "a session with no answer by then ends; both sides are told", parse: integer(100, 3_600_000) }),

@@ -8,7 +8,7 @@ import { clientIp } from "./http/client-ip.ts";
 import { jsonError } from "./http/errors.ts";
 import { podCspConnectingTo, type PodHeaderOptions } from "./http/security-headers.ts";
 import { localUrl } from "./local-url.ts";
-import { WebSockets, type KindedData } from "./http/websockets.ts";
+import { WebSockets, websocketFrameCap, type KindedData } from "./http/websockets.ts";
 import { PodCache } from "./http/pod-cache.ts";
 import { ProxyWarning } from "./http/proxy-warning.ts";
 import type { Logger } from "./log/logger.ts";
@@ -113,7 +113,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const frameCap = { maxFrameBytes: maxMessageBytes * 2 };
   const sockets = new WebSockets(
     { signal: { ...broker.handlers(), ...frameCap }, peer: { ...peers.handlers(), ...frameCap }, tunnel: tunnels.handlers, "tunnel-visitor": tunnels.visitorHandlers },
-    { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning },
+    { maxConnections: settings.maxConnections, maxPerAddress: settings.maxConnectionsPerAddress, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning },
   );
   telemetry.track({
     connections: (kind) => sockets.countOf(kind),
@@ -199,7 +199,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
         "/signal": upgrading("/signal", (req, srv, address) => {
           const ip = sockets.admit(req, srv, address);
           if (typeof ip !== "string") return ip;
-          if (srv.upgrade(req, { data: newSocketData(settings.wsMessageRate * 2) })) return undefined;
+          if (srv.upgrade(req, { data: newSocketData(settings.wsMessageRate * 2, ip) })) return undefined;
           return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
         }),
         "/.tunnel": upgrading("/.tunnel", (req, srv) => tunnels.upgrade(req, srv)),
@@ -221,10 +221,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       },
       websocket: {
         ...sockets.handler(),
-        // One cap for every kind: what JSS-framed tunnel responses need (10 MB of
-        // base64 in one frame). /signal keeps its own: frames up to twice the limit
-        // get a JSON error, bigger ones close 1009 (see WebSockets).
-        maxPayloadLength: Math.max(maxMessageBytes * 2, tunnels.maxFrameBytes),
+        // One cap for every kind, what a stranger can make Bun hold per socket (see websocketFrameCap).
+        maxPayloadLength: websocketFrameCap([maxMessageBytes * 2, tunnels.maxFrameBytes], settings.maxFrameBytes),
         // A peer that stops reading must not make us buffer for it without end.
         backpressureLimit: 1024 * 1024,
         closeOnBackpressureLimit: true,
