@@ -15,6 +15,7 @@ import type { Logger } from "./log/logger.ts";
 import type { MetricsRegistry } from "./metrics/registry.ts";
 import { openBindings } from "./registry/bindings.ts";
 import { startJanitor } from "./registry/janitor.ts";
+import { StoreOutages } from "./registry/store-outages.ts";
 import { isManaged } from "./registry/types.ts";
 import type { Registry } from "./registry/types.ts";
 import { Broker } from "./signal/broker.ts";
@@ -78,6 +79,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const { log } = telemetry;
   const cache = new PodCache(settings.podCacheBytes, log);
   const warnings = new Warnings(log);
+  const outages = new StoreOutages(options.registry, log, telemetry.metrics.registry);
   const proxyWarning = settings.trustProxy ? undefined : new ProxyWarning(warnings);
   const expire = (id: string) => {
     cache.delete(id);
@@ -163,6 +165,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     health: () => ({ origins: broker.originPodIds(), sessions: broker.sessionCount(), ...clusterHealth(hub) }),
     console: webConsole.app,
     warnings,
+    outages,
     log,
     metrics: { registry: telemetry.metrics.registry, token: settings.metricsToken },
     observer: telemetry.pods,
@@ -259,6 +262,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     warnings,
     async close() {
       janitor?.stop();
+      outages.close();
       cache.clear();
       rondevu.close();
       webConsole.close();
