@@ -62,6 +62,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport | null> 
     clearInterval(sampling);
     await Promise.all(loops);
     await log.settled();
+    // Before the final check, which reads every pod through one node.
+    const rssEnd = cluster.nodes.map((_, i) => cluster.rss(i) ?? 0);
     const pods = { stored: 0, lost: 0 };
     for (const g of traffic) {
       const found = await g.lost?.(ctx);
@@ -71,7 +73,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport | null> 
     return {
       seconds: options.seconds,
       protocols: byProtocol(log.ops, windows),
-      nodes: cluster.nodes.map((n, i) => ({ node: i, rssMiB: [...rss[i]!.slice(0, 5), cluster.rss(i) ?? 0].map((b) => b / MiB), restarts: n.restarts })),
+      nodes: cluster.nodes.map((n, i) => ({ node: i, rssMiB: [...rss[i]!.slice(0, 5), rssEnd[i]!].map((b) => b / MiB), restarts: n.restarts })),
       faults: windows,
       pods,
     };

@@ -44,10 +44,12 @@ export function peersTraffic(): TrafficGenerator {
       let b: Awaited<ReturnType<typeof enter>> | undefined;
       try {
         b = await enter(ctx.nodes[j]!, room, kb);
-        // A hears of B across nodes, then offers to it by key.
-        await a.socket.next((m) => m.type === "peer-joined" && m.peer === kb.id, isError, "peer-joined of a peer on another node");
+        // A hears of B across nodes, then offers to it by key. Presence is news, not an answer: a
+        // notice published while Redis is away (or before the nodes re-announced) is lost, a failure.
+        await a.socket.next((m) => m.type === "peer-joined" && m.peer === kb.id, isError, "peer-joined of a peer on another node", { ms: 10_000 });
         a.socket.send({ type: "offer", to: kb.id, sdp: "soak offer" });
-        const got = await b.socket.next((m) => m.type === "offer", isError, "offer relayed by key");
+        // Relay by key has no receipt either: an offer lost with a dying node is a failure.
+        const got = await b.socket.next((m) => m.type === "offer", isError, "offer relayed by key", { ms: 10_000 });
         if (got.from !== ka.id || got.sdp !== "soak offer") throw new Error("wrong offer relayed");
       } finally {
         a.socket.close();

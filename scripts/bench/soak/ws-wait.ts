@@ -4,7 +4,8 @@ import { ANSWER_WAIT_MS, Unanswered } from "./op-log.ts";
 export interface OpSocket {
   ws: WebSocket;
   /** The next JSON frame matching `match`; rejects on an error frame `isError` matches, a close, or `ms`. */
-  next(match: (m: any) => boolean, isError?: (m: any) => boolean, step?: string): Promise<any>;
+  /** `notice`: the frame is news, not an answer: silence for `ms` is a failure, not "never answered". */
+  next(match: (m: any) => boolean, isError?: (m: any) => boolean, step?: string, notice?: { ms: number }): Promise<any>;
   send(m: unknown): void;
   close(): void;
 }
@@ -34,8 +35,8 @@ export function openSocket(url: string, ms = ANSWER_WAIT_MS): Promise<OpSocket> 
         ws,
         send: (m) => ws.send(JSON.stringify(m)),
         close: () => ws.close(),
-        async next(match, isError = () => false, step = "the answer") {
-          const wait = ANSWER_WAIT_MS;
+        async next(match, isError = () => false, step = "the answer", notice) {
+          const wait = notice?.ms ?? ANSWER_WAIT_MS;
           const deadline = Date.now() + wait;
           for (;;) {
             const i = frames.findIndex((m) => match(m) || isError(m));
@@ -45,7 +46,7 @@ export function openSocket(url: string, ms = ANSWER_WAIT_MS): Promise<OpSocket> 
               return m;
             }
             if (closed) throw new Error(closed);
-            if (Date.now() > deadline) throw new Unanswered(`no ${step} in ${wait} ms`);
+            if (Date.now() > deadline) throw notice ? new Error(`no ${step} in ${wait} ms`) : new Unanswered(`no ${step} in ${wait} ms`);
             await Promise.race([new Promise<void>((r) => (wake = r)), Bun.sleep(100)]);
           }
         },
