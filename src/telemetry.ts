@@ -6,7 +6,7 @@ import { Logger } from "./log/logger.ts";
 import { RefusalSummary } from "./log/refusal-summary.ts";
 import type { HubStatus } from "./cluster/hub.ts";
 import type { SocketKind } from "./http/websockets.ts";
-import { declareServerMetrics, SOCKET_KINDS, type ServerMetrics } from "./metrics/server-metrics.ts";
+import { declareServerMetrics, type ServerMetrics } from "./metrics/server-metrics.ts";
 import type { PodRecord } from "./registry/types.ts";
 import { SignalObserver } from "./signal/signal-observer.ts";
 
@@ -35,25 +35,13 @@ export class Telemetry {
   }
 
   /** Gauges read at scrape time from the parts that own the numbers. */
-  track(live: {
-    connections(kind: SocketKind): number;
-    origins(): number;
-    sessions(): number;
-    cache: PodCache;
-    peers(): { peers: number; rooms: number };
-    tunnels(): number;
-    cluster(): HubStatus | null;
-  }): void {
+  track(live: { kinds: readonly SocketKind[]; connections(kind: SocketKind): number; cache: PodCache; cluster(): HubStatus | null }): void {
     const m = this.metrics;
-    for (const kind of SOCKET_KINDS) m.connections[kind].track(() => live.connections(kind));
-    m.peersOnline.track(() => live.peers().peers);
-    m.rooms.track(() => live.peers().rooms);
-    m.tunnelsOnline.track(live.tunnels);
+    const connections = m.registry.gauge({ name: "gemmapod_signal_connections", help: "Open websocket connections by socket kind.", labels: { kind: live.kinds } });
+    for (const kind of live.kinds) connections.with({ kind }).track(() => live.connections(kind));
     m.clusterNodes.track(() => live.cluster()?.nodes ?? 0);
     m.clusterRouted.track(() => live.cluster()?.routed ?? 0);
     m.clusterRedisErrors.track(() => live.cluster()?.redisErrors ?? 0);
-    m.originsOnline.track(live.origins);
-    m.sessionsNegotiating.track(live.sessions);
     m.podCacheHits.track(() => live.cache.hits);
     m.podCacheMisses.track(() => live.cache.misses);
   }

@@ -10,6 +10,7 @@ import { connectionsSuite } from "./connections-suite.ts";
 import { FigureSet, type SuiteName } from "./figures.ts";
 import { referenceRuntime } from "./node-runtime.ts";
 import { parseBenchArgs, USAGE } from "./options.ts";
+import { peerjsSuite } from "./peerjs-suite.ts";
 import { peersSuite } from "./peers-suite.ts";
 import { killChildrenOnExit } from "./processes.ts";
 import { registrySuite } from "./registry-suite.ts";
@@ -30,11 +31,12 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   cluster: clusterSuite,
   tunnel: tunnelSuite,
   peers: peersSuite,
+  peerjs: peerjsSuite,
   soak: soakSuite,
 };
 
 /** Runs per figure unless --reps says otherwise: more where the figures are noisier and runs cheap. */
-const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, busy: 3, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, peers: 5, soak: 1 };
+const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, busy: 3, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, peers: 5, peerjs: 3, soak: 1 };
 
 /** Nothing the suite does should take this long; if it does, stop rather than hang. */
 const OVERALL_LIMIT_MS = 30 * 60 * 1000;

@@ -22,6 +22,7 @@ const SUITE_TITLES: Record<SuiteName, string> = {
   cluster: "Cluster (ours only: one node vs. two nodes on Redis)",
   tunnel: "Tunnel",
   peers: "Peers (/.webrtc)",
+  peerjs: "PeerJS (reference: peer 1.0.2)",
   soak: "Chaos soak (its own table, in docs/cluster.md)",
 };
 

@@ -10,6 +10,9 @@ interface Holding {
   onLost: () => void;
 }
 
+const EARLY_KEPT_MS = 10_000;
+const MAX_EARLY = 10_000;
+
 /** A stored claim, read back. */
 export function parseClaim(stored: string): { node: string; epoch: number; value: string } | null {
   const m = /^([^|]*)\|(\d+)\|([\s\S]*)$/.exec(stored);
@@ -24,6 +27,12 @@ export function parseClaim(stored: string): { node: string; epoch: number; value
 export class RedisClaims {
   /** By `epoch:name`: the same name may be held twice for a moment while one replaces the other. */
   private readonly holdings = new Map<string, Holding>();
+  /**
+   * Takeovers heard for claims not (yet) held, by `epoch:name`, with when they were heard. The
+   * takeover comes on the subscriber connection and may overtake the claim's own reply on the
+   * command connection; without this, both sockets would think they hold the name.
+   */
+  private readonly early = new Map<string, number>();
 
   constructor(
     private readonly link: RedisLink,
@@ -40,6 +49,8 @@ export class RedisClaims {
     const holding: Holding = { name, epoch, stored: stored(epoch), onLost };
     const key = `${epoch}:${name}`;
     this.holdings.set(key, holding);
+    // Taken already, before this node heard it had it: lost once the caller holds it (as any loss comes).
+    if (this.early.delete(key)) setTimeout(() => this.holdings.delete(key) && onLost(), 0);
     return {
       release: () => {
         if (this.holdings.delete(key)) release(epoch);
@@ -51,9 +62,19 @@ export class RedisClaims {
   lost(epoch: number, name: string): void {
     const key = `${epoch}:${name}`;
     const holding = this.holdings.get(key);
-    if (!holding) return;
+    if (!holding) return this.heardEarly(key);
     this.holdings.delete(key);
     holding.onLost();
+  }
+
+  /** Kept briefly and boundedly: a reply overtaken by its takeover comes within a round trip. */
+  private heardEarly(key: string): void {
+    const now = performance.now();
+    for (const [k, at] of this.early) {
+      if (at > now - EARLY_KEPT_MS && this.early.size < MAX_EARLY) break;
+      this.early.delete(k);
+    }
+    this.early.set(key, now);
   }
 
   /** Restores what Redis forgot and gives up what another node took while this one was away. */

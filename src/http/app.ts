@@ -10,11 +10,11 @@ import { podRoutes, type PodRoutesOptions } from "./pod-routes.ts";
 import type { Warnings } from "../warnings.ts";
 
 export interface AppOptions extends PodRoutesOptions {
-  /** The Rondevu discovery API and where to mount it. */
-  rondevu?: { prefix: string; app: Hono<any> };
+  /** Protocols' HTTP APIs (Rondevu) and where to mount them. */
+  mounts?: { prefix: string; app: Hono<any> }[];
   adminToken?: string;
   /** Live broker figures for `/health`. */
-  health: () => { origins: string[]; sessions: number; cluster?: HubStatus };
+  health: () => Record<string, unknown> & { cluster?: HubStatus };
   /** The web console (`/` and `/console/…`). */
   console?: Hono<any>;
   /** Setup problems noticed so far, listed on `/health`. */
@@ -42,7 +42,7 @@ export function createApp(options: AppOptions): Hono {
   );
   const { metrics } = options;
   if (metrics) app.get("/metrics", (c) => metricsResponse(metrics.registry, metrics.token, c.req.header("authorization")));
-  if (options.rondevu) app.route(options.rondevu.prefix, options.rondevu.app);
+  for (const mount of options.mounts ?? []) app.route(mount.prefix, mount.app);
   if (options.console) app.route("/", options.console);
   app.route(
     "/",

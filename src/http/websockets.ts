@@ -4,8 +4,8 @@ import { clientIp } from "./client-ip.ts";
 import { jsonError } from "./errors.ts";
 import type { ProxyWarning } from "./proxy-warning.ts";
 
-/** Every websocket the server accepts says which protocol it speaks; Bun.serve has one handler for all. */
-export type SocketKind = "signal" | "peer" | "tunnel" | "tunnel-visitor";
+/** Every websocket the server accepts says which protocol's socket it is; Bun.serve has one handler for all. */
+export type SocketKind = string;
 
 export interface KindedData {
   kind: SocketKind;
@@ -37,7 +37,7 @@ export interface SocketHandlers<T> {
   maxFrameBytes?: number;
 }
 
-type Handlers = { [K in SocketKind]?: SocketHandlers<any> };
+type Handlers = Record<SocketKind, SocketHandlers<any>>;
 
 /**
  * One Bun websocket handler that hands each event to its socket's protocol,
@@ -46,7 +46,7 @@ type Handlers = { [K in SocketKind]?: SocketHandlers<any> };
  */
 export class WebSockets {
   private open = 0;
-  private readonly byKind: Record<SocketKind, number> = { signal: 0, peer: 0, tunnel: 0, "tunnel-visitor": 0 };
+  private readonly byKind = new Map<SocketKind, number>();
   private readonly connectLimiter: RateLimiter;
   /** Open sockets per client address; an address leaves the map with its last socket. */
   private readonly byAddress = new Map<string, number>();
@@ -64,7 +64,7 @@ export class WebSockets {
 
   /** Open sockets of one kind (metrics). */
   countOf(kind: SocketKind): number {
-    return this.byKind[kind];
+    return this.byKind.get(kind) ?? 0;
   }
 
   /** The client's address if it may open one more socket, else the refusal to send. */
@@ -87,7 +87,7 @@ export class WebSockets {
     return {
       open: (ws) => {
         this.open++;
-        this.byKind[ws.data.kind]++;
+        this.byKind.set(ws.data.kind, this.countOf(ws.data.kind) + 1);
         this.byAddress.set(ws.data.ip, (this.byAddress.get(ws.data.ip) ?? 0) + 1);
         of(ws).open?.(ws);
       },
@@ -99,7 +99,7 @@ export class WebSockets {
       drain: (ws) => of(ws).drain?.(ws),
       close: (ws, code, reason) => {
         this.open--;
-        this.byKind[ws.data.kind]--;
+        this.byKind.set(ws.data.kind, this.countOf(ws.data.kind) - 1);
         const left = (this.byAddress.get(ws.data.ip) ?? 1) - 1;
         if (left > 0) this.byAddress.set(ws.data.ip, left);
         else this.byAddress.delete(ws.data.ip);

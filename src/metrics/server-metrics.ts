@@ -15,8 +15,6 @@ export const UPLOAD_REFUSALS = ["invalid", "unauthorized", "forbidden", "too_lar
 export const ENCODINGS = ["identity", "gzip", "br"] as const;
 export const RONDEVU_OPERATIONS = ["topics", "offer", "sessions", "answer", "poll", "leave", "health", "other"] as const;
 export const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
-/** Add a kind here (and track its count) for each new kind of socket. */
-export const SOCKET_KINDS = ["signal", "peer", "tunnel", "tunnel-visitor"] as const;
 
 export type FrameType = (typeof FRAME_TYPES)[number];
 export type SessionFailure = (typeof SESSION_FAILURES)[number];
@@ -31,7 +29,6 @@ export type SeriesOf<C, V extends string> = Record<V, C>;
 
 export interface ServerMetrics {
   readonly registry: MetricsRegistry;
-  readonly connections: SeriesOf<Gauge, (typeof SOCKET_KINDS)[number]>;
   readonly originsOnline: Gauge;
   readonly sessionsNegotiating: Gauge;
   readonly sessionsStarted: Counter;
@@ -62,7 +59,6 @@ export interface ServerMetrics {
 
 export function declareServerMetrics(registry = new MetricsRegistry()): ServerMetrics {
   registry.gauge({ name: `${P}build_info`, help: "Always 1; the version label says which build runs.", labels: { version: [VERSION] } }).with({ version: VERSION }).set(1);
-  const connections = registry.gauge({ name: `${P}connections`, help: "Open websocket connections by socket kind.", labels: { kind: SOCKET_KINDS } });
   const sessionsFailed = registry.counter({ name: `${P}sessions_failed_total`, help: "Visitor offers that got no answer, by reason.", labels: { reason: SESSION_FAILURES } });
   const frames = registry.counter({ name: `${P}relayed_frames_total`, help: "Signaling frames accepted for relay between origins and visitors, by type (an offer whose origin turns out offline counts too).", labels: { type: FRAME_TYPES } });
   const refusals = registry.counter({ name: `${P}limit_refusals_total`, help: "Requests, connections and messages refused by a limit, by limit.", labels: { limit: LIMITS } });
@@ -82,7 +78,6 @@ export function declareServerMetrics(registry = new MetricsRegistry()): ServerMe
   const tunnelResponses = registry.counter({ name: `${P}tunnel_responses_total`, help: "Responses to requests through a tunnel (/tunnel/<name>/… or its subdomain), by status class.", labels: { code: STATUS_CLASSES } });
   const metrics: ServerMetrics = {
     registry,
-    connections: connections.byLabel(),
     originsOnline: registry.gauge({ name: `${P}origins_online`, help: "Pods with a live origin." }).with(),
     sessionsNegotiating: registry.gauge({ name: `${P}sessions_negotiating`, help: "Visitor sessions being negotiated." }).with(),
     sessionsStarted: registry.counter({ name: `${P}sessions_started_total`, help: "Visitor offers relayed to a live origin." }).with(),

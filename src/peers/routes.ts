@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import { jsonError } from "../http/errors.ts";
-import type { KindedData, WebSockets } from "../http/websockets.ts";
+import type { KindedData } from "../http/websockets.ts";
 import { SignedRequestVerifier } from "../identity/signed-request.ts";
 import { authHost, newAuthState } from "../identity/socket-auth.ts";
 import { servePeerClient } from "../client/peer-bundle.ts";
@@ -10,27 +10,24 @@ import { DEFAULT_ROOM, ROOM_NAME } from "./protocol.ts";
 import type { PeerSocketData } from "./socket-data.ts";
 
 export interface PeerRouteOptions {
-  sockets: WebSockets;
   publicUrl: string | undefined;
   budget: BudgetPolicy;
   ice: IceServerOptions;
 }
 
-/** Bun.serve routes of the peers feature: the socket, ICE servers for signed requests, the browser client. */
+/** The peers feature's `/.webrtc` upgrade (after the shared gate), and its routes: ICE servers for signed requests, the browser client. */
 export function peerRoutes(options: PeerRouteOptions) {
   const verifier = new SignedRequestVerifier();
-  return {
-    "/.webrtc": (req: Request, srv: Server<KindedData>): Response | undefined => {
-      const room = roomOf(req.url);
-      if (room === null) return jsonError(400, "room must be 1-64 characters of A-Z a-z 0-9 . _ -");
-      const host = authHost(req, options.publicUrl);
-      if (host === null) return jsonError(400, "a Host header is needed to sign in");
-      const ip = options.sockets.admit(req, srv);
-      if (typeof ip !== "string") return ip;
-      const data: PeerSocketData = { kind: "peer", ip, room, auth: newAuthState(host), budget: new MessageBudget(options.budget), stage: "signing-in" };
-      if (srv.upgrade(req, { data })) return undefined;
-      return jsonError(426, "WS /.webrtc expects a websocket upgrade", { Upgrade: "websocket" });
-    },
+  const upgrade = (req: Request, srv: Server<KindedData>, ip: string): Response | undefined => {
+    const room = roomOf(req.url);
+    if (room === null) return jsonError(400, "room must be 1-64 characters of A-Z a-z 0-9 . _ -");
+    const host = authHost(req, options.publicUrl);
+    if (host === null) return jsonError(400, "a Host header is needed to sign in");
+    const data: PeerSocketData = { kind: "peer", ip, room, auth: newAuthState(host), budget: new MessageBudget(options.budget), stage: "signing-in" };
+    if (srv.upgrade(req, { data })) return undefined;
+    return jsonError(426, "WS /.webrtc expects a websocket upgrade", { Upgrade: "websocket" });
+  };
+  const routes = {
     "/ice-servers": {
       // Credentials are relay bandwidth: only for a key that signed this request.
       GET: async (req: Request): Promise<Response> => {
@@ -42,6 +39,7 @@ export function peerRoutes(options: PeerRouteOptions) {
     },
     "/client/peer.js": { GET: servePeerClient },
   };
+  return { upgrade, routes };
 }
 
 /** The room a `/.webrtc` URL asks for, or null when it names none validly. */

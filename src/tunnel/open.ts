@@ -42,17 +42,15 @@ export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps
     handlers: broker.handlers(),
     visitorHandlers: http.visitorHandlers() as SocketHandlers<unknown>,
     /**
-     * The frame cap tunnels need from Bun: a streaming client's binary frame and a visitor's
-     * message. A JSS client's whole response in one JSON frame needs more only past that
-     * (up to 10 MB of body): the operator opts in with --max-frame-bytes.
+     * The frame cap a tunnel client needs from Bun: a streaming client's binary frame. A JSS
+     * client's whole response in one JSON frame needs more only past that (up to 10 MB of
+     * body): the operator opts in with --max-frame-bytes.
      */
-    maxFrameBytes: Math.max(MAX_BINARY_FRAME_BYTES, MAX_CONTROL_BYTES, MAX_VISITOR_MESSAGE_BYTES),
-    /** `WS /.tunnel`. */
-    upgrade(req: Request, srv: Server<unknown>): Response | undefined {
-      const ip = deps.admit(req, srv);
-      if (typeof ip !== "string") return ip;
-      return broker.upgrade(req, srv, ip) ?? undefined;
-    },
+    maxFrameBytes: Math.max(MAX_BINARY_FRAME_BYTES, MAX_CONTROL_BYTES, settings.maxFrameBytes),
+    /** A visitor's message through a tunnel. */
+    visitorFrameBytes: MAX_VISITOR_MESSAGE_BYTES,
+    /** `WS /.tunnel`, once the shared gate admitted the client at `ip`. */
+    upgrade: (req: Request, srv: Server<unknown>, ip: string): Response | undefined => broker.upgrade(req, srv, ip) ?? undefined,
     tunnels: () => broker.tunnels(),
     closeAll: () => broker.closeAll(),
   };

@@ -89,3 +89,58 @@ test(`broker survives ${FRAMES} seeded hostile frames (seed ${SEED})`, async () 
     await srv.close();
   }
 }, 60_000);
+
+test("PeerJS survives seeded hostile frames at /peerjs/peerjs; a real pair still talks, and what waited for absent ids drains", async () => {
+  const { openPeer, peerjsUrl } = await import("../helpers/peerjs.ts");
+  const srv = startServer({ peerjsMessageRate: 1_000_000, wsConnectRate: 1_000_000, peerjsExpireTimeoutMs: 300, peerjsQueueBytes: 1024 * 1024 });
+  try {
+    const rng = seeded(SEED + 22);
+    const peerjsTemplates = ["OFFER", "ANSWER", "CANDIDATE", "LEAVE", "EXPIRE", "HEARTBEAT", "ID-TAKEN", "OPEN"].map((type) => JSON.stringify({ type, dst: "fuzz-1", payload: { sdp: { type: "offer", sdp: "v=0" }, connectionId: "dc_x" } }));
+    const frame = (): string | Uint8Array => {
+      switch (rng.int(7)) {
+        case 0:
+          return mutateText(rng, rng.pick(peerjsTemplates));
+        case 1:
+          return JSON.stringify(randomJson(rng));
+        case 2:
+          return crypto.getRandomValues(new Uint8Array(1 + rng.int(64)));
+        case 3:
+          return rng.pick(["null", "[]", "1", '"x"', "{}", '{"type":null}', '{"type":"OFFER"}', '{"type":"OFFER","dst":7}', '{"type":"LEAVE"}', "[".repeat(1 + rng.int(3000))]);
+        case 4:
+          return JSON.stringify({ type: "OFFER", dst: `absent-${rng.int(5000)}`, payload: "x".repeat(rng.int(70_000)) });
+        default:
+          return rng.pick(peerjsTemplates).replace("fuzz-1", rng.int(2) ? `fuzz-${rng.int(4)}` : `absent-${rng.int(5000)}`);
+      }
+    };
+    let sent = 0;
+    const FRAMES_PEERJS = 30_000;
+    const worker = async (n: number) => {
+      const url = peerjsUrl(srv.url, { key: "peerjs", id: `fuzz-${n}`, token: `t${n}` });
+      let socket = await TestSocket.open(url);
+      while (sent < FRAMES_PEERJS) {
+        if (socket.ws.readyState !== WebSocket.OPEN) socket = await TestSocket.open(url);
+        for (let i = 0; i < 200 && sent < FRAMES_PEERJS; i++, sent++) socket.send(frame());
+        while (socket.ws.bufferedAmount > 1 << 20) await Bun.sleep(1);
+        await Bun.sleep(0);
+      }
+      socket.close();
+    };
+    const pair = async (round: number) => {
+      const a = await openPeer(srv.url, `legit-a-${round}`);
+      const b = await openPeer(srv.url, `legit-b-${round}`);
+      a.send({ type: "OFFER", dst: `legit-b-${round}`, payload: { sdp: "real" } });
+      expect(await b.next({ type: "OFFER" }, 10_000)).toEqual({ type: "OFFER", src: `legit-a-${round}`, dst: `legit-b-${round}`, payload: { sdp: "real" } });
+      a.close();
+      b.close();
+    };
+    const barrage = Promise.all([0, 1, 2, 3].map(worker));
+    await pair(1);
+    await barrage;
+    await pair(2);
+    expect((await fetch(`${srv.url}/health`)).status).toBe(200);
+    await Bun.sleep(800);
+    expect(await (await fetch(`${srv.url}/metrics`)).text()).toContain("gemmapod_signal_peerjs_held_messages 0");
+  } finally {
+    await srv.close();
+  }
+}, 60_000);

@@ -4,7 +4,8 @@ import { chromium, type Browser } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: e.g. a fake camera (--use-fake-device-for-media-stream --use-fake-ui-for-media-stream). */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -13,6 +14,7 @@ export async function launchChromium(): Promise<Browser> {
       "--no-first-run", "--disable-component-update", "--disable-sync",
       // No network here: host candidates on loopback must carry the connection.
       "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+      ...extraArgs,
     ],
   });
 }

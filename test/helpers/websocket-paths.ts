@@ -19,6 +19,7 @@ export const WEBSOCKET_PATHS: WebsocketPath[] = [
   fixed("/signal", "/signal"),
   fixed("/.webrtc", "/.webrtc?room=attack"),
   fixed("/.tunnel", "/.tunnel"),
+  fixed("/peerjs/peerjs", "/peerjs/peerjs?key=peerjs&id=attacker-1&token=t0k3n"),
   {
     // A visitor's websocket carried through a tunnel to the client's local server.
     name: "/tunnel/<name>/ (visitor socket)",

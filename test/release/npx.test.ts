@@ -56,7 +56,7 @@ function start(command: string[]) {
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
   const url = (async () => {
     for (let i = 0; i < 300; i++) {
-      const found = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+      const found = /locally: (http:\/\/[^\s;]+)/.exec(output)?.[1];
       if (found) return found;
       await Bun.sleep(20);
     }
