@@ -17,7 +17,7 @@ test.skipIf(!redisOrSkip())("60 s of faults under traffic: no failure outside a 
     expect({ protocol: p.protocol, failedOutside: p.failedOutside, unanswered: p.unanswered, examples: p.examples }).toEqual({ protocol: p.protocol, failedOutside: 0, unanswered: 0, examples: [] });
     expect(p.ok).toBeGreaterThan(p.tried / 2);
   }
-  expect(report.protocols.map((p) => p.protocol).sort()).toEqual(["/.webrtc rooms", "/signal sessions", "Rondevu", "pods", "tunnel"].sort());
+  expect(report.protocols.map((p) => p.protocol).sort()).toEqual(["/.webrtc rooms", "/signal sessions", "PeerJS", "Rondevu", "pods", "tunnel"].sort());
   expect(report.pods.stored).toBeGreaterThan(10);
   expect(report.pods.lost).toBe(0);
 });

@@ -8,6 +8,7 @@ import { faultKinds, runFaults } from "./faults.ts";
 import { OpLog } from "./op-log.ts";
 import { startSoakCluster } from "./soak-cluster.ts";
 import { byProtocol, type SoakReport } from "./soak-report.ts";
+import { peerjsTraffic } from "./traffic-peerjs.ts";
 import { peersTraffic } from "./traffic-peers.ts";
 import { podTraffic } from "./traffic-pods.ts";
 import { rondevuTraffic } from "./traffic-rondevu.ts";
@@ -17,7 +18,7 @@ import type { TrafficContext, TrafficGenerator } from "./traffic.ts";
 
 /** Every protocol's traffic: add a protocol's generator here. */
 export function allTraffic(): TrafficGenerator[] {
-  return [signalTraffic(), peersTraffic(), tunnelTraffic(), rondevuTraffic(), podTraffic()];
+  return [signalTraffic(), peersTraffic(), peerjsTraffic(), tunnelTraffic(), rondevuTraffic(), podTraffic()];
 }
 
 export interface SoakOptions {
