@@ -1,7 +1,7 @@
 // The tunnel client's side of one request: from the broker to the local server and back.
 import { sendableCloseCode } from "./socket-bridge.ts";
 import { gatheredBody } from "./gathered-body.ts";
-import { bodyFrameBytes, creditDue, encodeFrame, encodeWhole, FRAME, MAX_CHUNK_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
+import { bodyFrameBytes, creditDue, encodeFrame, encodeWhole, FRAME, wholeFits, type FrameKind, type ResponseHeaders } from "./protocol.ts";
 
 export interface RequestMessage {
   id: number;
@@ -162,10 +162,11 @@ export class HttpExchange extends ClientExchange {
     try {
       // A small body of known size goes whole: the broker answers it in one piece.
       const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-      if (response.body && Number.isInteger(declared) && declared <= Math.min(MAX_CHUNK_BYTES, this.link.window)) {
+      const head = { status: response.status, headers: out };
+      if (response.body && Number.isInteger(declared) && declared <= this.link.window && wholeFits(head, declared)) {
         const bytes = new Uint8Array(await response.arrayBuffer());
         if (this.finished) return;
-        this.link.send(encodeWhole(this.m.id, { status: response.status, headers: out }, bytes));
+        this.link.send(encodeWhole(this.m.id, head, bytes));
         return this.done(response.status);
       } else {
         this.json({ type: "head", status: response.status, headers: out });
