@@ -20,6 +20,8 @@ export const WEBSOCKET_PATHS: WebsocketPath[] = [
   fixed("/.webrtc", "/.webrtc?room=attack"),
   fixed("/.tunnel", "/.tunnel"),
   fixed("/peerjs/peerjs", "/peerjs/peerjs?key=peerjs&id=attacker-1&token=t0k3n"),
+  fixed("/y-webrtc", "/y-webrtc"),
+  fixed("/announce", "/announce"),
   {
     // A visitor's websocket carried through a tunnel to the client's local server.
     name: "/tunnel/<name>/ (visitor socket)",
