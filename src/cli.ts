@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { ConfigError, parseArgs } from "./config.ts";
 import { runHealthcheck } from "./healthcheck.ts";
+import { listeningLine } from "./local-url.ts";
 import { errorFields, Logger } from "./log/logger.ts";
 import { DataDirInUseError } from "./registry/data-dir-lock.ts";
 import { openRegistry } from "./registry/open.ts";
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
   if (process.platform !== "win32") process.on("SIGHUP", () => void server.reloadTls());
   // Announced once every listener is up (the UDP --stun-port too) and a supervisor's SIGTERM would shut down cleanly.
   server.ready.then(
-    () => log.notice(`gemmapod-signal listening on ${server.url}`, { registry: config.registry, version: VERSION, ...(config.stunPort ? { stun: `udp/${config.stunPort}` } : {}) }),
+    () => log.notice(listeningLine(config.hostname, server.port, server.url, config.publicUrl), { registry: config.registry, version: VERSION, ...(config.stunPort ? { stun: `udp/${config.stunPort}` } : {}) }),
     (error) => {
       log.error("could not start", errorFields(error));
       log.flush();

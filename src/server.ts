@@ -6,13 +6,14 @@ import { limitRequestBody } from "./http/body-limit.ts";
 import { clientIp } from "./http/client-ip.ts";
 import { podCspConnectingTo, type PodHeaderOptions } from "./http/security-headers.ts";
 import { localUrl } from "./local-url.ts";
-import { WebSockets, type KindedData, type SocketHandlers } from "./http/websockets.ts";
+import { WebSockets, websocketFrameCap, type KindedData, type SocketHandlers } from "./http/websockets.ts";
 import { PodCache } from "./http/pod-cache.ts";
 import { ProxyWarning } from "./http/proxy-warning.ts";
 import type { Logger } from "./log/logger.ts";
 import type { MetricsRegistry } from "./metrics/registry.ts";
 import { openBindings } from "./registry/bindings.ts";
 import { startJanitor } from "./registry/janitor.ts";
+import { StoreOutages } from "./registry/store-outages.ts";
 import { isManaged } from "./registry/types.ts";
 import type { Registry } from "./registry/types.ts";
 import { LocalHub } from "./cluster/local-hub.ts";
@@ -68,6 +69,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const { log } = telemetry;
   const cache = new PodCache(settings.podCacheBytes, log);
   const warnings = new Warnings(log);
+  const outages = new StoreOutages(options.registry, log, telemetry.metrics.registry);
   const proxyWarning = settings.trustProxy ? undefined : new ProxyWarning(warnings);
   const expire = (id: string) => {
     cache.delete(id);
@@ -82,7 +84,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const hooks = { onOriginRegistered: options.onOriginRegistered, onOriginDisconnected: options.onOriginDisconnected };
   const protocols = PROTOCOLS.map((module) => module.open({ settings, hub, registry: options.registry, bindings, admit, telemetry, warnings, hooks }));
   const socketHandlers = Object.assign({}, ...protocols.map((p) => p.sockets)) as Record<string, SocketHandlers<any>>;
-  const sockets = new WebSockets(socketHandlers, { maxConnections: settings.maxConnections, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning });
+  const sockets = new WebSockets(socketHandlers, { maxConnections: settings.maxConnections, maxPerAddress: settings.maxConnectionsPerAddress, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning });
   telemetry.track({ kinds: Object.keys(socketHandlers), connections: (kind) => sockets.countOf(kind), cache, cluster: () => hub.status() });
   const fieldsOf = (part: "health" | "status") => Object.assign({}, ...protocols.map((p) => p[part]?.())) as Record<string, unknown>;
 
@@ -120,6 +122,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     health: () => ({ ...fieldsOf("health"), ...clusterHealth(hub) }),
     console: webConsole.app,
     warnings,
+    outages,
     log,
     metrics: { registry: telemetry.metrics.registry, token: settings.metricsToken },
     observer: telemetry.pods,
@@ -167,9 +170,9 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       },
       websocket: {
         ...sockets.handler(),
-        // One cap for every kind: the largest any kind needs. A kind with a
-        // smaller one closes bigger frames with 1009 (see WebSockets).
-        maxPayloadLength: Math.max(maxMessageBytes * 2, ...Object.values(socketHandlers).map((h) => h.maxFrameBytes ?? 0)),
+        // One cap for every kind: the largest any kind needs (a kind with a smaller one closes
+        // bigger frames with 1009), what a stranger can make Bun hold per socket (see websocketFrameCap).
+        maxPayloadLength: websocketFrameCap([maxMessageBytes * 2, ...Object.values(socketHandlers).map((h) => h.maxFrameBytes ?? 0)], settings.maxFrameBytes),
         // A peer that stops reading must not make us buffer for it without end.
         backpressureLimit: 1024 * 1024,
         closeOnBackpressureLimit: true,
@@ -200,6 +203,7 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
     warnings,
     async close() {
       janitor?.stop();
+      outages.close();
       cache.clear();
       webConsole.close();
       await Promise.all(protocols.map((p) => p.close()));

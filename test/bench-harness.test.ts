@@ -195,3 +195,25 @@ describe.skipIf(!redisOrSkip())("cluster suite's nodes and tunnel phase", () => 
     }
   }, 60_000);
 });
+
+describe("tracker load generator", () => {
+  test("relays offers and answers through our tracker and the bare one, and measures idle memory", async () => {
+    const { runTrackerLoad } = await import("../scripts/bench/tracker-load.ts");
+    const { startBareTracker } = await import("../scripts/bench/bare-tracker.ts");
+    const floor = startBareTracker({ port: 0, hostname: "127.0.0.1" });
+    const tracker = startServer({ wsConnectRate: 1_000_000, trackerAnnounceBudget: 1_000_000 });
+    try {
+      for (const url of [`ws://127.0.0.1:${floor.port}/announce`, `${tracker.url.replace(/^http/, "ws")}/announce`]) {
+        const relay = await runTrackerLoad({ url, mode: "relay", swarms: 2, peers: 6, connections: 0, seconds: 0.3 });
+        expect(relay.failures).toBe(0);
+        expect(relay.relayedMessages).toBeGreaterThan(20); // offers and answers, a few rounds in each swarm
+        const idle = await runTrackerLoad({ url, mode: "idle", swarms: 0, peers: 0, connections: 50, seconds: 0, serverPid: process.pid });
+        expect(idle.failures).toBe(0);
+        expect(idle.bytesPerConnection).toBeNumber();
+      }
+    } finally {
+      floor.stop(true);
+      await tracker.close();
+    }
+  }, 30_000);
+});

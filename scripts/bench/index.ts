@@ -18,8 +18,12 @@ import { relaySuite } from "./relay-suite.ts";
 import { consoleTable, markdownSection, updateDocs, writeJson, type RunMeta } from "./report.ts";
 import { ROOT, serverSpecs } from "./servers.ts";
 import type { SuiteContext } from "./suite.ts";
+import { trackerSuite } from "./tracker-suite.ts";
 import { tunnelSuite } from "./tunnel-suite.ts";
 import { wanSuite } from "./wan-suite.ts";
+import { ywebrtcSuite } from "./ywebrtc-suite.ts";
+import { soakSuite } from "./soak-suite.ts";
+import { commit } from "./git-commit.ts";
 
 const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   relay: relaySuite,
@@ -32,19 +36,16 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   wan: wanSuite,
   peers: peersSuite,
   peerjs: peerjsSuite,
+  tracker: trackerSuite,
+  ywebrtc: ywebrtcSuite,
+  soak: soakSuite,
 };
 
 /** Runs per figure unless --reps says otherwise: more where the figures are noisier and runs cheap. */
-const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, busy: 3, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, wan: 3, peers: 5, peerjs: 3 };
+const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, busy: 3, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, wan: 3, peers: 5, peerjs: 3, tracker: 3, ywebrtc: 3, soak: 1 };
 
 /** Nothing the suite does should take this long; if it does, stop rather than hang. */
 const OVERALL_LIMIT_MS = 30 * 60 * 1000;
-
-function commit(): string {
-  const git = (...args: string[]) => Bun.spawnSync(["git", ...args], { cwd: ROOT, stdout: "pipe", stderr: "ignore" }).stdout.toString().trim();
-  const head = git("rev-parse", "--short", "HEAD") || "unknown";
-  return git("status", "--porcelain", "--untracked-files=no") ? `${head}+dirty` : head;
-}
 
 async function main(): Promise<void> {
   let options;
@@ -70,6 +71,8 @@ async function main(): Promise<void> {
     quick: options.quick,
     seconds: options.seconds,
     sockets: options.sockets,
+    // A soak run on its own writes its table unless --no-docs (a shortened run says so in it).
+    soak: { seconds: options.soakSeconds, docs: options.docs || (options.suites.length === 1 && !process.argv.includes("--no-docs")) },
     outDir,
     figures: new FigureSet(),
     notes: [],

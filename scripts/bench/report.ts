@@ -24,6 +24,9 @@ const SUITE_TITLES: Record<SuiteName, string> = {
   wan: "Tunnel over an emulated WAN (1 Gbit/s)",
   peers: "Peers (/.webrtc)",
   peerjs: "PeerJS (reference: peer 1.0.2)",
+  tracker: "WebTorrent tracker (WS /announce; reference: bittorrent-tracker)",
+  ywebrtc: "Yjs (/y-webrtc; reference: y-webrtc bin/server.js)",
+  soak: "Chaos soak (its own table, in docs/cluster.md)",
 };
 
 const HEADER = ["figure", "unit", "ours", "reference", "bare", "ours/ref", "ours/bare", "target", "met"];
@@ -92,13 +95,14 @@ const BEGIN = "<!-- bench:latest:begin (written by `bun run bench`; edit outside
 const END = "<!-- bench:latest:end -->";
 
 /** Replaces the generated section of the docs page, keeping everything outside the markers. */
-export function updateDocs(path: string, section: string): void {
-  const generated = `${BEGIN}\n${section}\n${END}`;
+/** Replaces what lies between the markers in `path` (appending them the first time). */
+export function updateDocs(path: string, section: string, markers = { begin: BEGIN, end: END }): void {
+  const generated = `${markers.begin}\n${section}\n${markers.end}`;
   const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n\n## Latest results\n\n";
-  const start = current.indexOf(BEGIN);
-  const end = current.indexOf(END);
+  const start = current.indexOf(markers.begin);
+  const end = current.indexOf(markers.end);
   const next =
-    start !== -1 && end > start ? current.slice(0, start) + generated + current.slice(end + END.length) : `${current.trimEnd()}\n\n${generated}\n`;
+    start !== -1 && end > start ? current.slice(0, start) + generated + current.slice(end + markers.end.length) : `${current.trimEnd()}\n\n${generated}\n`;
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, next);
 }

@@ -1,6 +1,7 @@
 // The servers under test, started one at a time as separate processes on
 // loopback. Their output goes to a log file (not a pipe someone must drain),
-// and the "listening on http://..." line every one of them prints says where.
+// and the line every one of them prints says where: "listening on http://..."
+// (ours: "listening on <bind> (<reach>); locally: http://...").
 import type { Subprocess } from "bun";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -108,7 +109,7 @@ export async function startServer(spec: ServerSpec, logDir: string, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = existsSync(log) ? readFileSync(log, "utf8") : "";
-    const url = /listening on (http:\/\/[^\s)"]+)/.exec(text)?.[1];
+    const url = /(?:listening on|locally:) (http:\/\/[^\s)";]+)/.exec(text)?.[1];
     if (url) {
       await waitForHealth(url, deadline);
       return { spec, url, wsUrl: `${url.replace(/^http/, "ws")}/signal`, pid: proc.pid, proc, stop: () => stopProcess(proc) };

@@ -10,6 +10,8 @@ export interface SuiteContext {
   seconds: number;
   /** Idle origin sockets at the top of the connections ramp. */
   sockets: number;
+  /** Length of the chaos soak, and whether its table goes into docs/cluster.md. */
+  soak: { seconds: number; docs: boolean };
   /** bench-results/: logs, the compiled binary, the pod fixture. */
   outDir: string;
   figures: FigureSet;

@@ -1,6 +1,6 @@
 import type { HubStatus } from "../cluster/hub.ts";
 import { Hono } from "hono";
-import { isStorageOutage } from "../registry/outage.ts";
+import { storeAwayResponse } from "../registry/store-outages.ts";
 import { errorFields, Logger } from "../log/logger.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { metricsResponse } from "../metrics/route.ts";
@@ -35,6 +35,8 @@ export function createApp(options: AppOptions): Hono {
       ...options.health(),
       registry: options.registry.name ?? "custom",
       damagedPods: options.registry.damagedPods?.() ?? 0,
+      // Still ok: signaling works, and every node shares the store; each store away and since when.
+      storesAway: options.outages?.list() ?? [],
       warnings: options.warnings.list(),
     }),
   );
@@ -58,7 +60,8 @@ export function createApp(options: AppOptions): Hono {
   const log = options.log ?? Logger.errorsOnly();
   app.onError((error, c) => {
     if (error instanceof HttpError) return jsonError(error.status, error.message, error.headers);
-    if (isStorageOutage(error)) return jsonError(503, "storage is unreachable for the moment, try again", { "Retry-After": "1" });
+    const away = options.outages?.noticed(error);
+    if (away) return storeAwayResponse(away);
     log.error("unhandled error", { method: c.req.method, path: c.req.path, ...errorFields(error) });
     return jsonError(500, "internal error");
   });

@@ -14,6 +14,8 @@ export interface ServedPod {
   gzip?: Variant;
   /** Settle once the fast brotli, or gzip, exists (or will not): wait for the one a client would get. */
   ready: Record<Encoding, Promise<void>>;
+  /** The owner key from its record: a cached page is served with it while the records' store is away. */
+  owner?: string;
 }
 
 type Encoding = "br" | "gzip";
@@ -70,7 +72,7 @@ export class PodCache {
    * uncached and uncompressed: compressing it anew for every request would cost
    * more CPU than the bandwidth it saves is worth.
    */
-  put(id: string, blob: Uint8Array): ServedPod {
+  put(id: string, blob: Uint8Array, owner?: string): ServedPod {
     const existing = this.entries.get(id);
     if (existing) return existing;
     const br = Promise.withResolvers<void>();
@@ -79,6 +81,7 @@ export class PodCache {
       identity: { bytes: blob, etag: strongEtag(blob) },
       ready: { br: br.promise, gzip: gzip.promise },
       markReady: { br: br.resolve, gzip: gzip.resolve },
+      owner,
     };
     if (blob.byteLength > this.maxBytes) {
       markAllReady(entry);

@@ -8,7 +8,8 @@ import { PodDataError } from "../registry/damaged-pods.ts";
 import { isManaged, type PodRecord, type Registry } from "../registry/types.ts";
 import { pickEncoding, type Encoding } from "./accept-encoding.ts";
 import { HttpError, jsonError } from "./errors.ts";
-import { etagMatches, type PodCache } from "./pod-cache.ts";
+import { etagMatches, type PodCache, type ServedPod } from "./pod-cache.ts";
+import type { StoreOutages } from "../registry/store-outages.ts";
 import { readBodyLimited } from "./read-body.ts";
 import { UploadGuard, type UploadPolicy } from "./upload-guard.ts";
 import { META_HEADERS, podHeaders, type PodHeaderOptions } from "./security-headers.ts";
@@ -31,6 +32,8 @@ export interface PodRoutesOptions {
   corsOrigins: string[];
   /** Told of every pod published and every page served (metrics, logs). */
   observer?: PodObserver;
+  /** Stores found away; their failures answer 503/507 (see createApp). */
+  outages?: StoreOutages;
 }
 
 export interface PodObserver {
@@ -62,7 +65,7 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
         await checkQuota(v.manifest.owner_pubkey.toLowerCase(), blob.byteLength);
       });
       await Promise.all(podIdsNamedBy(verified.manifest).map((podId) => options.bindings.bind(podId, ownerPubkey)));
-      cache.put(id, blob); // hash and start compressing at ingest, off the request path
+      cache.put(id, blob, ownerPubkey); // hash and start compressing at ingest, off the request path
       options.observer?.published(record);
       const base = options.publicUrl ?? new URL(c.req.url).origin;
       return c.json({ id, url: `${base}/${id}`, ownerPubkey, blobSize: blob.byteLength });
@@ -74,13 +77,12 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
 
   app.on(["GET", "HEAD"], `/${ID}`, async (c) => {
     const id = c.req.param("id");
-    // The record is checked every time so a deleted pod stops being served at once.
-    const record = await registry.getRecord(id);
-    let pod = record ? cache.get(id) : undefined;
+    const record = await recordOrCached(id);
+    let pod = record?.pod;
     if (record && !pod) {
       const blob = await readBlob(id);
       if (blob instanceof Response) return blob;
-      if (blob) pod = cache.put(id, blob);
+      if (blob) pod = cache.put(id, blob, record.ownerPubkey);
     }
     if (!record || !pod) return missing(id);
     if (c.req.method === "GET") registry.bumpHits(id).catch(() => undefined);
@@ -105,6 +107,21 @@ export function podRoutes(options: PodRoutesOptions): Hono<{ Bindings: { server:
     if (!record) return missing(c.req.param("id"));
     return Response.json(record, { headers: META_HEADERS });
   });
+
+  /**
+   * The record is checked every time so a deleted pod stops being served at once. While the
+   * records' store is away a cached page is served as it was: nothing can be deleted meanwhile.
+   */
+  async function recordOrCached(id: string): Promise<{ ownerPubkey: string; pod?: ServedPod } | null> {
+    try {
+      const record = await registry.getRecord(id);
+      return record && { ownerPubkey: record.ownerPubkey, pod: cache.get(id) };
+    } catch (error) {
+      const pod = cache.get(id);
+      if (pod?.owner && options.outages?.noticed(error)) return { ownerPubkey: pod.owner, pod };
+      throw error;
+    }
+  }
 
   /** Per-owner quotas; concurrent uploads may overshoot by the few in flight. */
   async function checkQuota(owner: string, bytes: number): Promise<void> {

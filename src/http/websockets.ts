@@ -9,6 +9,18 @@ export type SocketKind = string;
 
 export interface KindedData {
   kind: SocketKind;
+  /** The client's address as admit() read it: open sockets are counted per address. */
+  ip: string;
+}
+
+/**
+ * Bun's frame cap, one for every socket: Bun buffers an unfinished frame up to
+ * it before any protocol code runs, so it is what a stranger can make the server
+ * hold per socket. What the protocols need (`needed`: twice --max-message-bytes,
+ * a tunnel's binary frame), or more when the operator opts in (--max-frame-bytes).
+ */
+export function websocketFrameCap(needed: number[], optIn: number): number {
+  return Math.max(...needed, optIn);
 }
 
 /** What a protocol handles; `message` is the one every protocol needs. */
@@ -36,10 +48,12 @@ export class WebSockets {
   private open = 0;
   private readonly byKind = new Map<SocketKind, number>();
   private readonly connectLimiter: RateLimiter;
+  /** Open sockets per client address; an address leaves the map with its last socket. */
+  private readonly byAddress = new Map<string, number>();
 
   constructor(
     private readonly handlers: Handlers,
-    private readonly limits: { maxConnections: number; connectRate: number; trustProxy: boolean; proxyWarning?: ProxyWarning },
+    private readonly limits: { maxConnections: number; maxPerAddress: number; connectRate: number; trustProxy: boolean; proxyWarning?: ProxyWarning },
   ) {
     this.connectLimiter = new RateLimiter(limits.connectRate, limits.connectRate * 2);
   }
@@ -58,6 +72,10 @@ export class WebSockets {
     this.limits.proxyWarning?.check(req, server);
     if (this.open >= this.limits.maxConnections) return jsonError(503, "server is at its connection limit", { "Retry-After": "5" });
     const ip = known ?? clientIp(req, server, this.limits.trustProxy);
+    // Counted once open: upgrades still under way can overshoot by at most the connect burst.
+    if ((this.byAddress.get(ip) ?? 0) >= this.limits.maxPerAddress) {
+      return jsonError(429, `too many open websockets from this address (limit ${this.limits.maxPerAddress})`, { "Retry-After": "5" });
+    }
     const retry = this.connectLimiter.take(ip);
     if (retry > 0) return jsonError(429, "too many new connections from this address", { "Retry-After": String(retry) });
     return ip;
@@ -70,6 +88,7 @@ export class WebSockets {
       open: (ws) => {
         this.open++;
         this.byKind.set(ws.data.kind, this.countOf(ws.data.kind) + 1);
+        this.byAddress.set(ws.data.ip, (this.byAddress.get(ws.data.ip) ?? 0) + 1);
         of(ws).open?.(ws);
       },
       message: (ws, frame) => {
@@ -81,6 +100,9 @@ export class WebSockets {
       close: (ws, code, reason) => {
         this.open--;
         this.byKind.set(ws.data.kind, this.countOf(ws.data.kind) - 1);
+        const left = (this.byAddress.get(ws.data.ip) ?? 1) - 1;
+        if (left > 0) this.byAddress.set(ws.data.ip, left);
+        else this.byAddress.delete(ws.data.ip);
         of(ws).close?.(ws, code, reason);
       },
     };

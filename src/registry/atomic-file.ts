@@ -27,6 +27,16 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   await syncDirectory(dirname(path));
 }
 
+/** How much a disk probe writes: room for a small page and SQLite's next pages. */
+const PROBE_BYTES = 64 * 1024;
+
+/** Whether `dir`'s disk takes writes again (after it was full or failing): writes and removes a small temp file. */
+export async function probeDisk(dir: string): Promise<void> {
+  const path = join(dir, `${TEMP_PREFIX}probe`);
+  await writeFileAtomic(path, new Uint8Array(PROBE_BYTES));
+  await unlink(path);
+}
+
 /** Temp files start with this so a start-up sweep can tell them from real blobs. */
 export const TEMP_PREFIX = ".tmp-";
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { TEMP_PREFIX, writeFileAtomic } from "./atomic-file.ts";
+import { probeDisk, TEMP_PREFIX, writeFileAtomic } from "./atomic-file.ts";
 
 /**
  * Where pod pages live, apart from their records. A registry writes the page
@@ -18,6 +18,8 @@ export interface BlobStore {
   stat(id: string): Promise<{ size: number } | null>;
   /** Absent is fine. */
   delete(id: string): Promise<void>;
+  /** Rejects while the store cannot be used (see StoreOutages). */
+  probe(): Promise<void>;
 }
 
 /** Page first, then record: a record that cannot be stored takes its page away again. */
@@ -80,6 +82,10 @@ export class FileBlobStore implements BlobStore {
     await unlink(this.path(id)).catch((error) => {
       if (!isMissing(error)) throw error;
     });
+  }
+
+  probe(): Promise<void> {
+    return probeDisk(this.dir);
   }
 
   /**

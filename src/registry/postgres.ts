@@ -2,6 +2,7 @@ import { SQL } from "bun";
 import { putPageThenRecord, type BlobStore } from "./blob-store.ts";
 import { DamagedPods, pageSha256, readCheckedPage } from "./damaged-pods.ts";
 import { HitBatch } from "./hit-batch.ts";
+import type { StoreName } from "./outage.ts";
 import { migrate } from "./postgres-schema.ts";
 import type { ManagedRegistry, OwnerUsage, PodPage, PodRecord } from "./types.ts";
 
@@ -128,6 +129,12 @@ export class PostgresRegistry implements ManagedRegistry {
     await this.hits.flush();
     const rows = await this.sql<{ id: string }[]>`SELECT id FROM pods WHERE COALESCE(last_fetched_at, created_at) < ${cutoff}`;
     return rows.map((r) => r.id);
+  }
+
+  /** Postgres answers a query; the page store answers too. */
+  async probeStore(store: StoreName): Promise<void> {
+    if (store === "postgres") await this.sql`SELECT 1`;
+    else await this.blobs.probe();
   }
 
   private toRecord(row: PodRow): PodRecord {

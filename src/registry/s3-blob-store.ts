@@ -1,4 +1,5 @@
 import type { BlobStore } from "./blob-store.ts";
+import { StoreUnavailableError } from "./outage.ts";
 
 export interface S3Location {
   bucket: string;
@@ -45,29 +46,39 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(id: string, data: Uint8Array): Promise<void> {
-    await this.client.write(this.key(id), data, { type: "text/html; charset=utf-8" });
+    await s3Call(() => this.client.write(this.key(id), data, { type: "text/html; charset=utf-8" }));
   }
 
-  async get(id: string): Promise<Uint8Array | null> {
-    try {
-      return await this.client.file(this.key(id)).bytes();
-    } catch (error) {
-      if (isNoSuchKey(error)) return null;
-      throw error;
-    }
+  get(id: string): Promise<Uint8Array | null> {
+    return s3Call(() => this.client.file(this.key(id)).bytes());
   }
 
   async stat(id: string): Promise<{ size: number } | null> {
-    try {
-      return { size: (await this.client.stat(this.key(id))).size };
-    } catch (error) {
-      if (isNoSuchKey(error)) return null;
-      throw error;
-    }
+    const stat = await s3Call(() => this.client.stat(this.key(id)));
+    return stat && { size: stat.size };
   }
 
   async delete(id: string): Promise<void> {
-    await this.client.delete(this.key(id));
+    await s3Call(() => this.client.delete(this.key(id)));
+  }
+
+  /** Reachable when a lookup gets an answer (a missing object is one). */
+  async probe(): Promise<void> {
+    await this.stat(".probe");
+  }
+}
+
+/**
+ * One S3 request: a missing object is null; any other failure means the bucket
+ * cannot be used right now (Bun's S3 errors all say "an unexpected error has
+ * occurred"), tagged so the request answers 503 naming S3.
+ */
+async function s3Call<T>(call: () => Promise<T>): Promise<T | null> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isNoSuchKey(error)) return null;
+    throw new StoreUnavailableError("s3", error);
   }
 }
 

@@ -1,7 +1,9 @@
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { probeDisk } from "./atomic-file.ts";
 import { FileBlobStore, putPageThenRecord, type BlobStore } from "./blob-store.ts";
+import type { StoreName } from "./outage.ts";
 import { DamagedPods, pageSha256, readCheckedPage } from "./damaged-pods.ts";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 import { HitBatch } from "./hit-batch.ts";
@@ -203,8 +205,14 @@ export class SqliteRegistry implements ManagedRegistry {
     };
   }
 
+  /** The data dir takes writes again (a full disk was freed); S3 answers. */
+  probeStore(store: StoreName): Promise<void> {
+    return store === "data-dir" ? probeDisk(this.dataDir) : this.blobs.probe();
+  }
+
   async close(): Promise<void> {
-    await this.hits.close();
+    // On a full disk the last hit counts cannot be written: the lock must still be released.
+    await this.hits.close().catch(() => undefined);
     this.db.close();
     this.lock.release();
   }

@@ -1,3 +1,5 @@
+import type { StoreName } from "./outage.ts";
+
 /** What the registry keeps about a published pod (the reference broker's shape). */
 export interface PodRecord {
   id: string;
@@ -28,6 +30,8 @@ export interface Registry {
   close?(): Promise<void>;
   /** Pods found with missing or damaged data so far (for `/health`). */
   damagedPods?(): number;
+  /** Rejects while `store` cannot be used; tried every second while it is away (see StoreOutages). */
+  probeStore?(store: StoreName): Promise<void>;
 }
 
 /** Pods of one owner, for quotas. */

@@ -32,8 +32,8 @@ export const signalProtocol: ProtocolModule = {
       // Frames up to twice the limit get a JSON error from the broker; bigger ones close 1009.
       sockets: { signal: { ...broker.handlers(), maxFrameBytes: settings.maxMessageBytes * 2 } },
       upgrades: {
-        "/signal": (req, srv) => {
-          if (srv.upgrade(req, { data: newSocketData(settings.wsMessageRate * 2) })) return undefined;
+        "/signal": (req, srv, ip) => {
+          if (srv.upgrade(req, { data: newSocketData(settings.wsMessageRate * 2, ip) })) return undefined;
           return jsonError(426, "WS /signal expects a websocket upgrade", { Upgrade: "websocket" });
         },
       },

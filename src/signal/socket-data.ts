@@ -5,6 +5,8 @@ import type { BudgetedSocket } from "../limits/frame-budget.ts";
 /** Per-socket state, kept small: idle origins are the broker's main memory cost. */
 export interface SocketData extends BudgetedSocket {
   kind: "signal";
+  /** The client's address (counted per address while open). */
+  ip: string;
   /** `registering` while an ownerToken is being checked. */
   role: "none" | "registering" | "origin" | "visitor";
   /** This socket's challenge: an ownerToken must sign it. */
@@ -19,6 +21,6 @@ export interface SocketData extends BudgetedSocket {
   sessions?: Set<string>;
 }
 
-export function newSocketData(burst: number): SocketData {
-  return { kind: "signal", role: "none", nonce: newNonce(), tokens: burst, refilledAt: performance.now(), spare: 0 };
+export function newSocketData(burst: number, ip: string): SocketData {
+  return { kind: "signal", ip, role: "none", nonce: newNonce(), tokens: burst, refilledAt: performance.now(), spare: 0 };
 }

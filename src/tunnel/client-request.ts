@@ -1,7 +1,7 @@
 // The tunnel client's side of one request: from the broker to the local server and back.
 import { sendableCloseCode } from "./socket-bridge.ts";
 import { gatheredBody } from "./gathered-body.ts";
-import { bodyFrameBytes, creditDue, encodeFrame, encodeWhole, FRAME, FRAME_HEADER_BYTES, MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, type FrameKind, type ResponseHeaders } from "./protocol.ts";
+import { bodyFrameBytes, creditDue, encodeFrame, encodeWhole, FRAME, wholeFits, type FrameKind, type ResponseHeaders } from "./protocol.ts";
 import type { PathRtt } from "./path-rtt.ts";
 import { ReceiveWindow, SendCredit, UNBUDGETED, type WindowBudget } from "./window.ts";
 
@@ -211,18 +211,12 @@ export class HttpExchange extends ClientExchange {
     try {
       // A small body of known size goes whole: the broker answers it in one piece.
       const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-      if (response.body && Number.isInteger(declared) && declared <= Math.min(MAX_CHUNK_BYTES, this.sending.credit)) {
+      const head = { status: response.status, headers: out };
+      if (response.body && Number.isInteger(declared) && declared <= this.sending.credit && wholeFits(head, declared)) {
         const bytes = new Uint8Array(await response.arrayBuffer());
         if (this.finished) return;
-        const whole = encodeWhole(this.m.id, { status: response.status, headers: out }, bytes);
-        // Huge headers: head, body and end instead, so no frame nears the broker's frame cap.
-        if (whole.byteLength <= FRAME_HEADER_BYTES + MAX_CHUNK_BYTES + MAX_CONTROL_BYTES / 4) {
-          this.link.send(whole);
-          return this.done(response.status);
-        }
-        this.json({ type: "head", status: response.status, headers: out });
-        if (bytes.byteLength) this.link.send(encodeFrame(FRAME.body, this.m.id, bytes));
-        this.sending.spent(bytes.byteLength);
+        this.link.send(encodeWhole(this.m.id, head, bytes));
+        return this.done(response.status);
       } else {
         this.json({ type: "head", status: response.status, headers: out });
         if (response.body) await this.pumpResponse(response.body);

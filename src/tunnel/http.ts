@@ -5,16 +5,18 @@ import type { SocketHandlers } from "../http/websockets.ts";
 import { throttledErrors, type Logger } from "../log/logger.ts";
 import type { TunnelDirectory, TunnelEndpoint, TunnelledSocket, VisitorInfo } from "./directory.ts";
 import { HOP_CREDENTIAL, HOP_NO_CLIENT, unwrapHop } from "./node-hop.ts";
-import { TUNNEL_NAME } from "./protocol.ts";
+import { MAX_INBOUND_CHUNK_BYTES, TUNNEL_NAME } from "./protocol.ts";
 import { subdomainName } from "./urls.ts";
 
-/** Largest websocket message a visitor may send through a tunnel. */
-export const MAX_VISITOR_MESSAGE_BYTES = 1024 * 1024;
+/** Largest websocket message a visitor may send through a tunnel: what a binary frame carries, as the other way. */
+export const MAX_VISITOR_MESSAGE_BYTES = MAX_INBOUND_CHUNK_BYTES;
 /** A visitor socket holding this much unsent is not reading: it is closed, not buffered for. */
 const VISITOR_BACKLOG_BYTES = 1024 * 1024;
 
 export interface TunnelVisitorData {
   kind: "tunnel-visitor";
+  /** The visitor's address (on the node it reached first, for a hop). */
+  ip: string;
   bridge: TunnelledSocket;
 }
 
@@ -121,7 +123,7 @@ export class TunnelHttp {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return endpoint.fetch(request, visitor).catch(this.internalError);
     return endpoint.openSocket(request, visitor).then((accepted) => {
       if (accepted instanceof Response) return accepted;
-      const data: TunnelVisitorData = { kind: "tunnel-visitor", bridge: accepted };
+      const data: TunnelVisitorData = { kind: "tunnel-visitor", ip: visitor.ip, bridge: accepted };
       if (srv.upgrade(req, { data, headers: accepted.headers })) return undefined;
       accepted.closed(1011, "upgrade failed");
       return jsonError(400, "websocket upgrade failed");

@@ -16,7 +16,7 @@ export const tunnelProtocol: ProtocolModule = {
     return {
       sockets: {
         tunnel: { ...tunnels.handlers, maxFrameBytes: tunnels.maxFrameBytes },
-        "tunnel-visitor": { ...tunnels.visitorHandlers, maxFrameBytes: tunnels.maxFrameBytes },
+        "tunnel-visitor": { ...tunnels.visitorHandlers, maxFrameBytes: tunnels.visitorFrameBytes },
       },
       upgrades: { "/.tunnel": tunnels.upgrade },
       routes: {

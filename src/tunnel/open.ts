@@ -9,7 +9,7 @@ import type { Registry } from "../registry/types.ts";
 import { LocalTunnelDirectory } from "./directory.ts";
 import { TunnelHttp, MAX_VISITOR_MESSAGE_BYTES } from "./http.ts";
 import { HopRoutes } from "./hop-routes.ts";
-import { JSS_MAX_FRAME_BYTES } from "./protocol.ts";
+import { MAX_CONTROL_BYTES, MAX_INBOUND_FRAME_BYTES } from "./protocol.ts";
 import { TunnelBroker } from "./tunnel-broker.ts";
 import { WindowBudget } from "./window.ts";
 
@@ -45,8 +45,14 @@ export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps
     http,
     handlers: broker.handlers(),
     visitorHandlers: http.visitorHandlers() as SocketHandlers<unknown>,
-    /** The frame cap tunnels need from Bun: a JSS response carries up to 10 MB of body as base64 in one JSON frame. */
-    maxFrameBytes: Math.max(JSS_MAX_FRAME_BYTES, MAX_VISITOR_MESSAGE_BYTES),
+    /**
+     * The frame cap a tunnel client needs from Bun: a streaming client's binary frame. A JSS
+     * client's whole response in one JSON frame needs more only past that (up to 10 MB of
+     * body): the operator opts in with --max-frame-bytes.
+     */
+    maxFrameBytes: Math.max(MAX_INBOUND_FRAME_BYTES, MAX_CONTROL_BYTES, settings.maxFrameBytes),
+    /** A visitor's message through a tunnel. */
+    visitorFrameBytes: MAX_VISITOR_MESSAGE_BYTES,
     /** `WS /.tunnel`, once the shared gate admitted the client at `ip`. */
     upgrade: (req: Request, srv: Server<unknown>, ip: string): Response | undefined => broker.upgrade(req, srv, ip) ?? undefined,
     tunnels: () => broker.tunnels(),

@@ -43,7 +43,11 @@ export const MAX_CONTROL_BYTES = 64 * 1024;
 /** JSS's own bound on a body carried inside a JSON frame. */
 export const JSS_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-/** A JSS response frame: that body as base64, plus its head. */
+/**
+ * A JSS response frame carrying the most JSS allows: that body as base64, plus its head.
+ * Bun's frame cap bounds it further: by default a JSS response frame must fit the
+ * server's usual cap (128 KiB); bigger ones need --max-frame-bytes.
+ */
 export const JSS_MAX_FRAME_BYTES = Math.ceil(JSS_MAX_BODY_BYTES / 3) * 4 + MAX_CONTROL_BYTES;
 
 /**
@@ -54,6 +58,10 @@ export const JSS_MAX_FRAME_BYTES = Math.ceil(JSS_MAX_BODY_BYTES / 3) * 4 + MAX_C
 export const FRAME = { body: 1, wsText: 2, wsBinary: 3, whole: 4 } as const;
 export type FrameKind = (typeof FRAME)[keyof typeof FRAME];
 export const FRAME_HEADER_BYTES = 5;
+/** The largest binary frame either side sends: its header and at most MAX_CHUNK_BYTES (a `whole` frame's head counts against them). */
+export const MAX_BINARY_FRAME_BYTES = FRAME_HEADER_BYTES + MAX_CHUNK_BYTES;
+/** The largest binary frame the broker takes: clients built before the 64 KiB frames send 128 KiB. */
+export const MAX_INBOUND_FRAME_BYTES = FRAME_HEADER_BYTES + MAX_INBOUND_CHUNK_BYTES;
 
 export type ResponseHeaders = Record<string, string | string[]>;
 
@@ -202,6 +210,11 @@ export function decodeFrame(frame: Uint8Array): Parsed<{ kind: FrameKind; id: nu
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
+
+/** Whether a response with this head and a body of `bodyBytes` fits one `whole` frame (else: head, then body frames). */
+export function wholeFits(head: { status: number; headers: ResponseHeaders }, bodyBytes: number): boolean {
+  return FRAME_HEADER_BYTES + 4 + utf8.encode(JSON.stringify(head)).byteLength + bodyBytes <= MAX_BINARY_FRAME_BYTES;
+}
 
 /** A `whole` frame: a complete response (head and a small body) in one message. */
 export function encodeWhole(id: number, head: { status: number; headers: ResponseHeaders }, body: Uint8Array): Uint8Array {

@@ -11,7 +11,7 @@ import { tunnelClaim, type LocalTunnelDirectory } from "./directory.ts";
 import type { TunnelSettings } from "./exchange.ts";
 import { TunnelLink } from "./link.ts";
 import { TunnelBudget } from "./budget.ts";
-import { decodeFrame, FRAME_HEADER_BYTES, JSS_MAX_FRAME_BYTES, MAX_INBOUND_CHUNK_BYTES, MAX_CONTROL_BYTES, parseClientMessage, type ClientMessage, type ServerMessage } from "./protocol.ts";
+import { decodeFrame, JSS_MAX_FRAME_BYTES, MAX_INBOUND_CHUNK_BYTES, MAX_INBOUND_FRAME_BYTES, MAX_CONTROL_BYTES, parseClientMessage, type ClientMessage, type ServerMessage } from "./protocol.ts";
 import { TunnelSession } from "./session.ts";
 import { tunnelUrl } from "./urls.ts";
 import type { WindowBudget } from "./window.ts";
@@ -126,7 +126,7 @@ export class TunnelBroker {
   private onBinary(ws: TunnelSocket, frame: Buffer): void {
     const { session } = ws.data;
     if (!ws.data.auth.publicKey || !session) return this.wrong(ws, "binary frames carry request bodies: sign in and register first");
-    if (frame.byteLength > MAX_INBOUND_CHUNK_BYTES + FRAME_HEADER_BYTES) return this.wrong(ws, `binary frame too large (payload limit ${MAX_INBOUND_CHUNK_BYTES} bytes)`);
+    if (frame.byteLength > MAX_INBOUND_FRAME_BYTES) return this.wrong(ws, `binary frame too large (payload limit ${MAX_INBOUND_CHUNK_BYTES} bytes)`);
     const decoded = decodeFrame(frame);
     if (!decoded.ok) return this.wrong(ws, decoded.error);
     const { kind, id, payload } = decoded.message;

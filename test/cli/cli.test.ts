@@ -48,7 +48,7 @@ describe("command line", () => {
   test("starts, serves /health, and exits 0 on SIGTERM", async () => {
     const server = await spawnServer([]);
     const health = await (await fetch(`${server.url}/health`)).json();
-    expect(health).toEqual({ ok: true, origins: [], sessions: 0, registry: "memory", damagedPods: 0, warnings: [] });
+    expect(health).toEqual({ ok: true, origins: [], sessions: 0, registry: "memory", damagedPods: 0, storesAway: [], warnings: [] });
     expect(await server.stop("SIGTERM")).toBe(0);
   });
 });

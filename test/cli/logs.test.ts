@@ -63,7 +63,7 @@ describe("logs", () => {
       expect(typeof e.msg).toBe("string");
     }
     const msgs = entries.map((e) => e.msg);
-    expect(msgs[0]).toMatch(/^gemmapod-signal listening on http:\/\/127\.0\.0\.1:\d+$/);
+    expect(msgs[0]).toMatch(/^gemmapod-signal listening on 127\.0\.0\.1:\d+ \(loopback only\); locally: http:\/\/127\.0\.0\.1:\d+$/);
     const requests = entries.filter((e) => e.msg === "request");
     const upload = requests.find((e) => e.path === "/pods");
     expect(upload).toMatchObject({ level: "info", method: "POST", path: "/pods", status: 200, client: "127.0.0.1" });

@@ -13,7 +13,7 @@ export interface RunningCli {
 
 /**
  * Starts a server process (`bun src/cli.ts` by default, or any executable) on a
- * free loopback port and waits for its "listening on" line.
+ * free loopback port and waits for its start-up line ("listening on …; locally: URL").
  */
 export async function spawnServer(
   args: string[],
@@ -36,7 +36,7 @@ export async function spawnServer(
     const timeout = Bun.sleep(Math.max(0, deadline - Date.now())).then(() => ({ done: true, value: undefined, timedOut: true }));
     const chunk = (await Promise.race([reader.read(), timeout])) as { done: boolean; value?: Uint8Array; timedOut?: boolean };
     if (chunk.value) output += decoder.decode(chunk.value, { stream: true });
-    url = /listening on (https?:\/\/[^\s"]+)/.exec(output)?.[1];
+    url = /locally: (https?:\/\/[^\s;"]+)/.exec(output)?.[1];
     if (!url && chunk.done) {
       proc.kill("SIGKILL");
       const stderr = await new Response(proc.stderr).text();

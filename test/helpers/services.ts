@@ -35,6 +35,8 @@ export interface S3Service extends Service {
   secretAccessKey: string;
   /** `s3://bucket/<new prefix>`: a place no other test writes to. */
   freshLocation(): string;
+  /** Stops the server (connections refused), runs `whileDown`, and starts it again on the same port and objects. */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 /** Null (after one line saying what to install) when the service is missing and CI is not set. */
@@ -164,22 +166,26 @@ export async function startPostgres(): Promise<PostgresService | null> {
 
 export async function startS3(): Promise<S3Service | null> {
   allowSlowTests();
-  let S3rver: typeof import("s3rver");
+  let S3rver: unknown;
   try {
-    S3rver = (await import("s3rver")).default as unknown as typeof import("s3rver");
+    // s3rver ships no types; a specifier typed as a string keeps tsc from looking for them.
+    S3rver = (await import("s3rver" as string)).default;
   } catch {
     return missing("S3 test server", "the npm package s3rver (bun install)");
   }
   const dir = serviceDir("gemmapod-s3-");
   const bucket = "pods";
-  const server = new (S3rver as unknown as new (o: object) => { run(): Promise<{ port: number }>; close(): Promise<void> })({
-    port: 0,
-    address: "127.0.0.1",
-    directory: dir,
-    silent: true,
-    configureBuckets: [{ name: bucket }],
-  });
-  const { port } = await server.run();
+  const serve = async (port: number) => {
+    const s = new (S3rver as unknown as new (o: object) => { run(): Promise<{ port: number }>; close(): Promise<void> })({
+      port,
+      address: "127.0.0.1",
+      directory: dir,
+      silent: true,
+      configureBuckets: [{ name: bucket }],
+    });
+    return { s, port: (await s.run()).port };
+  };
+  let { s: server, port } = await serve(0);
   let locations = 0;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -188,6 +194,14 @@ export async function startS3(): Promise<S3Service | null> {
     accessKeyId: "S3RVER",
     secretAccessKey: "S3RVER",
     freshLocation: () => `s3://${bucket}/t${process.pid}-${++locations}`,
+    async restart(whileDown) {
+      await server.close();
+      try {
+        await whileDown?.();
+      } finally {
+        ({ s: server } = await serve(port));
+      }
+    },
     async stop() {
       await server.close();
       removeDir(dir);

@@ -148,11 +148,11 @@ describe.skipIf(!available("postgres+s3", services))("Postgres restarting under 
       const { id } = await upload(srv);
       for (let i = 0; i < 3; i++) await counted(id); // pending in the hit batch when Postgres goes down
       await services.pg!.restart(async () => {
-        // Down: a JSON 503 with Retry-After (the page is cached, but its record is checked every time).
-        const res = await fetch(`${srv.url}/${id}`);
+        // Down: a JSON 503 with Retry-After naming Postgres (the cached page itself is still served).
+        const res = await fetch(`${srv.url}/${id}/meta`);
         expect(res.status).toBe(503);
         expect(res.headers.get("retry-after")).toBe("1");
-        expect((await res.json()).error).toMatch(/storage is unreachable/);
+        expect(await res.json()).toMatchObject({ error: expect.stringMatching(/storage is unreachable/), store: "postgres" });
         await Bun.sleep(300); // a hit flush fails meanwhile; its counts wait for the next one
       });
       // Back: the pool reconnects by itself (a connection cut by the restart may fail once more).

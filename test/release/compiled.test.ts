@@ -45,7 +45,7 @@ describe("release executable for this machine", () => {
     const wsUrl = `${server.url.replace(/^http/, "ws")}/signal`;
     let exit: number | null | undefined;
     try {
-      expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ ok: true, origins: [], sessions: 0, registry: "sqlite", damagedPods: 0, warnings: [] });
+      expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ ok: true, origins: [], sessions: 0, registry: "sqlite", damagedPods: 0, storesAway: [], warnings: [] });
       expect(await run(["healthcheck", "--url", server.url])).toMatchObject({ code: 0 });
 
       const pod = buildPod({ podId: "compiled-pod" });

@@ -1,7 +1,9 @@
-// No Docker engine here, so the Dockerfile is checked as text: its stages,
-// that it runs unprivileged with a /data volume, that the command and health
-// check it bakes in are ones our CLI accepts, and that everything it copies
-// from the build context exists and is not hidden by .dockerignore.
+// The Dockerfile as text: its stages, that it runs unprivileged with a /data
+// volume, that the command and health check it bakes in are ones our CLI
+// accepts, and that everything it copies from the build context exists and is
+// not hidden by .dockerignore. container.test.ts builds and runs it with podman;
+// this catches what a run cannot, e.g. a lost USER line, which the nonroot base
+// image would hide.
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -56,7 +56,7 @@ describe("npm package", () => {
   test("bunx gemmapod-signal starts, answers /health and the console, and stops on SIGTERM", async () => {
     const server = await spawnServer([], { command: BUNX, cwd: project });
     try {
-      expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ ok: true, origins: [], sessions: 0, registry: "memory", damagedPods: 0, warnings: [] });
+      expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ ok: true, origins: [], sessions: 0, registry: "memory", damagedPods: 0, storesAway: [], warnings: [] });
       expect(await exec([...BUNX, "healthcheck", "--url", server.url], project)).toMatchObject({ out: `healthy: ${server.url}/health\n` });
       const page = await (await fetch(`${server.url}/`)).text();
       expect(page).toContain('<dd data-field="origins">0</dd>');

@@ -56,7 +56,7 @@ function start(command: string[]) {
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
   const url = (async () => {
     for (let i = 0; i < 300; i++) {
-      const found = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+      const found = /locally: (http:\/\/[^\s;]+)/.exec(output)?.[1];
       if (found) return found;
       await Bun.sleep(20);
     }
@@ -81,7 +81,7 @@ describe("npx gemmapod-signal without Bun", () => {
   test("npx gemmapod-signal starts, answers /health, and stops when its process group gets SIGTERM", async () => {
     const server = start(["npx", "--offline", "gemmapod-signal", "--port", "0", "--hostname", "127.0.0.1"]);
     const url = await server.url;
-    expect(await (await fetch(`${url}/health`)).json()).toEqual({ ok: true, origins: [], sessions: 0, registry: "memory", damagedPods: 0, warnings: [] });
+    expect(await (await fetch(`${url}/health`)).json()).toEqual({ ok: true, origins: [], sessions: 0, registry: "memory", damagedPods: 0, storesAway: [], warnings: [] });
     expect(await exec(["npx", "--offline", "gemmapod-signal", "healthcheck", "--url", url], project, env)).toMatchObject({ out: `healthy: ${url}/health\n` });
     process.kill(-server.child.pid!, "SIGTERM");
     await server.exited;

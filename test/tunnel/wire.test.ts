@@ -9,7 +9,8 @@ import * as ed from "@noble/ed25519";
 let srv: TestServer;
 let host: string;
 beforeAll(() => {
-  srv = startServer({ tunnelTimeoutMs: 400, tunnelIdleTimeoutMs: 400, tunnelMaxConcurrent: 4, tunnelMaxBodyBytes: 100_000, tunnelMaxPerKey: 2 });
+  // Opted in to big frames (--max-frame-bytes), so the broker's own checks past the default cap are seen.
+  srv = startServer({ tunnelTimeoutMs: 400, tunnelIdleTimeoutMs: 400, tunnelMaxConcurrent: 4, tunnelMaxBodyBytes: 100_000, tunnelMaxPerKey: 2, maxFrameBytes: 16 * 1024 * 1024 });
   host = new URL(srv.url).host;
 });
 afterAll(() => srv?.close());
@@ -200,7 +201,7 @@ test("JSS framing: text bodies as UTF-8, others as base64, the response likewise
   socket.ws.close();
 });
 
-test("JSS framing carries a multi-megabyte body inside one JSON frame", async () => {
+test("JSS framing carries a multi-megabyte body inside one JSON frame (with --max-frame-bytes)", async () => {
   const { socket, url } = await registered({ stream: undefined });
   const bytes = new Uint8Array(6 * 1024 * 1024).map((_, i) => (i * 7) & 0xff);
   const pending = fetch(`${url}/big`);

@@ -1,0 +1,45 @@
+// The soak's fault schedule: one fault at a time, every `spacingMs`, cycling through the
+// kinds. Each fault's window runs from its start to its end plus a grace for recovery
+// (the cluster TTL, clients' reconnects); failures inside a window are expected.
+import type { OpLog } from "./op-log.ts";
+import { CLUSTER_TTL_MS, type SoakCluster } from "./soak-cluster.ts";
+import type { TrafficContext, TrafficGenerator } from "./traffic.ts";
+
+/** After a fault ends: a dead node's claims expire (TTL), clients reconnect (backoff), Postgres pools reconnect. */
+export const RECOVERY_GRACE_MS = CLUSTER_TTL_MS + 4000;
+
+export interface Fault {
+  name: string;
+  run(): Promise<void>;
+}
+
+export interface FaultWindow {
+  name: string;
+  start: number;
+  end: number;
+}
+
+export function faultKinds(cluster: SoakCluster, traffic: readonly TrafficGenerator[], ctx: TrafficContext): Fault[] {
+  const last = cluster.nodes.length - 1;
+  return [
+    { name: "a node killed (-9) and restarted", run: async () => (await cluster.killNode(last), await Bun.sleep(2000), await cluster.startNode(last)) },
+    { name: "Redis restarted (empty)", run: async () => (await cluster.redis.kill(), await Bun.sleep(500), await cluster.redis.start()) },
+    { name: "Redis frozen (SIGSTOP) past the TTL", run: async () => (cluster.redis.freeze(), await Bun.sleep(CLUSTER_TTL_MS + 1500), cluster.redis.thaw()) },
+    { name: "Postgres stopped", run: () => cluster.pg.restart(() => Bun.sleep(4000)) },
+    { name: "S3 stopped", run: () => cluster.s3.restart(() => Bun.sleep(4000)) },
+    ...traffic.filter((g) => g.dropClient).map((g) => ({ name: `${g.protocol} client dropped`, run: () => g.dropClient!(ctx) })),
+  ];
+}
+
+/** Runs faults one after another until `untilMs` (on the log's clock); resolves with their windows. */
+export async function runFaults(kinds: Fault[], log: OpLog, options: { firstAtMs: number; spacingMs: number; untilMs: number }): Promise<FaultWindow[]> {
+  const windows: FaultWindow[] = [];
+  for (let k = 0, at = options.firstAtMs; at < options.untilMs; k++, at += options.spacingMs) {
+    await Bun.sleep(Math.max(0, at - log.now()));
+    const fault = kinds[k % kinds.length]!;
+    const start = log.now();
+    await fault.run();
+    windows.push({ name: fault.name, start, end: log.now() + RECOVERY_GRACE_MS });
+  }
+  return windows;
+}

@@ -1,0 +1,24 @@
+// Raw y-webrtc signaling clients for tests: JSON frames as y-webrtc 10.x sends them.
+import { TestSocket } from "./ws-client.ts";
+
+/** The y-webrtc URL of a server at http(s)://host:port. */
+export function yUrl(serverUrl: string, path = "/y-webrtc"): string {
+  return `${serverUrl.replace(/^http/, "ws")}${path}`;
+}
+
+/** A socket subscribed to `topics`: a ping sent after the subscribe is answered only once the subscribe is in effect. */
+export async function ySubscriber(url: string, topics: string[]): Promise<TestSocket> {
+  const s = await TestSocket.open(url);
+  await subscribe(s, topics);
+  return s;
+}
+
+export async function subscribe(s: TestSocket, topics: string[]): Promise<void> {
+  s.send({ type: "subscribe", topics });
+  s.send({ type: "ping" });
+  await s.next({ type: "pong" });
+}
+
+export function publish(s: TestSocket, topic: string, data: unknown): void {
+  s.send({ type: "publish", topic, data });
+}

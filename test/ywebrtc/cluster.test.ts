@@ -1,0 +1,140 @@
+// WS /y-webrtc across two nodes on one Redis: a room spans the nodes, `clients`
+// counts every node's subscribers, and a newcomer's subscribe is in effect on
+// every node before anything it sends next, so an answer to its announce from a
+// peer on the other node always reaches it.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { spawnServer } from "../helpers/cli.ts";
+import { REPLY_TIMEOUT_MS } from "../../src/cluster/redis-deadlines.ts";
+import { startNodes, untilHealth } from "../helpers/cluster.ts";
+import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { TestSocket } from "../helpers/ws-client.ts";
+import { publish, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
+
+/** Publishes from `s` until its own copy says `clients` is `want` (what other nodes report arrives after a round trip), or `ms` pass; the last count seen. */
+async function clientsSettle(s: TestSocket, topic: string, want: number, ms = 3000): Promise<number> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    publish(s, topic, "count?");
+    const got = (await s.next((m) => m.data === "count?")).clients as number;
+    if (got === want || Date.now() > deadline) return got;
+    await Bun.sleep(50);
+  }
+}
+
+describe.skipIf(!redisOrSkip())("y-webrtc across two nodes on one Redis", () => {
+  let redis: TestRedis;
+  let one: TestServer;
+  let two: TestServer;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    [one, two] = await startNodes(redis.url, 2);
+  });
+
+  afterAll(async () => {
+    await Promise.all([one?.close(), two?.close()]);
+    await redis?.stop();
+  });
+
+  test("a room spans the nodes and clients counts both", async () => {
+    const a = await ySubscriber(yUrl(one.url), ["spanning"]);
+    const b = await ySubscriber(yUrl(two.url), ["spanning"]);
+    // The node that gained the topic asked the other for its count before b's next frame.
+    publish(b, "spanning", "first");
+    for (const s of [a, b]) expect(await s.next()).toEqual({ type: "publish", topic: "spanning", data: "first", clients: 2 });
+    const a2 = await ySubscriber(yUrl(one.url), ["spanning"]);
+    publish(a, "spanning", { type: "announce", from: "a" });
+    for (const s of [a, b, a2]) expect(await s.next()).toEqual({ type: "publish", topic: "spanning", data: { type: "announce", from: "a" }, clients: 3 });
+    publish(b, "spanning", "sealed");
+    for (const s of [a, b, a2]) expect((await s.next()).clients).toBe(3);
+    // Leaving is heard on the other node too.
+    a2.close();
+    expect(await clientsSettle(b, "spanning", 2)).toBe(2);
+    a.close();
+    b.close();
+  });
+
+  test("a newcomer's announce is answered from the other node, every time", async () => {
+    const room = "answers";
+    const peer = await ySubscriber(yUrl(one.url), [room]);
+    const answered = new Set<string>();
+    // The peer answers every announce at once, as y-webrtc does.
+    peer.ws.addEventListener("message", (e) => {
+      const m = JSON.parse(String(e.data));
+      if (m.data?.type === "announce" && m.data.from !== "peer") publish(peer, room, { type: "signal", from: "peer", to: m.data.from, signal: { type: "offer" } });
+    });
+    for (let i = 0; i < 20; i++) {
+      const newcomer = await TestSocket.open(yUrl(two.url));
+      // No waiting between the subscribe and the announce: the client sends them together.
+      newcomer.send({ type: "subscribe", topics: [room] });
+      publish(newcomer, room, { type: "announce", from: `n${i}` });
+      const answer = await newcomer.next((m) => m.data?.to === `n${i}`, 3000);
+      expect(answer.data.from).toBe("peer");
+      answered.add(answer.data.to);
+      newcomer.close();
+    }
+    expect(answered.size).toBe(20);
+    peer.close();
+  });
+
+  test("a node that dies (kill -9) stops counting: its farewell sets its count to 0", async () => {
+    const node = await spawnServer(["--cluster-ttl", "2000ms"], { command: [process.execPath, join(import.meta.dir, "../helpers/cluster-node.ts")], env: { CLUSTER_NODE_REDIS: redis.url } });
+    try {
+      await untilHealth(node.url, (h) => h.cluster?.state === "ok");
+      const a = await ySubscriber(yUrl(one.url), ["mortal"]);
+      await ySubscriber(yUrl(node.url), ["mortal"]);
+      publish(a, "mortal", 1);
+      expect((await a.next()).clients).toBe(2);
+      node.proc.kill("SIGKILL");
+      expect(await clientsSettle(a, "mortal", 1, 2000 + 3000)).toBe(1);
+      a.close();
+    } finally {
+      node.proc.kill("SIGKILL");
+    }
+  }, 15_000);
+
+  test("--y-webrtc-max-subscribers counts every node's subscribers", async () => {
+    const [x, y] = await startNodes(redis.url, 2, { yWebrtcMaxSubscribers: 2 });
+    try {
+      const a1 = await ySubscriber(yUrl(x!.url), ["capped"]);
+      const a2 = await ySubscriber(yUrl(x!.url), ["capped"]);
+      const b = await TestSocket.open(yUrl(y!.url));
+      b.send({ type: "subscribe", topics: ["capped"] });
+      expect(await b.next()).toEqual({ type: "error", message: "topic is full (limit 2 subscribers)" });
+      // The refused socket's node tells the others it has none again (just after the error went out).
+      expect(await clientsSettle(a1, "capped", 2)).toBe(2);
+      await b.nothing();
+      for (const s of [a1, a2, b]) s.close();
+    } finally {
+      await Promise.all([x?.close(), y?.close()]);
+    }
+  });
+
+  test("rooms stay apart across nodes too", async () => {
+    const a = await ySubscriber(yUrl(one.url), ["left-room"]);
+    const b = await ySubscriber(yUrl(two.url), ["right-room"]);
+    publish(a, "left-room", 1);
+    expect((await a.next()).clients).toBe(1);
+    await b.nothing(undefined, 300);
+    a.close();
+    b.close();
+  });
+
+  test("Redis frozen: a subscribe takes effect on its node within the reply deadline, and the room works locally", async () => {
+    redis.freeze();
+    try {
+      const started = Date.now();
+      const a = await ySubscriber(yUrl(one.url), ["frozen"]);
+      const b = await ySubscriber(yUrl(one.url), ["frozen"]);
+      expect(Date.now() - started).toBeLessThan(REPLY_TIMEOUT_MS + 1500);
+      publish(a, "frozen", "local");
+      expect(await b.next()).toEqual({ type: "publish", topic: "frozen", data: "local", clients: 2 });
+      a.close();
+      b.close();
+    } finally {
+      redis.thaw();
+    }
+  }, 15_000);
+});
