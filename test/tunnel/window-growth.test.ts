@@ -226,3 +226,23 @@ test("the broker says when it is blocked sending a request body, and starts the 
   expect(await socket.next((m) => m.type === "request" && m.id !== req.id)).toMatchObject({ bodyWindow: 2 * MiB });
   socket.ws.close();
 });
+
+test("an older client (no grow) keeps its fixed window and may still send 128 KiB body frames", async () => {
+  const socket = await RawTunnelSocket.open(srv.url);
+  await socket.signIn(await newKey(), new URL(srv.url).host);
+  const name = uniqueName("old");
+  socket.send({ type: "register", stream: true, name });
+  expect(await socket.next((m) => m.type === "registered")).toEqual({ type: "registered", name, url: `${srv.url}/tunnel/${name}`, window: 512 * KiB });
+  const visitor = fetch(`${srv.url}/tunnel/${name}/old`).then(async (r) => new Uint8Array(await r.arrayBuffer()));
+  const req = await socket.next((m) => m.type === "request");
+  expect(req.window).toBeUndefined();
+  expect(req.bodyWindow).toBeUndefined();
+  socket.send({ type: "head", id: req.id, status: 200, headers: {} });
+  const body = crypto.getRandomValues(new Uint8Array(128 * KiB));
+  socket.send(encodeFrame(FRAME.body, req.id, body));
+  socket.send({ type: "end", id: req.id });
+  const got = await visitor;
+  expect(new Bun.CryptoHasher("sha256").update(got).digest("hex")).toBe(new Bun.CryptoHasher("sha256").update(body).digest("hex"));
+  expect(socket.frames.some((m) => m.type === "ping" || m.type === "blocked")).toBe(false);
+  socket.ws.close();
+});
