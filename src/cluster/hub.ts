@@ -89,6 +89,15 @@ export interface Hub {
    * says goodbye itself; `leave` drops it unsaid). A single node ignores it.
    */
   join(group: string, member: string, farewell?: Farewell): Promise<string[]>;
+  /**
+   * After a gap in the cluster (Redis restarted, lost or frozen past the TTL) presence news may
+   * have been lost: once this node, and again once each other node, has announced itself again,
+   * `listener` hears every member (on any live node) of each group joined here with a farewell
+   * that still has members here. A protocol compares it with what its sockets were told. Until
+   * every live node had the time to announce itself again (a TTL) a member missing may only be
+   * late: `settled` says when a missing member is gone. A single node has no gaps and never calls it.
+   */
+  onResync(listener: (group: string, members: string[], settled: boolean) => void): void;
   leave(group: string, member: string): void;
   /**
    * Where the holder of `name` takes direct HTTP requests (for what is too big or too
