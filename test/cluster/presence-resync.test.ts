@@ -1,0 +1,84 @@
+// Presence after a Redis gap: news published before every node announced itself again is lost
+// in pub/sub, so each node resyncs its rooms once it is back (see docs/cluster.md, Redis outage).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { untilHealth } from "../helpers/cluster.ts";
+import { enterRoom, type TestPeer } from "../helpers/peers.ts";
+import { redisGate, type RedisGate } from "../helpers/redis-gate.ts";
+import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
+import { startServer, type TestServer } from "../helpers/server.ts";
+
+const TTL_MS = 2000;
+/** From node A's return to Redis until its room heard who joined: a re-announce, a read and a message. */
+const JOINED_MS = 2000;
+
+describe.skipIf(!redisOrSkip())("presence resync after a Redis restart", () => {
+  let redis: TestRedis;
+  let gate: RedisGate;
+  let a: TestServer, b: TestServer;
+  const peers: TestPeer[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    gate = redisGate(redis.port);
+    // A reaches Redis through the gate, so the test decides when A is back.
+    a = startServer({ cluster: gate.url, clusterTtlMs: TTL_MS });
+    b = startServer({ cluster: redis.url, clusterTtlMs: TTL_MS });
+    for (const n of [a, b]) await untilHealth(n.url, (h) => h.cluster?.state === "ok" && h.cluster.nodes >= 2);
+  });
+
+  afterAll(async () => {
+    for (const p of peers) p.socket.close();
+    await Promise.all([a, b].map((n) => n?.close()));
+    gate?.stop();
+    await redis?.stop();
+  });
+
+  const enter = async (srv: TestServer, room: string) => {
+    const peer = await enterRoom(srv, room);
+    peers.push(peer);
+    return peer;
+  };
+  const presenceOf = (type: string, key: string) => (m: Record<string, unknown>) => m.type === type && m.peer === key;
+
+  test("a peer that joins on B before A is back: both sides hear of each other within 2 s of A's return; one that left meanwhile within a TTL more; nothing twice", async () => {
+    const m = await enter(a, "gap"); // on A since before the restart
+    const gone = await enter(b, "gap"); // on B, leaves while A is away
+    await m.socket.next(presenceOf("peer-joined", gone.key.id));
+    const stays = await enter(b, "gap"); // on B, there throughout
+    await m.socket.next(presenceOf("peer-joined", stays.key.id));
+
+    gate.shut();
+    await redis.kill();
+    await redis.start();
+    // B is back and announced itself again; A is not.
+    await untilHealth(b.url, (h) => h.cluster?.state === "ok", 10_000);
+    const late = await enter(b, "gap");
+    expect(late.entered.peers).not.toContain(m.key.id); // A's member is not in Redis yet
+    await stays.socket.next(presenceOf("peer-joined", late.key.id));
+    gone.socket.close();
+    await stays.socket.next(presenceOf("peer-left", gone.key.id));
+    await late.socket.next(presenceOf("peer-left", gone.key.id));
+
+    const back = performance.now();
+    gate.open();
+    // Who joined is known as soon as A announced itself again...
+    expect(await m.socket.next(presenceOf("peer-joined", late.key.id), JOINED_MS + 3000)).toMatchObject({ webId: late.key.id });
+    expect(await late.socket.next(presenceOf("peer-joined", m.key.id), JOINED_MS)).toMatchObject({ webId: m.key.id });
+    const joined = performance.now() - back;
+    await untilHealth(a.url, (h) => h.cluster?.state === "ok", 10_000);
+    // ...who left, once every node had a TTL to come back (a late node is not a gone one).
+    expect(await m.socket.next(presenceOf("peer-left", gone.key.id), TTL_MS + 1500)).toBeDefined();
+    const left = performance.now() - back;
+    console.log(`after A was let back to Redis: peer-joined in ${Math.round(joined)} ms, peer-left in ${Math.round(left)} ms`);
+    // Nothing a socket already knew is said again, nor anything said twice.
+    const news = (mm: Record<string, unknown>) => mm.type === "peer-joined" || mm.type === "peer-left";
+    for (const [name, p] of [["m", m], ["stays", stays], ["late", late]] as const) {
+      await p.socket.nothing(news, 500).catch((e) => {
+        throw new Error(`${name} (m ${m.key.id.slice(0, 6)}, gone ${gone.key.id.slice(0, 6)}, stays ${stays.key.id.slice(0, 6)}, late ${late.key.id.slice(0, 6)}): ${e}`);
+      });
+    }
+    // And the two pair: an offer by key crosses from A to the late peer.
+    m.socket.send({ type: "offer", to: late.key.id, sdp: "v=0 resync" });
+    expect(await late.socket.next({ type: "offer" })).toMatchObject({ from: m.key.id, sdp: "v=0 resync" });
+  }, 30_000);
+});
