@@ -6,8 +6,21 @@ import { enterRoom, type TestPeer } from "../helpers/peers.ts";
 import { redisGate, type RedisGate } from "../helpers/redis-gate.ts";
 import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
+import type { TestSocket } from "../helpers/ws-client.ts";
+import { publish, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
 
 const TTL_MS = 2000;
+
+/** Publishes from `s` until its own copy says `clients` is `want`, or `ms` pass; the last count seen. */
+async function clientsSettle(s: TestSocket, topic: string, want: number, ms = 3000): Promise<number> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    publish(s, topic, "count?");
+    const got = (await s.next((m) => m.data === "count?")).clients as number;
+    if (got === want || Date.now() > deadline) return got;
+    await Bun.sleep(50);
+  }
+}
 /** From node A's return to Redis until its room heard who joined: a re-announce, a read and a message. */
 const JOINED_MS = 2000;
 
@@ -38,6 +51,14 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis restart", () => {
     peers.push(peer);
     return peer;
   };
+  /** Holds A away from Redis while Redis restarts empty and B comes back and announces itself again; then `meanwhile`. */
+  const restartWithoutA = async (meanwhile: () => Promise<void>) => {
+    gate.shut();
+    await redis.kill();
+    await redis.start();
+    await untilHealth(b.url, (h) => h.cluster?.state === "ok", 10_000);
+    await meanwhile();
+  };
   const presenceOf = (type: string, key: string) => (m: Record<string, unknown>) => m.type === type && m.peer === key;
 
   test("a peer that joins on B before A is back: both sides hear of each other within 2 s of A's return; one that left meanwhile within a TTL more; nothing twice", async () => {
@@ -47,17 +68,15 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis restart", () => {
     const stays = await enter(b, "gap"); // on B, there throughout
     await m.socket.next(presenceOf("peer-joined", stays.key.id));
 
-    gate.shut();
-    await redis.kill();
-    await redis.start();
-    // B is back and announced itself again; A is not.
-    await untilHealth(b.url, (h) => h.cluster?.state === "ok", 10_000);
-    const late = await enter(b, "gap");
-    expect(late.entered.peers).not.toContain(m.key.id); // A's member is not in Redis yet
-    await stays.socket.next(presenceOf("peer-joined", late.key.id));
-    gone.socket.close();
-    await stays.socket.next(presenceOf("peer-left", gone.key.id));
-    await late.socket.next(presenceOf("peer-left", gone.key.id));
+    let late!: TestPeer;
+    await restartWithoutA(async () => {
+      late = await enter(b, "gap");
+      expect(late.entered.peers).not.toContain(m.key.id); // A's member is not in Redis yet
+      await stays.socket.next(presenceOf("peer-joined", late.key.id));
+      gone.socket.close();
+      await stays.socket.next(presenceOf("peer-left", gone.key.id));
+      await late.socket.next(presenceOf("peer-left", gone.key.id));
+    });
 
     const back = performance.now();
     gate.open();
@@ -80,5 +99,25 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis restart", () => {
     // And the two pair: an offer by key crosses from A to the late peer.
     m.socket.send({ type: "offer", to: late.key.id, sdp: "v=0 resync" });
     expect(await late.socket.next({ type: "offer" })).toMatchObject({ from: m.key.id, sdp: "v=0 resync" });
+  }, 30_000);
+
+  test("y-webrtc: counts that changed on B before A was back are re-sent to A", async () => {
+    const ya = await ySubscriber(yUrl(a.url), ["counted"]);
+    const yb = await ySubscriber(yUrl(b.url), ["counted"]);
+    const leaving = await ySubscriber(yUrl(b.url), ["counted"]);
+    expect(await clientsSettle(ya, "counted", 3)).toBe(3);
+    let yb2!: TestSocket;
+    await restartWithoutA(async () => {
+      yb2 = await ySubscriber(yUrl(b.url), ["counted"]);
+      leaving.close();
+    });
+    // B's count went 2 → 3 → 2 with both messages lost to A; a third subscriber on B makes the difference.
+    const yb3 = await ySubscriber(yUrl(b.url), ["counted"]);
+    const back = performance.now();
+    gate.open();
+    expect(await clientsSettle(ya, "counted", 4, JOINED_MS + 3000)).toBe(4);
+    expect(await clientsSettle(yb, "counted", 4)).toBe(4);
+    console.log(`y-webrtc count right on A ${Math.round(performance.now() - back)} ms after A was let back`);
+    for (const s of [ya, yb, yb2, yb3]) s.close();
   }, 30_000);
 });
