@@ -7,24 +7,13 @@ import { redisGate, type RedisGate } from "../helpers/redis-gate.ts";
 import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import type { TestSocket } from "../helpers/ws-client.ts";
-import { publish, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
+import { clientsSettle, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
 
 const TTL_MS = 2000;
-
-/** Publishes from `s` until its own copy says `clients` is `want`, or `ms` pass; the last count seen. */
-async function clientsSettle(s: TestSocket, topic: string, want: number, ms = 3000): Promise<number> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    publish(s, topic, "count?");
-    const got = (await s.next((m) => m.data === "count?")).clients as number;
-    if (got === want || Date.now() > deadline) return got;
-    await Bun.sleep(50);
-  }
-}
 /** From node A's return to Redis until its room heard who joined: a re-announce, a read and a message. */
 const JOINED_MS = 2000;
 
-describe.skipIf(!redisOrSkip())("presence resync after a Redis restart", () => {
+describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
   let redis: TestRedis;
   let gate: RedisGate;
   let a: TestServer, b: TestServer;
@@ -119,5 +108,24 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis restart", () => {
     expect(await clientsSettle(yb, "counted", 4)).toBe(4);
     console.log(`y-webrtc count right on A ${Math.round(performance.now() - back)} ms after A was let back`);
     for (const s of [ya, yb, yb2, yb3]) s.close();
+  }, 30_000);
+
+  test("A's connections to Redis lost (Redis keeps its data): what A missed meanwhile reaches A's member; nothing twice", async () => {
+    const m = await enter(a, "cut");
+    const gone = await enter(b, "cut");
+    await m.socket.next(presenceOf("peer-joined", gone.key.id));
+    gate.shut();
+    await untilHealth(a.url, (h) => h.cluster?.state === "degraded", 5000);
+    const late = await enter(b, "cut");
+    expect(late.entered.peers).toContain(m.key.id); // A's membership is still in Redis
+    gone.socket.close();
+    await late.socket.next(presenceOf("peer-left", gone.key.id));
+    const back = performance.now();
+    gate.open();
+    expect(await m.socket.next(presenceOf("peer-joined", late.key.id), JOINED_MS + 3000)).toBeDefined();
+    expect(await m.socket.next(presenceOf("peer-left", gone.key.id), TTL_MS + 1500)).toBeDefined();
+    console.log(`A's connections back: peer-joined and peer-left within ${Math.round(performance.now() - back)} ms`);
+    const news = (mm: Record<string, unknown>) => mm.type === "peer-joined" || mm.type === "peer-left";
+    await Promise.all([m.socket.nothing(news, 500), late.socket.nothing(news, 500)]);
   }, 30_000);
 });
