@@ -68,8 +68,10 @@ export interface Hub {
    * `listener` hears, in this process, what is `publish`ed to `topic` on any node, for wake-ups
    * that are not socket frames (a long poll). Listen, await `ready`, then read the state a
    * publish announces: a change made after the read is heard, one made before it is seen.
+   * `afterGap`, if given, runs after a gap in the cluster once this node announced itself again:
+   * what was published meanwhile may be lost, so read the state again. One node has no gaps.
    */
-  listen(topic: string, listener: (data: Payload) => void): Listening;
+  listen(topic: string, listener: (data: Payload) => void, afterGap?: () => void): Listening;
   /**
    * Takes `name` with a short `value` (what others may learn of the holder);
    * whoever held it before hears `onLost` on its own node, and its watchers hear it is gone.

@@ -109,8 +109,8 @@ export class RedisHub implements Hub {
     this.loseInterestIfUnheard(topic);
   }
 
-  listen(topic: string, listener: (data: Payload) => void): Listening {
-    const stop = this.listeners.add(topic, listener, () => this.loseInterestIfUnheard(topic));
+  listen(topic: string, listener: (data: Payload) => void, afterGap?: () => void): Listening {
+    const stop = this.listeners.add(topic, listener, () => this.loseInterestIfUnheard(topic), afterGap);
     this.gainInterest(topic);
     // The interest goes out before the PING, on the same connection: its reply means it is in effect.
     return { ready: this.link.call("PING", []).then(() => undefined), stop };
@@ -276,6 +276,7 @@ export class RedisHub implements Hub {
       this.announced = true;
       // Presence news may have been lost meanwhile: bring this node's groups, and the others', up to date.
       this.resync.announced();
+      this.listeners.gap();
     } finally {
       this.reannouncing = false;
     }

@@ -2,6 +2,7 @@
 // in pub/sub, so each node resyncs its rooms once it is back (see docs/cluster.md, Redis outage).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { untilHealth } from "../helpers/cluster.ts";
+import { openPeer } from "../helpers/peerjs.ts";
 import { enterRoom, type TestPeer } from "../helpers/peers.ts";
 import { redisGate, type RedisGate } from "../helpers/redis-gate.ts";
 import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
@@ -23,8 +24,9 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
     redis = await startRedis();
     gate = redisGate(redis.port);
     // A reaches Redis through the gate, so the test decides when A is back.
-    a = startServer({ cluster: gate.url, clusterTtlMs: TTL_MS });
-    b = startServer({ cluster: redis.url, clusterTtlMs: TTL_MS });
+    // PeerJS messages wait for their id longer than the gaps here last.
+    a = startServer({ cluster: gate.url, clusterTtlMs: TTL_MS, peerjsExpireTimeoutMs: 15_000 });
+    b = startServer({ cluster: redis.url, clusterTtlMs: TTL_MS, peerjsExpireTimeoutMs: 15_000 });
     for (const n of [a, b]) await untilHealth(n.url, (h) => h.cluster?.state === "ok" && h.cluster.nodes >= 2);
   });
 
@@ -127,5 +129,21 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
     console.log(`A's connections back: peer-joined and peer-left within ${Math.round(performance.now() - back)} ms`);
     const news = (mm: Record<string, unknown>) => mm.type === "peer-joined" || mm.type === "peer-left";
     await Promise.all([m.socket.nothing(news, 500), late.socket.nothing(news, 500)]);
+  }, 30_000);
+
+  test("PeerJS: an id that arrives on B before A is back gets the messages waiting for it on A", async () => {
+    const sender = await openPeer(a.url, "gap-sender");
+    sender.send({ type: "OFFER", dst: "gap-late", payload: { n: 1 } });
+    await Bun.sleep(200); // waiting on A, which listens for the id's arrival
+    let late!: TestSocket;
+    await restartWithoutA(async () => {
+      late = await openPeer(b.url, "gap-late"); // its arrival is published while A is away
+    });
+    const back = performance.now();
+    gate.open();
+    expect(await late.next({ type: "OFFER" }, JOINED_MS + 3000)).toEqual({ type: "OFFER", src: "gap-sender", dst: "gap-late", payload: { n: 1 } });
+    console.log(`PeerJS: held message delivered ${Math.round(performance.now() - back)} ms after A was let back`);
+    sender.close();
+    late.close();
   }, 30_000);
 });
