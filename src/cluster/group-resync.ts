@@ -1,4 +1,5 @@
 import { framedResync } from "./envelope.ts";
+import type { NodeLiveness } from "./node-liveness.ts";
 import type { RedisLink } from "./redis-link.ts";
 
 /**
@@ -30,7 +31,7 @@ export class GroupResync {
     private readonly link: RedisLink,
     private readonly self: string,
     private readonly ttlMs: number,
-    private readonly isAlive: (node: string) => boolean,
+    private readonly liveness: Pick<NodeLiveness, "isAlive" | "heard">,
     /** This node's groups; and a group's presence topic while this node has members in it. */
     private readonly groups: () => Iterable<string>,
     private readonly topicOf: (group: string) => string | undefined,
@@ -56,8 +57,14 @@ export class GroupResync {
     this.settle.unref();
   }
 
-  /** Another node asked: nothing to do unless this node has members in the group. */
-  request(group: string): void {
+  /** `node` announced itself again and asks: its members are read next, so it must not count as dead here meanwhile. */
+  asked(node: string, group: string): void {
+    this.liveness.heard(node);
+    this.request(group);
+  }
+
+  /** Reads `group` at the end of this turn, if this node has members in it. */
+  private request(group: string): void {
     if (this.listeners.length === 0 || this.topicOf(group) === undefined) return;
     if (this.pending.size === 0) setImmediate(() => this.flush());
     this.pending.add(group);
@@ -79,7 +86,7 @@ export class GroupResync {
     // Redis away again: the next gap's re-announce reads it then.
     if (all === null || typeof all !== "object" || this.topicOf(group) === undefined) return;
     const members: string[] = [];
-    for (const [member, node] of Object.entries(all as Record<string, string>)) if (this.isAlive(node)) members.push(member);
+    for (const [member, node] of Object.entries(all as Record<string, string>)) if (this.liveness.isAlive(node)) members.push(member);
     for (const listener of this.listeners) listener(group, members, settled);
   }
 }

@@ -67,7 +67,7 @@ export class RedisHub implements Hub {
     this.claims = new RedisClaims(this.link, this.node);
     this.addresses = new NodeAddresses(this.link, this.node, options.advertise);
     this.watches = new RedisWatches(this.link, this.node, (node) => this.liveness.isAlive(node));
-    this.resync = new GroupResync(this.link, this.node, options.ttlMs, (node) => this.liveness.isAlive(node), () => this.groups.keys(), (group) => this.groupTopics.get(group));
+    this.resync = new GroupResync(this.link, this.node, options.ttlMs, this.liveness, () => this.groups.keys(), (group) => this.groupTopics.get(group));
     // Bun drops a closed socket's topics without telling us: forget those nobody listens on any more.
     this.sweeper = setInterval(() => this.sweep(), options.ttlMs);
     this.sweeper.unref();
@@ -205,11 +205,7 @@ export class RedisHub implements Hub {
     for (const m of decodeAll(text)) {
       if (m.kind === "lost") this.claims.lost(m.epoch, m.name);
       else if (m.kind === "gone") this.watches.gone(m.epoch, m.name);
-      else if (m.kind === "resync") {
-        // Its members are read next: it may be counted dead here until its next heartbeat is read.
-        this.liveness.heard(m.node);
-        this.resync.request(m.group);
-      }
+      else if (m.kind === "resync") this.resync.asked(m.node, m.group);
       else {
         server.publish(m.topic, m.data);
         this.listeners.hear(m.topic, m.data);
