@@ -146,4 +146,19 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
     sender.close();
     late.close();
   }, 30_000);
+
+  test("Redis frozen past the TTL: the resync after it says nothing to sockets that knew everything, and they still pair", async () => {
+    const m = await enter(a, "frozen");
+    const p = await enter(b, "frozen");
+    await m.socket.next(presenceOf("peer-joined", p.key.id));
+    redis.freeze();
+    await Bun.sleep(TTL_MS + 1000);
+    redis.thaw();
+    await Promise.all([a, b].map((n) => untilHealth(n.url, (h) => h.cluster?.state === "ok", 10_000)));
+    // Both nodes re-announced (their beats showed the gap) and resync now and a TTL later.
+    const news = (mm: Record<string, unknown>) => mm.type === "peer-joined" || mm.type === "peer-left";
+    await Promise.all([m.socket.nothing(news, TTL_MS + 1000), p.socket.nothing(news, TTL_MS + 1000)]);
+    m.socket.send({ type: "offer", to: p.key.id, sdp: "v=0 thawed" });
+    expect(await p.socket.next({ type: "offer" })).toMatchObject({ from: m.key.id, sdp: "v=0 thawed" });
+  }, 30_000);
 });
