@@ -51,11 +51,18 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
     await meanwhile();
   };
   const presenceOf = (type: string, key: string) => (m: Record<string, unknown>) => m.type === type && m.peer === key;
+  const news = (m: Record<string, unknown>) => m.type === "peer-joined" || m.type === "peer-left";
+  /** A member on A and one on B that A's member heard of. */
+  const meet = async (room: string) => {
+    const onA = await enter(a, room);
+    const onB = await enter(b, room);
+    await onA.socket.next(presenceOf("peer-joined", onB.key.id));
+    return [onA, onB] as const;
+  };
 
   test("a peer that joins on B before A is back: both sides hear of each other within 2 s of A's return; one that left meanwhile within a TTL more; nothing twice", async () => {
-    const m = await enter(a, "gap"); // on A since before the restart
-    const gone = await enter(b, "gap"); // on B, leaves while A is away
-    await m.socket.next(presenceOf("peer-joined", gone.key.id));
+    // m on A since before the restart; gone on B, leaves while A is away.
+    const [m, gone] = await meet("gap");
     const stays = await enter(b, "gap"); // on B, there throughout
     await m.socket.next(presenceOf("peer-joined", stays.key.id));
 
@@ -81,7 +88,6 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
     const left = performance.now() - back;
     console.log(`after A was let back to Redis: peer-joined in ${Math.round(joined)} ms, peer-left in ${Math.round(left)} ms`);
     // Nothing a socket already knew is said again, nor anything said twice.
-    const news = (mm: Record<string, unknown>) => mm.type === "peer-joined" || mm.type === "peer-left";
     for (const [name, p] of [["m", m], ["stays", stays], ["late", late]] as const) {
       await p.socket.nothing(news, 500).catch((e) => {
         throw new Error(`${name} (m ${m.key.id.slice(0, 6)}, gone ${gone.key.id.slice(0, 6)}, stays ${stays.key.id.slice(0, 6)}, late ${late.key.id.slice(0, 6)}): ${e}`);
@@ -113,9 +119,7 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
   }, 30_000);
 
   test("A's connections to Redis lost (Redis keeps its data): what A missed meanwhile reaches A's member; nothing twice", async () => {
-    const m = await enter(a, "cut");
-    const gone = await enter(b, "cut");
-    await m.socket.next(presenceOf("peer-joined", gone.key.id));
+    const [m, gone] = await meet("cut");
     gate.shut();
     await untilHealth(a.url, (h) => h.cluster?.state === "degraded", 5000);
     const late = await enter(b, "cut");
@@ -127,7 +131,6 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
     expect(await m.socket.next(presenceOf("peer-joined", late.key.id), JOINED_MS + 3000)).toBeDefined();
     expect(await m.socket.next(presenceOf("peer-left", gone.key.id), TTL_MS + 1500)).toBeDefined();
     console.log(`A's connections back: peer-joined and peer-left within ${Math.round(performance.now() - back)} ms`);
-    const news = (mm: Record<string, unknown>) => mm.type === "peer-joined" || mm.type === "peer-left";
     await Promise.all([m.socket.nothing(news, 500), late.socket.nothing(news, 500)]);
   }, 30_000);
 
@@ -148,15 +151,12 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
   }, 30_000);
 
   test("Redis frozen past the TTL: the resync after it says nothing to sockets that knew everything, and they still pair", async () => {
-    const m = await enter(a, "frozen");
-    const p = await enter(b, "frozen");
-    await m.socket.next(presenceOf("peer-joined", p.key.id));
+    const [m, p] = await meet("frozen");
     redis.freeze();
     await Bun.sleep(TTL_MS + 1000);
     redis.thaw();
     await Promise.all([a, b].map((n) => untilHealth(n.url, (h) => h.cluster?.state === "ok", 10_000)));
     // Both nodes re-announced (their beats showed the gap) and resync now and a TTL later.
-    const news = (mm: Record<string, unknown>) => mm.type === "peer-joined" || mm.type === "peer-left";
     await Promise.all([m.socket.nothing(news, TTL_MS + 1000), p.socket.nothing(news, TTL_MS + 1000)]);
     m.socket.send({ type: "offer", to: p.key.id, sdp: "v=0 thawed" });
     expect(await p.socket.next({ type: "offer" })).toMatchObject({ from: m.key.id, sdp: "v=0 thawed" });
