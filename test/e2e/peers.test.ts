@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
-import { coturnMissing, startCoturn, type Coturn } from "../helpers/coturn.ts";
+import { coturnOrSkip, startCoturn, type Coturn } from "../helpers/coturn.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
 let browser: Browser;
@@ -156,9 +156,7 @@ describe("two browsers through /.webrtc", () => {
     }
   }, 40_000);
 
-  const missing = coturnMissing();
-  if (missing) console.log(`skip: ${missing}`);
-  test.skipIf(missing !== null)("with iceTransportPolicy relay, through coturn with the credentials the hub handed out", async () => {
+  test.skipIf(!coturnOrSkip())("with iceTransportPolicy relay, through coturn with the credentials the hub handed out", async () => {
     const turn: Coturn = await startCoturn();
     const srv = startServer({ turnUrls: [turn.url], turnSecret: turn.secret });
     try {

@@ -2,6 +2,7 @@
 // nothing saved to disk. Missing redis-server skips (and fails under CI=true).
 import type { Subprocess } from "bun";
 import { existsSync } from "node:fs";
+import { serviceMissing } from "./ci.ts";
 
 const REDIS_SERVER = "/usr/bin/redis-server";
 
@@ -9,10 +10,7 @@ export const redisInstalled = existsSync(REDIS_SERVER);
 
 /** Call at the top of a test file: a one-line skip reason, or a failure under CI. */
 export function redisOrSkip(): boolean {
-  if (redisInstalled) return true;
-  if (process.env.CI === "true") throw new Error(`${REDIS_SERVER} is missing (Debian package redis-server)`);
-  console.warn("skipping cluster tests: install the Debian package redis-server");
-  return false;
+  return redisInstalled || serviceMissing(`${REDIS_SERVER} is missing: install the Debian package redis-server`);
 }
 
 export interface TestRedis {
