@@ -71,7 +71,6 @@ describe("busy-origin load generator", () => {
       const r = await runBusyOrigin({ wsUrl: defaults.wsUrl, rate: 40, seconds: 0.5, warmupSeconds: 0.1, maxInFlight: 10 });
       expect(r.firstFailure).toBeUndefined();
       expect([r.offered, r.sessions, r.failures, r.originClosed]).toEqual([20, 20, 0, undefined]);
-      expect(r.sessionsPerSec).toBeGreaterThan(30);
     } finally {
       await defaults.close();
     }

@@ -117,7 +117,9 @@ describe.skipIf(!redisOrSkip() || !available("postgres+s3", services))("three no
     expect(await p3.socket.next({ type: "offer" })).toEqual({ type: "offer", from: p1.key.id, sdp: "v=0 from A" });
     p3.socket.send({ type: "answer", to: p1.key.id, sdp: "v=0 from C" });
     expect(await p1.socket.next({ type: "answer" })).toEqual({ type: "answer", from: p3.key.id, sdp: "v=0 from C" });
-    await p2.socket.nothing({ type: "offer" });
+    // p2's first offer is one sent to it after: the one to p3 did not reach it.
+    p1.socket.send({ type: "offer", to: p2.key.id, sdp: "v=0 marker" });
+    expect(await p2.socket.next({ type: "offer" })).toMatchObject({ sdp: "v=0 marker" });
 
     p2.socket.close();
     for (const p of [p1, p3]) expect(await p.socket.next({ type: "peer-left" })).toMatchObject({ peer: p2.key.id });
