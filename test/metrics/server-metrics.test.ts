@@ -5,6 +5,7 @@ import { parseMetrics, scrape, value } from "../helpers/metrics.ts";
 import { startServer, withServer, type TestServer } from "../helpers/server.ts";
 import { serviceMissing } from "../helpers/ci.ts";
 import { registeredOrigin, TestSocket } from "../helpers/ws-client.ts";
+import { until } from "../helpers/until.ts";
 
 let srv: TestServer;
 beforeAll(() => {
@@ -51,7 +52,7 @@ describe("GET /metrics", () => {
     origin.close();
     await visitor.next({ t: "error", sessionId: "ms3" });
     visitor.close();
-    await Bun.sleep(50);
+    await until("the visitor's close is counted", async () => value(await scrape(srv.url), 'gemmapod_signal_connections{kind="signal"}') === 0);
     const after = await scrape(srv.url);
     expect(value(after, 'gemmapod_signal_sessions_failed_total{reason="origin_offline"}') - value(s, 'gemmapod_signal_sessions_failed_total{reason="origin_offline"}')).toBe(1);
     expect(value(after, "gemmapod_signal_origins_online")).toBe(0);

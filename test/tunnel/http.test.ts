@@ -1,6 +1,7 @@
 // Visitors → broker → tunnel client → a real local server, all real, on loopback.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { tunnelled, type Tunnelled } from "./harness.ts";
+import { until } from "../helpers/until.ts";
 import { digest, randomBytes, randomStream, sha256 as sha, type Digest } from "../helpers/random-body.ts";
 
 /** Resolvers the local server's slow routes wait on, so tests decide when it goes on. */
@@ -82,6 +83,7 @@ beforeAll(async () => {
         return new Response(hash.digest("hex"));
       }
       case "/hang":
+        events.push("hang started");
         req.signal.addEventListener("abort", () => events.push("hang aborted"));
         await gate(url.searchParams.get("g")!).opened;
         return new Response("late");
@@ -91,7 +93,7 @@ beforeAll(async () => {
         return new Response(
           new ReadableStream({
             start: (c) => void (timer = setInterval(() => c.enqueue(new TextEncoder().encode(`data: ${n++}\n\n`)), 5)),
-            cancel: () => clearInterval(timer),
+            cancel: () => (clearInterval(timer), events.push("ticks cancelled")),
           }),
           { headers: { "content-type": "text/event-stream" } },
         );
@@ -238,12 +240,11 @@ test("header rules: Cookie and Authorization are not forwarded; X-Forwarded-* ar
 test("a visitor who goes away cancels the request at the client and frees it", async () => {
   const controller = new AbortController();
   const pending = fetch(`${t.url}/hang?g=hang`, { signal: controller.signal }).catch((e) => e);
-  await Bun.sleep(100);
+  await until("the request reaches the local server", () => events.includes("hang started"));
   controller.abort();
   await pending;
   // The tunnel client heard the cancel and aborted its request to the local server.
-  for (let i = 0; i < 40 && !events.includes("hang aborted"); i++) await Bun.sleep(25);
-  expect(events).toContain("hang aborted");
+  await until("the local request is aborted", () => events.includes("hang aborted"));
   gate("hang").open();
   expect((await fetch(`${t.url}/`)).status).toBe(200);
 });
@@ -251,10 +252,11 @@ test("a visitor who goes away cancels the request at the client and frees it", a
 test("60 event streams whose visitors all leave at once do not cost the tunnel its connection", async () => {
   const controllers = Array.from({ length: 60 }, () => new AbortController());
   const readers = await Promise.all(controllers.map(async (c) => (await fetch(`${t.url}/ticks`, { signal: c.signal })).body!.getReader()));
-  await Promise.all(readers.map((r) => r.read()));
-  await Bun.sleep(30); // the local server keeps ticking into all of them
+  // Two ticks each: the local server is ticking into all of them when they leave.
+  for (let i = 0; i < 2; i++) await Promise.all(readers.map((r) => r.read()));
   for (const c of controllers) c.abort();
-  await Bun.sleep(100);
+  // Every cancel crossed the tunnel and reached the local server; then the tunnel still serves.
+  await until("all 60 streams cancelled at the local server", () => events.filter((e) => e === "ticks cancelled").length === 60);
   const after = await fetch(`${t.url}/still-there`);
   expect(await after.text()).toBe("path /still-there");
 });
