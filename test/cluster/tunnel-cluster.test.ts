@@ -123,9 +123,12 @@ describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", 
     redis.freeze();
     let second: TunnelClient | undefined;
     try {
-      second = startTunnel({ server: b.url, to: `http://127.0.0.1:${local.port}`, name: late, key: await newKey(), minBackoffMs: 50, maxBackoffMs: 200 });
+      let refused!: (reason: string) => void;
+      const closed = new Promise<string>((resolve) => (refused = resolve));
+      second = startTunnel({ server: b.url, to: `http://127.0.0.1:${local.port}`, name: late, key: await newKey(), minBackoffMs: 50, maxBackoffMs: 200, onDisconnected: (reason) => refused(reason) });
       second.ready.catch(() => {});
-      await Bun.sleep(2600);
+      // Once Redis missed its reply deadline, the register is told to come back later.
+      expect(await closed).toStartWith("closed 1013");
       redis.thaw();
       await second.ready;
       for (const node of [a, b]) expect(await (await fetch(`${node.url}/tunnel/${late}/x`)).text()).toBe("GET /x");
