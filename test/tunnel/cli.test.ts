@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { CLI, runCommand } from "../helpers/cli.ts";
 import { startServer, tempDir, type TestServer } from "../helpers/server.ts";
 import { uniqueName } from "./harness.ts";
+import { portBelowEphemeralRange } from "../helpers/ports.ts";
 
 async function waitFor(read: () => string, pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
   const deadline = Date.now() + timeoutMs;
@@ -17,15 +18,10 @@ async function waitFor(read: () => string, pattern: RegExp, timeoutMs = 10_000):
   }
 }
 
-/**
- * A broker on a port it can have again after a restart: one below the kernel's ephemeral
- * range, so no outgoing connection is ever given it meanwhile (a random pick inside that
- * range once found its port taken by another test's connection).
- */
+/** A broker on a port it can have again after a restart (see helpers/ports.ts). */
 function brokerOnStablePort(): { broker: TestServer; port: number } {
-  const [ephemeralLow] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number) as [number];
   for (let attempt = 1; ; attempt++) {
-    const port = 10_000 + Math.floor(Math.random() * (ephemeralLow - 10_000));
+    const port = portBelowEphemeralRange();
     try {
       return { broker: startServer({ port }), port };
     } catch (error) {
