@@ -7,6 +7,8 @@ import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
 import { coturnOrSkip, startCoturn, type Coturn } from "../helpers/coturn.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
+import { until } from "../helpers/until.ts";
+import { scrape, value } from "../helpers/metrics.ts";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -143,10 +145,11 @@ describe("two browsers through /.webrtc", () => {
       const tabs = await Promise.all([browser.newPage(), browser.newPage()]);
       const heard = tabs.map(() => [] as string[]);
       tabs.forEach((tab, i) => tab.on("console", (m) => heard[i]!.push(m.text())));
-      for (const tab of tabs) {
+      for (const [i, tab] of tabs.entries()) {
         await tab.goto(`${srv.url}/health`);
         await tab.addScriptTag({ type: "module", content: script });
-        await Bun.sleep(300); // the first tab is in the room before the second arrives
+        // The first tab is in the room before the second arrives.
+        await until(`tab ${i + 1} in the room`, async () => value(await scrape(srv.url), "gemmapod_signal_peers_online") === i + 1, 15_000);
       }
       for (let waited = 0; heard.some((h) => !h.some((t) => t.startsWith("hi from "))) && waited < 15_000; waited += 50) await Bun.sleep(50);
       expect(heard.map((h) => h.filter((t) => t.startsWith("hi from ")).length)).toEqual([1, 1]);
