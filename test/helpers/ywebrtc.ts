@@ -19,6 +19,12 @@ export async function subscribe(s: TestSocket, topics: string[]): Promise<void> 
   await s.next({ type: "pong" });
 }
 
+/** Asserts nothing matching `match` reached `s` before the pong to a ping sent now (a marker, not a silence). */
+export async function nothingBeforePong(s: TestSocket, match: Parameters<TestSocket["nothingBefore"]>[0] = () => true): Promise<void> {
+  s.send({ type: "ping" });
+  await s.nothingBefore(match, { type: "pong" });
+}
+
 export function publish(s: TestSocket, topic: string, data: unknown): void {
   s.send({ type: "publish", topic, data });
 }
