@@ -3,6 +3,7 @@
 import { beforeAll, expect, test } from "bun:test";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { binaryId, joinedPeer, nothingBeforeScrape, offers, trackerForFile, trackerPeer, trackerUrl } from "../helpers/tracker.ts";
+import { until } from "../helpers/until.ts";
 
 const tracker = trackerForFile();
 let url: string;
@@ -140,8 +141,7 @@ test("swarms are freed when their last peer leaves", async () => {
     await a.socket.next({ action: "announce" });
     expect(await trackerCounts(other)).toEqual({ swarms: 1, peers: 1 });
     b.socket.close();
-    await b.socket.closed;
-    await Bun.sleep(50);
+    await until("the server hears b close", async () => (await trackerCounts(other)).peers === 0);
     expect(await trackerCounts(other)).toEqual({ swarms: 0, peers: 0 });
     a.socket.close();
   } finally {
