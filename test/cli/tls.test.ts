@@ -39,7 +39,7 @@ function servedFingerprint(port: number): Promise<string> {
 const fingerprintOf = (certFile: string) => new X509Certificate(readFileSync(certFile)).fingerprint256;
 
 async function waitForLine(server: RunningCli, text: string, from: number): Promise<string> {
-  for (let i = 0; i < 100; i++) {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
     const line = server.output().slice(from).split("\n").find((l) => l.includes(text));
     if (line) return line;
     await Bun.sleep(20);

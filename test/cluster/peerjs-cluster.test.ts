@@ -10,6 +10,8 @@ import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
 import { REPLY_TIMEOUT_MS } from "../../src/cluster/redis-deadlines.ts";
+import { scrape, value } from "../helpers/metrics.ts";
+import { until } from "../helpers/until.ts";
 
 describe.skipIf(!redisOrSkip())("PeerJS across two nodes", () => {
   let redis: TestRedis;
@@ -55,10 +57,12 @@ describe.skipIf(!redisOrSkip())("PeerJS across two nodes", () => {
     const sender = await openPeer(a.url, "q-sender");
     sender.send({ type: "OFFER", dst: "q-late", payload: { n: 0 } });
     for (let n = 1; n <= 5; n++) sender.send({ type: "CANDIDATE", dst: "q-late", payload: { n } });
-    await Bun.sleep(200);
+    await until("the six wait on A", async () => value(await scrape(a.url), "gemmapod_signal_peerjs_held_messages") === 6);
     const late = await openPeer(b.url, "q-late");
     for (let n = 0; n <= 5; n++) expect((await late.next()).payload).toEqual({ n });
-    await sender.nothing({ type: "EXPIRE" }, 1500);
+    // No EXPIRE for them: a wait set up after theirs ends after it, and its EXPIRE comes first.
+    sender.send({ type: "OFFER", dst: "q-marker", payload: {} });
+    await sender.nothingBefore({ type: "EXPIRE", src: "q-late" }, { type: "EXPIRE", src: "q-marker" });
     sender.close();
     late.close();
   });
@@ -67,8 +71,10 @@ describe.skipIf(!redisOrSkip())("PeerJS across two nodes", () => {
     const sender = await openPeer(b.url, "e-sender");
     sender.send({ type: "OFFER", dst: "e-nobody", payload: {} });
     sender.send({ type: "CANDIDATE", dst: "e-nobody", payload: {} });
-    expect(await sender.next({}, 3000)).toEqual({ type: "EXPIRE", src: "e-nobody", dst: "e-sender" });
-    await sender.nothing({}, 500);
+    expect(await sender.next({}, 10_000)).toEqual({ type: "EXPIRE", src: "e-nobody", dst: "e-sender" });
+    // Once: a wait set up after it ends after it, and nothing comes before that one's EXPIRE.
+    sender.send({ type: "OFFER", dst: "e-marker", payload: {} });
+    await sender.nothingBefore(() => true, { type: "EXPIRE", src: "e-marker" });
     sender.close();
   });
 

@@ -81,17 +81,18 @@ describe.skipIf(!redisOrSkip() || !available("postgres+s3", services))("three no
     expect((await page(b)).status).toBe(410);
   });
 
-  test("Rondevu: an offer made on A, answered on B, wakes a long poll waiting on C within 1 s", async () => {
+  test("Rondevu: an offer made on A, answered on B, wakes a long poll waiting on C, long before its 10 s wait", async () => {
     const post = (srv: TestServer, path: string, body: unknown) =>
       fetch(`${srv.url}/rondevu${path}`, { method: "POST", headers: { "Content-Type": "application/json", Origin: "https://app.example" }, body: JSON.stringify(body) }).then((r) => r.json());
     const { code } = await post(a, "/chat/offer", { info: "i", offer: "o" });
     const polled = post(c, "/poll", { code, side: "offerer", wait: 10 }).then((body) => ({ body, at: performance.now() }));
-    await Bun.sleep(300);
+    await Bun.sleep(300); // the poll is waiting by now (were it not, it would find the answer at once: the test holds)
     const answeredAt = performance.now();
     expect(await post(b, "/answer", { code, side: "answerer", answer: "ans" })).toEqual({ success: true });
     const { body, at } = await polled;
     expect(body).toEqual({ answer: "ans", answerCandidates: [], candidateCount: 0 });
-    expect(at - answeredAt).toBeLessThan(1000);
+    // Woken, not timed out: well under half the wait even on a loaded machine.
+    expect(at - answeredAt).toBeLessThan(5000);
     // A candidate added on A wakes the answerer's poll on B.
     const answerer = post(b, "/poll", { code, side: "answerer", since: 0, wait: 10 }).then((body) => ({ body, at: performance.now() }));
     await Bun.sleep(300);
@@ -99,7 +100,7 @@ describe.skipIf(!redisOrSkip() || !available("postgres+s3", services))("three no
     await post(a, "/answer", { code, side: "offerer", candidate: "c1" });
     const second = await answerer;
     expect(second.body).toEqual({ offer: "o", offerCandidates: ["c1"], candidateCount: 1 });
-    expect(second.at - addedAt).toBeLessThan(1000);
+    expect(second.at - addedAt).toBeLessThan(5000);
   });
 
   test("/.webrtc: a room spanning three nodes has full lists, joins, leaves and relay", async () => {
@@ -117,7 +118,9 @@ describe.skipIf(!redisOrSkip() || !available("postgres+s3", services))("three no
     expect(await p3.socket.next({ type: "offer" })).toEqual({ type: "offer", from: p1.key.id, sdp: "v=0 from A" });
     p3.socket.send({ type: "answer", to: p1.key.id, sdp: "v=0 from C" });
     expect(await p1.socket.next({ type: "answer" })).toEqual({ type: "answer", from: p3.key.id, sdp: "v=0 from C" });
-    await p2.socket.nothing({ type: "offer" });
+    // p2's first offer is one sent to it after: the one to p3 did not reach it.
+    p1.socket.send({ type: "offer", to: p2.key.id, sdp: "v=0 marker" });
+    expect(await p2.socket.next({ type: "offer" })).toMatchObject({ sdp: "v=0 marker" });
 
     p2.socket.close();
     for (const p of [p1, p3]) expect(await p.socket.next({ type: "peer-left" })).toMatchObject({ peer: p2.key.id });

@@ -11,33 +11,24 @@ import { startNodes, untilHealth } from "../helpers/cluster.ts";
 import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { newKey, uniqueName } from "../tunnel/harness.ts";
+import { digest, digestOf, randomBytes, sha256 } from "../helpers/random-body.ts";
 
 const TTL_MS = 2000;
 const NODE = join(import.meta.dir, "../helpers/cluster-node.ts");
 const MB = 1024 * 1024;
 
-/** 20 MB in 64 KiB chunks, each filled with its index: any reordering or loss shows. */
+/** 20 MB of random bytes, served in 64 KiB chunks: any reordering or loss shows in the hash. */
+const BIG = randomBytes(20 * MB);
+const expected = digestOf(BIG);
 function bigBody(): ReadableStream<Uint8Array> {
   let i = 0;
   return new ReadableStream({
     pull(controller) {
       if (i === 320) return controller.close();
-      controller.enqueue(new Uint8Array(64 * 1024).fill(i++ % 251));
+      controller.enqueue(BIG.subarray(i * 64 * 1024, ++i * 64 * 1024));
     },
   });
 }
-
-async function digest(stream: ReadableStream<Uint8Array>): Promise<{ bytes: number; sha256: string }> {
-  const hash = new Bun.CryptoHasher("sha256");
-  let bytes = 0;
-  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-    hash.update(chunk);
-    bytes += chunk.byteLength;
-  }
-  return { bytes, sha256: hash.digest("hex") };
-}
-
-const expected = await digest(bigBody());
 
 describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", () => {
   let redis: TestRedis;
@@ -86,10 +77,10 @@ describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", 
   }, 30_000);
 
   test("a 5 MB request body streams from A to B's client, and the query, the visitor's host and address arrive", async () => {
-    const body = new Uint8Array(5 * MB).map((_, i) => i % 256);
+    const body = randomBytes(5 * MB);
     const res = await fetch(`${a.url}/tunnel/${name}/echo?x=1`, { method: "POST", body });
     expect(res.status).toBe(200);
-    expect(new Uint8Array(await res.arrayBuffer())).toEqual(body);
+    expect(sha256(await res.arrayBuffer())).toBe(sha256(body));
     expect(res.headers.get("x-seen-host")).toBe(new URL(a.url).host);
     expect(res.headers.get("x-seen-for")).toBe("127.0.0.1");
     expect(await (await fetch(`${a.url}/tunnel/${name}/q?a=b&c`)).text()).toBe("GET /q?a=b&c");
@@ -132,9 +123,12 @@ describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", 
     redis.freeze();
     let second: TunnelClient | undefined;
     try {
-      second = startTunnel({ server: b.url, to: `http://127.0.0.1:${local.port}`, name: late, key: await newKey(), minBackoffMs: 50, maxBackoffMs: 200 });
+      let refused!: (reason: string) => void;
+      const closed = new Promise<string>((resolve) => (refused = resolve));
+      second = startTunnel({ server: b.url, to: `http://127.0.0.1:${local.port}`, name: late, key: await newKey(), minBackoffMs: 50, maxBackoffMs: 200, onDisconnected: (reason) => refused(reason) });
       second.ready.catch(() => {});
-      await Bun.sleep(2600);
+      // Once Redis missed its reply deadline, the register is told to come back later.
+      expect(await closed).toStartWith("closed 1013");
       redis.thaw();
       await second.ready;
       for (const node of [a, b]) expect(await (await fetch(`${node.url}/tunnel/${late}/x`)).text()).toBe("GET /x");
@@ -149,19 +143,21 @@ describe.skipIf(!redisOrSkip())("/.tunnel across nodes (the node-to-node hop)", 
     const key = await newKey();
     const servers = ["on-b", "on-c"].map((label) => Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(label) }));
     const refused: string[] = [];
+    const retried: string[] = [];
     try {
-      const first = startTunnel({ server: b.url, to: `http://127.0.0.1:${servers[0]!.port}`, name: moving, key, minBackoffMs: 50, maxBackoffMs: 200, onRefused: (m) => refused.push(m) });
+      const first = startTunnel({ server: b.url, to: `http://127.0.0.1:${servers[0]!.port}`, name: moving, key, minBackoffMs: 50, maxBackoffMs: 200, onRefused: (m) => refused.push(m), onDisconnected: (m) => retried.push(m) });
       await first.ready;
       expect(await (await fetch(`${a.url}/tunnel/${moving}/`)).text()).toBe("on-b");
       const second = startTunnel({ server: c.url, to: `http://127.0.0.1:${servers[1]!.port}`, name: moving, key, minBackoffMs: 50, maxBackoffMs: 200 });
       await second.ready;
       // The takeover reaches A as the old holder's end; its next request goes to C.
       let text = "";
-      for (const deadline = Date.now() + 2000; text !== "on-c" && Date.now() < deadline; await Bun.sleep(20)) text = await (await fetch(`${a.url}/tunnel/${moving}/`)).text();
+      for (const deadline = Date.now() + 10_000; text !== "on-c" && Date.now() < deadline; await Bun.sleep(20)) text = await (await fetch(`${a.url}/tunnel/${moving}/`)).text();
       expect(text).toBe("on-c");
       // The replaced client stops instead of taking the name back.
       expect(refused).toEqual(["another tunnel client registered this name with the same key; this one stops"]);
-      await Bun.sleep(400);
+      // A reconnect is scheduled in the same close handler, announced by onDisconnected: none was.
+      expect(retried).toEqual([]);
       expect(await (await fetch(`${a.url}/tunnel/${moving}/`)).text()).toBe("on-c");
       first.close();
       second.close();

@@ -6,6 +6,7 @@ import { enterRoom } from "../helpers/peers.ts";
 import { buildPod } from "../helpers/pods.ts";
 import { startServer, withServer, type TestServer } from "../helpers/server.ts";
 import { offeringVisitor, registeredOrigin } from "../helpers/ws-client.ts";
+import { until } from "../helpers/until.ts";
 
 let srv: TestServer;
 beforeAll(() => {
@@ -86,10 +87,7 @@ describe("the page", () => {
       expect((await fetch(`${s.url}/pods`, { method: "POST", body: pod.bytes, headers: { "Content-Type": "text/html" } })).status).toBe(200);
       const origin = await registeredOrigin(s.wsUrl, "console-http-pod");
       let html = "";
-      for (let i = 0; i < 40 && dd(html, "origins") !== "1"; i++) {
-        await Bun.sleep(100);
-        html = await (await fetch(`${s.url}/`)).text();
-      }
+      await until("the page counts the origin", async () => dd((html = await (await fetch(`${s.url}/`)).text()), "origins") === "1");
       expect([dd(html, "origins"), dd(html, "pods")]).toEqual(["1", "1"]);
       expect(html).toContain('<li class="none">No warnings.</li>');
       origin.close();
@@ -142,11 +140,11 @@ describe("live events", () => {
 
       controllers[0]!.abort();
       let again: Response | undefined;
-      for (let i = 0; i < 40 && again?.status !== 200; i++) {
+      await until("a viewer's seat frees up", async () => {
         await again?.body?.cancel();
-        await Bun.sleep(50);
         again = await fetch(`${s.url}/console/events`);
-      }
+        return again.status === 200;
+      });
       expect(again!.status).toBe(200);
       await again!.body!.cancel();
       for (const c of controllers) c.abort();

@@ -4,9 +4,8 @@
 // (peerjs#1289), a call with Chromium's fake camera whose stream plays, and the
 // same connection and call with the two peers on two cluster nodes (Redis, Postgres, S3).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
-import { CHROMIUM, launchChromium } from "../helpers/browser.ts";
+import { chromiumOrSkip, launchChromium } from "../helpers/browser.ts";
 import { startNodes } from "../helpers/cluster.ts";
 import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
@@ -14,12 +13,6 @@ import { available, newSpot, storageServices } from "../helpers/storage.ts";
 
 const PEERJS_CLIENT = new URL("../../node_modules/peerjs/dist/peerjs.min.js", import.meta.url).pathname;
 
-function chromiumOrSkip(): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI === "true") throw new Error(`${CHROMIUM} is missing (Debian package chromium)`);
-  console.warn("skip: PeerJS browser tests need chromium (Debian package chromium)");
-  return false;
-}
 const haveChromium = chromiumOrSkip();
 
 let browser: Browser;

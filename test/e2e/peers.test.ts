@@ -5,8 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
-import { coturnMissing, startCoturn, type Coturn } from "../helpers/coturn.ts";
+import { coturnOrSkip, startCoturn, type Coturn } from "../helpers/coturn.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
+import { until } from "../helpers/until.ts";
+import { scrape, value } from "../helpers/metrics.ts";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -143,10 +145,11 @@ describe("two browsers through /.webrtc", () => {
       const tabs = await Promise.all([browser.newPage(), browser.newPage()]);
       const heard = tabs.map(() => [] as string[]);
       tabs.forEach((tab, i) => tab.on("console", (m) => heard[i]!.push(m.text())));
-      for (const tab of tabs) {
+      for (const [i, tab] of tabs.entries()) {
         await tab.goto(`${srv.url}/health`);
         await tab.addScriptTag({ type: "module", content: script });
-        await Bun.sleep(300); // the first tab is in the room before the second arrives
+        // The first tab is in the room before the second arrives.
+        await until(`tab ${i + 1} in the room`, async () => value(await scrape(srv.url), "gemmapod_signal_peers_online") === i + 1, 15_000);
       }
       for (let waited = 0; heard.some((h) => !h.some((t) => t.startsWith("hi from "))) && waited < 15_000; waited += 50) await Bun.sleep(50);
       expect(heard.map((h) => h.filter((t) => t.startsWith("hi from ")).length)).toEqual([1, 1]);
@@ -156,9 +159,7 @@ describe("two browsers through /.webrtc", () => {
     }
   }, 40_000);
 
-  const missing = coturnMissing();
-  if (missing) console.log(`skip: ${missing}`);
-  test.skipIf(missing !== null)("with iceTransportPolicy relay, through coturn with the credentials the hub handed out", async () => {
+  test.skipIf(!coturnOrSkip())("with iceTransportPolicy relay, through coturn with the credentials the hub handed out", async () => {
     const turn: Coturn = await startCoturn();
     const srv = startServer({ turnUrls: [turn.url], turnSecret: turn.secret });
     try {

@@ -4,18 +4,11 @@
 // compared by SHA-256). Each on one node and with the two peers on two cluster nodes (Redis).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
-import { existsSync } from "node:fs";
-import { CHROMIUM, launchChromium } from "../helpers/browser.ts";
+import { chromiumOrSkip, launchChromium } from "../helpers/browser.ts";
 import { redisOrSkip } from "../helpers/redis.ts";
 import { trackerForFile, twoTrackerNodes } from "../helpers/tracker.ts";
 
-/** No Chromium: one line naming it and a skip, or a failure under CI=true. */
-const noChromium = !existsSync(CHROMIUM);
-if (noChromium) {
-  const line = "chromium not available: install the Debian package chromium to run the tracker's browser tests";
-  if (process.env.CI === "true") throw new Error(`${line} (CI=true: failing instead of skipping)`);
-  console.warn(`skip: ${line}`);
-}
+const noChromium = !chromiumOrSkip();
 
 let browser: Browser;
 let pages: ReturnType<typeof Bun.serve>;

@@ -1,8 +1,14 @@
 // Debian's Chromium, driven by playwright-core, set up for loopback-only tests.
 import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
+import { serviceMissing } from "./ci.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
+
+/** For tests that may skip without a browser: one line when it is missing, under CI a failure. */
+export function chromiumOrSkip(): boolean {
+  return existsSync(CHROMIUM) || serviceMissing(`${CHROMIUM} is missing: install the Debian package chromium (.ci/run does)`);
+}
 
 /** `extraArgs`: e.g. a fake camera (--use-fake-device-for-media-stream --use-fake-ui-for-media-stream). */
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {

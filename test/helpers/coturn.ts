@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINDING_REQUEST, encodeStun } from "../../src/stun/message.ts";
 import { freeUdpPort, UdpClient } from "./udp-client.ts";
+import { serviceMissing } from "./ci.ts";
 
 export const TURNSERVER = "/usr/bin/turnserver";
 export const TURN_REALM = "gemmapod.test";
@@ -17,12 +18,9 @@ export interface Coturn {
   stop(): Promise<void>;
 }
 
-/** Null (with the one line to print) when coturn is missing; under CI=true that is a failure. */
-export function coturnMissing(): string | null {
-  if (existsSync(TURNSERVER)) return null;
-  const line = `${TURNSERVER} is missing: apt-get install coturn (.ci/run does)`;
-  if (process.env.CI === "true") throw new Error(line);
-  return line;
+/** Whether coturn is installed; when not, one line saying so, and under CI a failure. */
+export function coturnOrSkip(): boolean {
+  return existsSync(TURNSERVER) || serviceMissing(`${TURNSERVER} is missing: install the Debian package coturn (.ci/run does)`);
 }
 
 export async function startCoturn(secret = "coturn-test-secret-0123456789"): Promise<Coturn> {

@@ -2,16 +2,14 @@
 // setup), containers.conf without default ulimits (raising NOFILE/NPROC is
 // forbidden here), and never a pull: no registry is reachable.
 import { join } from "node:path";
+import { serviceMissing } from "./ci.ts";
 
 const CONTAINERS_CONF = join(import.meta.dir, "containers.conf");
 
-/** Null when podman and runc are installed; else the one line to print. Under CI=true that is a failure. */
-export function podmanMissing(): string | null {
+/** Whether podman and runc are installed; when not, one line saying so, and under CI a failure. */
+export function podmanOrSkip(): boolean {
   const lacking = ["podman", "runc"].filter((bin) => !Bun.which(bin, { PATH: `${process.env.PATH}:/usr/sbin:/sbin` }));
-  if (lacking.length === 0) return null;
-  const line = `${lacking.join(" and ")} missing: apt-get install podman runc (.ci/run does)`;
-  if (process.env.CI === "true") throw new Error(line);
-  return line;
+  return lacking.length === 0 || serviceMissing(`${lacking.join(" and ")} missing: install the Debian packages podman and runc (.ci/run does)`);
 }
 
 export interface PodmanResult {

@@ -2,6 +2,8 @@
 // nothing saved to disk. Missing redis-server skips (and fails under CI=true).
 import type { Subprocess } from "bun";
 import { existsSync } from "node:fs";
+import { portBelowEphemeralRange } from "./ports.ts";
+import { serviceMissing } from "./ci.ts";
 
 const REDIS_SERVER = "/usr/bin/redis-server";
 
@@ -9,10 +11,7 @@ export const redisInstalled = existsSync(REDIS_SERVER);
 
 /** Call at the top of a test file: a one-line skip reason, or a failure under CI. */
 export function redisOrSkip(): boolean {
-  if (redisInstalled) return true;
-  if (process.env.CI === "true") throw new Error(`${REDIS_SERVER} is missing (Debian package redis-server)`);
-  console.warn("skipping cluster tests: install the Debian package redis-server");
-  return false;
+  return redisInstalled || serviceMissing(`${REDIS_SERVER} is missing: install the Debian package redis-server`);
 }
 
 export interface TestRedis {
@@ -35,7 +34,7 @@ export async function startRedis(): Promise<TestRedis> {
   let port = 0;
   const launch = async () => {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const tryPort = port || 20000 + Math.floor(Math.random() * 30000);
+      const tryPort = port || portBelowEphemeralRange(); // the same port again after kill()
       proc = Bun.spawn([REDIS_SERVER, "--save", "", "--appendonly", "no", "--port", String(tryPort), "--bind", "127.0.0.1"], { stdout: "pipe", stderr: "pipe" });
       if (await ready(tryPort)) {
         port = tryPort;

@@ -30,6 +30,15 @@ export async function trackerPeer(url: string, peerId = binaryId()): Promise<Tra
   return { socket, peerId, announce: (infoHash, fields = {}) => socket.send({ action: "announce", info_hash: infoHash, peer_id: peerId, numwant: 5, uploaded: 0, downloaded: 0, left: 100, ...fields }) };
 }
 
+/**
+ * Asserts nothing matching `match` reached `socket` before the answer to a scrape sent
+ * now: whatever the tracker sent it earlier comes first (a marker, not a silence).
+ */
+export async function nothingBeforeScrape(socket: TestSocket, match: Parameters<TestSocket["nothingBefore"]>[0]): Promise<void> {
+  socket.send({ action: "scrape", info_hash: binaryId() });
+  await socket.nothingBefore(match, (m) => m.files !== undefined);
+}
+
 /** `n` offers with fresh ids, in the shape the clients send. */
 export function offers(n: number, sdp = "v=0 offer"): Json[] {
   return Array.from({ length: n }, () => ({ offer_id: binaryId(), offer: { type: "offer", sdp } }));

@@ -2,6 +2,10 @@
 // next one that matches, with a timeout instead of a hang.
 
 export type Json = Record<string, any>;
+type Match = Json | ((m: Json) => boolean);
+
+/** A predicate, or an object whose fields a message must have. */
+const matcher = (match: Match) => (typeof match === "function" ? match : (m: Json) => Object.entries(match).every(([k, v]) => m[k] === v));
 
 export class TestSocket {
   readonly ws: WebSocket;
@@ -50,8 +54,8 @@ export class TestSocket {
   }
 
   /** The next message matching `match` (by default, any), or a rejection after `ms`. */
-  next(match: Json | ((m: Json) => boolean) = () => true, ms = 3000): Promise<Json> {
-    const fn = typeof match === "function" ? match : (m: Json) => Object.entries(match).every(([k, v]) => m[k] === v);
+  next(match: Match = () => true, ms = 3000): Promise<Json> {
+    const fn = matcher(match);
     const i = this.inbox.findIndex(fn);
     if (i !== -1) return Promise.resolve(this.inbox.splice(i, 1)[0]!);
     return new Promise((resolve, reject) => {
@@ -64,10 +68,22 @@ export class TestSocket {
     });
   }
 
-  /** Asserts nothing matching arrives for `ms`. */
-  async nothing(match: Json | ((m: Json) => boolean) = () => true, ms = 150): Promise<void> {
-    const got = await this.next(match, ms).catch(() => null);
+  /**
+   * Asserts nothing matching `match` arrived before `marker`: the test has sent something
+   * that travels the same way as what must not arrive, after it, and `marker` is that
+   * something arriving. One path keeps its order, so this proves the silence a short wait
+   * only hopes for. Returns the marker.
+   */
+  async nothingBefore(match: Match, marker: Match, ms = 10_000): Promise<Json> {
+    const seen = await this.next(marker, ms);
+    const [got] = this.unread(match);
     if (got) throw new Error(`unexpected message ${JSON.stringify(got)}`);
+    return seen;
+  }
+
+  /** Messages matching `match` that arrived and were not taken by `next`. */
+  unread(match: Match = () => true): Json[] {
+    return this.inbox.filter(matcher(match));
   }
 
   close(): void {

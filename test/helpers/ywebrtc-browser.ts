@@ -7,12 +7,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { CHROMIUM, launchChromium } from "./browser.ts";
 
-export function chromiumOrSkip(): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI === "true") throw new Error(`${CHROMIUM} is missing (Debian package chromium)`);
-  console.warn("skipping y-webrtc browser tests: install the Debian package chromium");
-  return false;
-}
+export { chromiumOrSkip } from "./browser.ts";
 
 let browser: Browser;
 /** Serves the page and the bundle of yjs + y-webrtc, on its own origin (loopback is a secure context: WebCrypto works). */

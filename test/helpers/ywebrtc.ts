@@ -19,12 +19,18 @@ export async function subscribe(s: TestSocket, topics: string[]): Promise<void> 
   await s.next({ type: "pong" });
 }
 
+/** Asserts nothing matching `match` reached `s` before the pong to a ping sent now (a marker, not a silence). */
+export async function nothingBeforePong(s: TestSocket, match: Parameters<TestSocket["nothingBefore"]>[0] = () => true): Promise<void> {
+  s.send({ type: "ping" });
+  await s.nothingBefore(match, { type: "pong" });
+}
+
 export function publish(s: TestSocket, topic: string, data: unknown): void {
   s.send({ type: "publish", topic, data });
 }
 
 /** Publishes from `s` until its own copy says `clients` is `want` (what other nodes report arrives after a round trip), or `ms` pass; the last count seen. */
-export async function clientsSettle(s: TestSocket, topic: string, want: number, ms = 3000): Promise<number> {
+export async function clientsSettle(s: TestSocket, topic: string, want: number, ms = 10_000): Promise<number> {
   const deadline = Date.now() + ms;
   for (;;) {
     publish(s, topic, "count?");

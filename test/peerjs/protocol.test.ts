@@ -7,6 +7,8 @@ import { Logger } from "../../src/log/logger.ts";
 import { openPeer, peerjsUrl } from "../helpers/peerjs.ts";
 import { startServer, withServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
+import { scrape, value } from "../helpers/metrics.ts";
+import { until } from "../helpers/until.ts";
 
 const closedWithin = async (s: TestSocket, ms = 2000) => Promise.race([s.closed, Bun.sleep(ms).then(() => null)]);
 
@@ -155,8 +157,11 @@ describe("forwarding", () => {
       // HEARTBEAT and unknown types go nowhere and are no error.
       a.send({ type: "HEARTBEAT" });
       a.send({ type: "SOMETHING-NEW", dst: "fb" });
-      await b.nothing();
-      await a.nothing();
+      // Markers sent after them: the first thing each side hears next is the other's message.
+      a.send({ type: "OFFER", dst: "fb", payload: "marker" });
+      expect(await b.next()).toEqual({ type: "OFFER", src: "fa", dst: "fb", payload: "marker" });
+      b.send({ type: "ANSWER", dst: "fa", payload: "marker" });
+      expect(await a.next()).toEqual({ type: "ANSWER", src: "fb", dst: "fa", payload: "marker" });
     }));
 
   test("an offline id: its messages wait and come after its OPEN; past the expire time the sender hears EXPIRE once", () =>
@@ -165,27 +170,32 @@ describe("forwarding", () => {
       a.send({ type: "OFFER", dst: "late", payload: { n: 1 } });
       a.send({ type: "CANDIDATE", dst: "late", payload: { n: 2 } });
       a.send({ type: "LEAVE", dst: "late" }); // not held, as the reference
-      await Bun.sleep(100);
+      await until("the two are held", async () => value(await scrape(srv.url), "gemmapod_signal_peerjs_held_messages") === 2);
       const late = await openPeer(srv.url, "late");
       expect(await late.next()).toEqual({ type: "OFFER", src: "qa", dst: "late", payload: { n: 1 } });
       expect(await late.next()).toEqual({ type: "CANDIDATE", src: "qa", dst: "late", payload: { n: 2 } });
-      await late.nothing();
+      a.send({ type: "OFFER", dst: "late", payload: { n: 3 } });
+      expect(await late.next()).toEqual({ type: "OFFER", src: "qa", dst: "late", payload: { n: 3 } }); // no LEAVE before it
       a.send({ type: "OFFER", dst: "nobody", payload: {} });
       a.send({ type: "CANDIDATE", dst: "nobody", payload: {} });
       const started = performance.now();
       expect(await a.next()).toEqual({ type: "EXPIRE", src: "nobody", dst: "qa" });
       expect(performance.now() - started).toBeGreaterThan(300);
-      await a.nothing({ type: "EXPIRE" }, 600);
+      // Once: a wait set up after this one ends after it, and its EXPIRE is the next one.
+      a.send({ type: "OFFER", dst: "nobody-after", payload: {} });
+      await a.nothingBefore({ type: "EXPIRE", src: "nobody" }, { type: "EXPIRE", src: "nobody-after" });
     }));
 
   test("the queue is bounded per id: past it the sender hears EXPIRE at once, and what was held still arrives", () =>
     withServer({ peerjsQueueMessages: 3, peerjsExpireTimeoutMs: 2000 }, async (srv) => {
       const a = await openPeer(srv.url, "qfa");
       for (let n = 0; n < 5; n++) a.send({ type: "CANDIDATE", dst: "full", payload: { n } });
-      expect(await a.next({ type: "EXPIRE" }, 500)).toEqual({ type: "EXPIRE", src: "full", dst: "qfa" });
+      // At once: were it the 2 s expiry, what was held would be gone before "full" opens.
+      expect(await a.next({ type: "EXPIRE" }, 10_000)).toEqual({ type: "EXPIRE", src: "full", dst: "qfa" });
       const full = await openPeer(srv.url, "full");
       for (let n = 0; n < 3; n++) expect((await full.next()).payload).toEqual({ n });
-      await full.nothing();
+      a.send({ type: "CANDIDATE", dst: "full", payload: { n: "marker" } });
+      expect((await full.next()).payload).toEqual({ n: "marker" }); // nothing past the bound came before it
     }));
 });
 
@@ -196,12 +206,15 @@ test("in all, what waits is bounded by --peerjs-queue-bytes: past it each sender
     for (let i = 0; i < 20; i++) a.send({ type: "OFFER", dst: `absent-${i}`, payload: big });
     // Each costs its ~10 KB of text and 256 bytes more: 6 fit in 64 KiB, 14 are told now.
     const told = new Set<string>();
-    for (let i = 0; i < 14; i++) told.add((await a.next({ type: "EXPIRE" }, 1000)).src);
+    // At once: well before the 5 s expiry of the 6 held.
+    for (let i = 0; i < 14; i++) told.add((await a.next({ type: "EXPIRE" }, 4000)).src);
     expect(told.size).toBe(14);
-    await a.nothing({ type: "EXPIRE" });
+    // One more is told at once too; no other EXPIRE came before it.
+    a.send({ type: "OFFER", dst: "absent-marker", payload: big });
+    await a.nothingBefore({ type: "EXPIRE" }, { type: "EXPIRE", src: "absent-marker" }, 4000);
     const metrics = await (await fetch(`${srv.url}/metrics`)).text();
     expect(metrics).toContain("gemmapod_signal_peerjs_held_messages 6");
-    expect(metrics).toContain('gemmapod_signal_peerjs_expired_total{reason="queue-full"} 14');
+    expect(metrics).toContain('gemmapod_signal_peerjs_expired_total{reason="queue-full"} 15'); // the 14 and the marker
   }));
 
 describe("liveness", () => {

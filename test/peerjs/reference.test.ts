@@ -7,14 +7,12 @@ import { join } from "node:path";
 import { peerjsUrl } from "../helpers/peerjs.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
+import { serviceMissing } from "../helpers/ci.ts";
 
 const node = Bun.which("node");
-if (!node) {
-  if (process.env.CI === "true") throw new Error("node is missing (Debian package nodejs)");
-  console.warn("skip: the PeerJS reference comparison needs node (Debian package nodejs)");
-}
+const haveNode = !!node || serviceMissing("node is missing: the PeerJS reference comparison needs the Debian package nodejs");
 
-describe.skipIf(!node)("ours and the peer reference, frame for frame", () => {
+describe.skipIf(!haveNode)("ours and the peer reference, frame for frame", () => {
   let reference: Subprocess;
   let refUrl: string;
   let ours: TestServer;

@@ -5,6 +5,17 @@ import { authStatement } from "../../src/identity/auth-statement.ts";
 import { authFrame, enterRoom, newKey, peersUrl } from "../helpers/peers.ts";
 import { startServer, withServer, type TestServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
+import { until } from "../helpers/until.ts";
+import { scrape, value } from "../helpers/metrics.ts";
+
+/** The broker answers a request after all it sent the socket before (the marker for "nothing came"). */
+const heardNothing = (p: { socket: TestSocket }, match: Parameters<TestSocket["nothingBefore"]>[0] = () => true) => {
+  p.socket.send({ type: "ice-servers" });
+  return p.socket.nothingBefore(match, { type: "ice-servers" });
+};
+/** Polls /metrics until the server counts `n` peers online. */
+const peersCounted = (srv: TestServer, n: number) =>
+  until(`${n} peers counted`, async () => value(await scrape(srv.url), "gemmapod_signal_peers_online") === n);
 
 let srv: TestServer;
 beforeAll(() => (srv = startServer()));
@@ -17,7 +28,7 @@ describe("presence in a room", () => {
     const b = await enterRoom(srv, "p1");
     expect(b.entered).toMatchObject({ you: b.key.id, peers: [a.key.id] });
     expect(await a.socket.next()).toEqual({ type: "peer-joined", peer: b.key.id, webId: b.key.id });
-    await b.socket.nothing({ type: "peer-joined" }); // no news of itself
+    await heardNothing(b, { type: "peer-joined" }); // no news of itself
     b.socket.close();
     expect(await a.socket.next()).toEqual({ type: "peer-left", peer: b.key.id, webId: b.key.id });
     a.socket.close();
@@ -29,11 +40,11 @@ describe("presence in a room", () => {
     expect(b.entered.peers).toEqual([]);
     const a2 = await enterRoom(srv, "iso-a");
     await a.socket.next({ type: "peer-joined" });
-    await b.socket.nothing();
+    await heardNothing(b);
     // The same key in two rooms is two separate presences.
     const same = await enterRoom(srv, "iso-b", a.key);
     expect(same.entered.peers).toEqual([b.key.id]);
-    await a.socket.nothing({ type: "peer-left" });
+    await heardNothing(a, { type: "peer-left" });
     for (const p of [a, b, a2, same]) p.socket.close();
   });
 
@@ -104,12 +115,12 @@ describe("presence in a room", () => {
       c.send(await authFrame(c, key));
       expect(await c.next({ type: "error" })).toEqual({ type: "error", message: "room small is full (limit 2 peers)" });
       expect((await c.closed).code).toBe(1008);
-      await a.socket.nothing({ type: "peer-joined" });
+      await heardNothing(a, { type: "peer-joined" });
       // Replacing a member is not a new member.
       const b2 = await enterRoom(small, "small", b.key);
       b.socket.close();
       a.socket.close();
-      await a.socket.closed;
+      await peersCounted(small, 1);
       const d = await enterRoom(small, "small", key);
       expect(d.entered.peers).toEqual([b2.key.id]);
       b2.socket.close();
@@ -129,8 +140,7 @@ describe("presence in a room", () => {
       // Replacing in a room it is in does not count twice.
       const twoAgain = await enterRoom(few, "r2", key);
       one.socket.close();
-      await one.socket.closed;
-      await Bun.sleep(20);
+      await peersCounted(few, 1); // twoAgain (it replaced two)
       const threeNow = await enterRoom(few, "r3", key);
       for (const p of [two, twoAgain, threeNow]) p.socket.close();
     });

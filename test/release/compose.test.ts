@@ -8,17 +8,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "../../src/config.ts";
+import { serviceMissing } from "../helpers/ci.ts";
 
 const ROOT = join(import.meta.dir, "../..");
-function composeMissing(): string | null {
-  if (Bun.which("docker-compose")) return null;
-  const line = "docker-compose is missing: apt-get install docker-compose (.ci/run does)";
-  if (process.env.CI === "true") throw new Error(line);
-  return line;
-}
-
-const missing = composeMissing();
-if (missing) console.log(`skip: ${missing}`);
+const composeInstalled = !!Bun.which("docker-compose") || serviceMissing("docker-compose is missing: install the Debian package docker-compose (.ci/run does)");
 
 /** The fenced block of `lang` that follows `after` in the README. */
 function readmeBlock(after: string, lang: string): string {
@@ -40,7 +33,7 @@ function config(yaml: string): { code: number; stdout: string; stderr: string } 
 
 type Service = { image?: string; build?: { context: string }; command?: string[]; environment?: Record<string, string>; ports?: { published: number; target: number }[]; volumes?: string[]; depends_on?: Record<string, unknown> };
 
-describe.skipIf(missing !== null)("the README's cluster compose file", () => {
+describe.skipIf(!composeInstalled)("the README's cluster compose file", () => {
   const yaml = readmeBlock("A standard compose file", "yaml");
   writeFileSync(join(dir, "nginx.conf"), readmeBlock("A standard compose file", "nginx"));
 

@@ -7,7 +7,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { buildPod } from "../helpers/pods.ts";
-import { buildImage, podman, podmanMissing } from "../helpers/podman.ts";
+import { buildImage, podman, podmanOrSkip } from "../helpers/podman.ts";
+import { sha256 } from "../helpers/random-body.ts";
 import { bunImage, distrolessImage, ensureImage } from "../helpers/standin-images.ts";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -17,10 +18,6 @@ const VOLUME = `${RUN}-data`;
 const SHELLS = new Set(["sh", "bash", "dash", "ash", "zsh", "ksh", "busybox"]);
 const containers: string[] = [];
 
-const missing = podmanMissing();
-if (missing) console.log(`skip: ${missing}`);
-
-const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 
 /** The two FROM images, with the Dockerfile's ARG defaults substituted. */
 function baseImages(): string[] {
@@ -70,7 +67,7 @@ async function shellsIn(image: string): Promise<string[]> {
   }
 }
 
-describe.skipIf(missing !== null)("the Docker image, built and run with podman", () => {
+describe.skipIf(!podmanOrSkip())("the Docker image, built and run with podman", () => {
   let first: { name: string; url: string };
 
   beforeAll(async () => {

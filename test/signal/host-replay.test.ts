@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import WS from "ws";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { TestSocket, type Json } from "../helpers/ws-client.ts";
+import { until } from "../helpers/until.ts";
 
 let srv: TestServer;
 beforeAll(() => {
@@ -63,9 +64,7 @@ test("a Host 0.6 origin and a shim visitor negotiate through the broker", async 
 
   // Data channel open: the shim closes its signaling socket. The Host is untouched.
   visitor.close();
-  await visitor.closed;
-  await Bun.sleep(30);
-  expect(srv.server.sessions()).toBe(0);
+  await until("the broker frees the session", () => srv.server.sessions() === 0);
   expect(host.ws.readyState).toBe(WS.OPEN);
   expect(host.inbox.filter((m) => m.t === "error")).toEqual([]);
 

@@ -5,6 +5,8 @@ import { describe, expect, test } from "bun:test";
 import { SESSION_FRAMES } from "../../src/signal/session.ts";
 import { withServer } from "../helpers/server.ts";
 import { offeringVisitor, registeredOrigin, TestSocket, type Json } from "../helpers/ws-client.ts";
+import { scrape, value } from "../helpers/metrics.ts";
+import { until } from "../helpers/until.ts";
 
 /** Default flags, except that all test traffic comes from one address. */
 const DEFAULTS_FROM_ONE_ADDRESS = { wsConnectRate: 100_000 };
@@ -98,7 +100,7 @@ describe("session budgets on default flags", () => {
     withServer(DEFAULTS_FROM_ONE_ADDRESS, async (srv) => {
       const { origin } = await answeringOrigin(srv.wsUrl, "spent-pod");
       for (let i = 0; i < 40; i++) await visit(srv.wsUrl, "spent-pod", `done-${i}`);
-      await Bun.sleep(50); // the visitors' closes reach the broker
+      await until("the visitors' closes reach the broker", () => srv.server.sessions() === 0);
       await floodIsCutOff(origin, 5000, (i) => candidate(`gone-${i}`, i));
     }));
 
@@ -137,11 +139,14 @@ describe("session budgets, exactly (a flat rate of 1 message/s, bursts of 2)", (
       origin.send({ t: "answer", sessionId: "l1", sdp: "a" });
       await visitor.next({ t: "answer" });
       visitor.close();
-      await visitor.closed;
-      await Bun.sleep(30);
-      // SESSION_FRAMES - 1 left over, plus the last flat token.
+      await until("the visitor's close reaches the broker", () => srv.server.sessions() === 0);
+      // SESSION_FRAMES - 1 left over, plus the last flat token. Any message would cost a token,
+      // so the marker that the broker took them all is its candidate count, read over HTTP.
+      const candidates = async () => value(await scrape(srv.url), 'gemmapod_signal_relayed_frames_total{type="candidate"}');
+      const before = await candidates();
       for (let i = 0; i < SESSION_FRAMES; i++) origin.send(candidate("l1", i));
-      await origin.nothing({ t: "error" }, 200);
+      await until("the broker took every late candidate", async () => (await candidates()) === before + SESSION_FRAMES);
+      expect(origin.unread({ t: "error" })).toEqual([]);
       expect(origin.ws.readyState).toBe(WebSocket.OPEN);
       origin.send(candidate("l1", 99));
       expect((await origin.closed).code).toBe(1008);

@@ -2,15 +2,13 @@
 // with them succeeds; expired or forged ones are refused.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { iceServersFor } from "../../src/peers/ice-servers.ts";
-import { coturnMissing, startCoturn, type Coturn } from "../helpers/coturn.ts";
+import { coturnOrSkip, startCoturn, type Coturn } from "../helpers/coturn.ts";
 import { allocate } from "../helpers/turn-client.ts";
 
-const missing = coturnMissing();
-if (missing) console.log(`skip: ${missing}`);
 const KEY = "5a".repeat(32);
 let turn: Coturn;
 
-describe.skipIf(missing !== null)("TURN credentials against coturn", () => {
+describe.skipIf(!coturnOrSkip())("TURN credentials against coturn", () => {
   beforeAll(async () => {
     turn = await startCoturn();
   });

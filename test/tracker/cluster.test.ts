@@ -8,6 +8,7 @@ import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { binaryId, joinedPeer, offers, trackerPeer, trackerUrl, twoTrackerNodes } from "../helpers/tracker.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
+import { until } from "../helpers/until.ts";
 
 describe.skipIf(!redisOrSkip())("the tracker across two nodes on one Redis", () => {
   const nodes = twoTrackerNodes();
@@ -62,10 +63,13 @@ describe.skipIf(!redisOrSkip())("the tracker across two nodes on one Redis", () 
     scraper.send({ action: "scrape", info_hash: hash });
     expect((await scraper.next()).files[hash]).toEqual({ complete: 1, incomplete: 2, downloaded: 1 });
     peers[0]!.socket.close();
-    await peers[0]!.socket.closed;
-    await Bun.sleep(100);
-    scraper.send({ action: "scrape", info_hash: hash });
-    expect((await scraper.next()).files[hash]).toEqual({ complete: 0, incomplete: 2, downloaded: 0 });
+    let counts: unknown;
+    await until("the closed peer leaves the swarm on every node", async () => {
+      scraper.send({ action: "scrape", info_hash: hash });
+      counts = (await scraper.next()).files[hash];
+      return (counts as { complete: number }).complete === 0;
+    });
+    expect(counts).toEqual({ complete: 0, incomplete: 2, downloaded: 0 });
     for (const p of peers) p.socket.close();
     scraper.close();
   });

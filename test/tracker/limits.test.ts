@@ -1,7 +1,7 @@
 // Each limit twice: a flood is stopped, and real use passes on the default flags.
 import { expect, test } from "bun:test";
 import { startServer, withServer } from "../helpers/server.ts";
-import { binaryId, joinedPeer, offers, trackerPeer, trackerUrl } from "../helpers/tracker.ts";
+import { binaryId, joinedPeer, nothingBeforeScrape, offers, trackerPeer, trackerUrl } from "../helpers/tracker.ts";
 import { TestSocket, type Json } from "../helpers/ws-client.ts";
 
 const isFailure = (m: Json) => m["failure reason"] !== undefined;
@@ -30,7 +30,10 @@ test("a socket flooding one swarm is refused past its budget, and the swarm stil
 });
 
 test("real use on the defaults: a seeder entering 300 swarms at once, and a peer answering 100 offers", async () => {
-  await withServer({}, async (srv) => {
+  // The tracker's defaults; the 100 newcomers stand for 100 browsers, each from its own
+  // address: from one loopback address they would meet the per-address connect limit
+  // (burst 100) whenever the machine is quick, which is that limit's test, not this one.
+  await withServer({ wsConnectRate: 1_000_000 }, async (srv) => {
     const url = trackerUrl(srv);
     const seeder = await trackerPeer(url);
     const hashes = Array.from({ length: 300 }, binaryId);
@@ -59,7 +62,7 @@ test("real use on the defaults: a seeder entering 300 swarms at once, and a peer
     }
     for (const a of answers) answerer.socket.send(a);
     await Promise.all(newcomers.map((n) => n.socket.next((m) => m.answer !== undefined)));
-    await answerer.socket.nothing(isFailure);
+    await nothingBeforeScrape(answerer.socket, isFailure);
     answerer.socket.close();
     for (const n of newcomers) n.socket.close();
     seeder.socket.close();
@@ -98,7 +101,7 @@ test("a full swarm drops its least recently seen peer", async () => {
     const offerer = await trackerPeer(url);
     offerer.announce(hash, { offers: offers(5) });
     await Promise.all([...rest, newcomer].map((p) => p.socket.next((m) => m.offer !== undefined)));
-    await oldest!.socket.nothing((m) => m.offer !== undefined);
+    await nothingBeforeScrape(oldest!.socket, (m) => m.offer !== undefined);
     for (const p of [oldest!, ...rest, newcomer, offerer]) p.socket.close();
     scraper.close();
   });

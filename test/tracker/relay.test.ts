@@ -2,7 +2,8 @@
 // peers, answers to the peer they name, scrape, and peer_ids bound to their socket.
 import { beforeAll, expect, test } from "bun:test";
 import { startServer, type TestServer } from "../helpers/server.ts";
-import { binaryId, joinedPeer, offers, trackerForFile, trackerPeer, trackerUrl } from "../helpers/tracker.ts";
+import { binaryId, joinedPeer, nothingBeforeScrape, offers, trackerForFile, trackerPeer, trackerUrl } from "../helpers/tracker.ts";
+import { until } from "../helpers/until.ts";
 
 const tracker = trackerForFile();
 let url: string;
@@ -42,8 +43,8 @@ test("each offer goes to a different other peer, and the answer comes back to th
   const answer = await offerer.socket.next((m) => m.answer !== undefined);
   expect(answer).toEqual({ action: "announce", answer: { type: "answer", sdp: "v=0 answer" }, offer_id: offerId, peer_id: answerer.peerId, info_hash: hash });
   // No reply to an answer (as the reference), and nothing to the others.
-  await answerer.socket.nothing({ action: "announce", info_hash: hash });
-  await waiting[1]!.socket.nothing((m) => m.answer !== undefined);
+  await nothingBeforeScrape(answerer.socket, { action: "announce", info_hash: hash });
+  await nothingBeforeScrape(waiting[1]!.socket, (m) => m.answer !== undefined);
   for (const p of [...waiting, offerer]) p.socket.close();
 });
 
@@ -53,8 +54,8 @@ test("more offers than other peers: one each, never one to itself", async () => 
   const offerer = await trackerPeer(url);
   offerer.announce(hash, { offers: offers(5) });
   await other.socket.next((m) => m.offer !== undefined);
-  await other.socket.nothing((m) => m.offer !== undefined);
-  await offerer.socket.nothing((m) => m.offer !== undefined);
+  await nothingBeforeScrape(other.socket, (m) => m.offer !== undefined);
+  await nothingBeforeScrape(offerer.socket, (m) => m.offer !== undefined);
   other.socket.close();
   offerer.socket.close();
 });
@@ -140,8 +141,7 @@ test("swarms are freed when their last peer leaves", async () => {
     await a.socket.next({ action: "announce" });
     expect(await trackerCounts(other)).toEqual({ swarms: 1, peers: 1 });
     b.socket.close();
-    await b.socket.closed;
-    await Bun.sleep(50);
+    await until("the server hears b close", async () => (await trackerCounts(other)).peers === 0);
     expect(await trackerCounts(other)).toEqual({ swarms: 0, peers: 0 });
     a.socket.close();
   } finally {

@@ -4,8 +4,9 @@ import { expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, runCommand } from "../helpers/cli.ts";
-import { startServer, tempDir } from "../helpers/server.ts";
+import { startServer, tempDir, type TestServer } from "../helpers/server.ts";
 import { uniqueName } from "./harness.ts";
+import { portBelowEphemeralRange } from "../helpers/ports.ts";
 
 async function waitFor(read: () => string, pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
   const deadline = Date.now() + timeoutMs;
@@ -17,9 +18,20 @@ async function waitFor(read: () => string, pattern: RegExp, timeoutMs = 10_000):
   }
 }
 
+/** A broker on a port it can have again after a restart (see helpers/ports.ts). */
+function brokerOnStablePort(): { broker: TestServer; port: number } {
+  for (let attempt = 1; ; attempt++) {
+    const port = portBelowEphemeralRange();
+    try {
+      return { broker: startServer({ port }), port };
+    } catch (error) {
+      if (attempt === 20) throw error; // taken by some other listener: try another
+    }
+  }
+}
+
 test("the tunnel command creates its key, prints its URL, logs requests, reconnects, and exits 0 on SIGTERM", async () => {
-  const port = 40_000 + Math.floor(Math.random() * 20_000);
-  let broker = startServer({ port });
+  let { broker, port } = brokerOnStablePort();
   const local = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => new Response(`local ${new URL(req.url).pathname}`) });
   const keyPath = join(tempDir(), "owner.key");
   const name = uniqueName("cli");

@@ -5,6 +5,7 @@ import { startTunnel } from "../../src/tunnel/client.ts";
 import { buildPod } from "../helpers/pods.ts";
 import { startServer, tempDir } from "../helpers/server.ts";
 import { newKey, tunnelled, uniqueName } from "./harness.ts";
+import { until } from "../helpers/until.ts";
 
 test("a websocket through the tunnel echoes both ways until the visitor closes", async () => {
   let localClosed: number | undefined;
@@ -26,10 +27,10 @@ test("a websocket through the tunnel echoes both ways until the visitor closes",
     expect(ws.protocol).toBe("chat");
     ws.send("hello");
     ws.send(new Uint8Array([0, 1, 255]));
-    for (let i = 0; i < 100 && received.length < 2; i++) await Bun.sleep(10);
+    await until("both echoes", () => received.length >= 2);
     expect(received).toEqual(["echo hello", [0, 1, 255]]);
     ws.close(1000, "bye");
-    for (let i = 0; i < 100 && localClosed === undefined; i++) await Bun.sleep(10);
+    await until("the local server hears the close", () => localClosed !== undefined);
     expect(localClosed).toBe(1000);
   } finally {
     await t.close();

@@ -1,13 +1,8 @@
 // Visitors → broker → tunnel client → a real local server, all real, on loopback.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { tunnelled, type Tunnelled } from "./harness.ts";
-
-const randomBytes = (n: number) => {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
-  return out;
-};
-const sha = (b: ArrayBuffer | Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+import { until } from "../helpers/until.ts";
+import { digest, randomBytes, randomStream, sha256 as sha, type Digest } from "../helpers/random-body.ts";
 
 /** Resolvers the local server's slow routes wait on, so tests decide when it goes on. */
 const gates = new Map<string, { open: () => void; opened: Promise<void> }>();
@@ -21,6 +16,8 @@ function gate(name: string) {
   return g;
 }
 const events: string[] = [];
+/** What the local server's streamed routes sent, by the `id` the test gave. */
+const sent = new Map<string, Promise<Digest>>();
 const big = randomBytes(20 * 1024 * 1024);
 
 let t: Tunnelled;
@@ -41,16 +38,13 @@ beforeAll(async () => {
         });
       case "/big":
         return new Response(big);
-      case "/trickle": {
-        // 1 KB at a time, a loop turn apart: an unbuffered local server.
-        const piece = new Uint8Array(1000).fill(3);
-        let n = Number(url.searchParams.get("n"));
-        return new Response(new ReadableStream({ pull: async (c) => (n-- > 0 ? (await Bun.sleep(0), c.enqueue(piece)) : c.close()) }));
-      }
       case "/stream": {
-        const piece = new Uint8Array(64 * 1024).fill(7);
-        let n = Number(url.searchParams.get("n"));
-        return new Response(new ReadableStream({ pull: (c) => (n-- > 0 ? c.enqueue(piece) : c.close()) }));
+        // Random pieces of `size` bytes; `tick` puts a loop turn between them (an unbuffered local server).
+        const { stream, sent: digest } = randomStream(Number(url.searchParams.get("n")), Number(url.searchParams.get("size")));
+        sent.set(url.searchParams.get("id")!, digest);
+        if (!url.searchParams.has("tick")) return new Response(stream);
+        const reader = stream.getReader();
+        return new Response(new ReadableStream({ pull: async (c) => { await Bun.sleep(0); const { done, value } = await reader.read(); done ? c.close() : c.enqueue(value); } }));
       }
       case "/hash":
         return new Response(sha(await req.arrayBuffer()));
@@ -80,15 +74,16 @@ beforeAll(async () => {
         const first = await reader.read();
         events.push(`first ${first.value?.byteLength}`);
         gate(url.searchParams.get("g")!).open();
-        let total = first.value?.byteLength ?? 0;
+        const hash = new Bun.CryptoHasher("sha256").update(first.value!);
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
-          total += value.byteLength;
+          hash.update(value);
         }
-        return new Response(String(total));
+        return new Response(hash.digest("hex"));
       }
       case "/hang":
+        events.push("hang started");
         req.signal.addEventListener("abort", () => events.push("hang aborted"));
         await gate(url.searchParams.get("g")!).opened;
         return new Response("late");
@@ -98,7 +93,7 @@ beforeAll(async () => {
         return new Response(
           new ReadableStream({
             start: (c) => void (timer = setInterval(() => c.enqueue(new TextEncoder().encode(`data: ${n++}\n\n`)), 5)),
-            cancel: () => clearInterval(timer),
+            cancel: () => (clearInterval(timer), events.push("ticks cancelled")),
           }),
           { headers: { "content-type": "text/event-stream" } },
         );
@@ -148,7 +143,7 @@ test.each([
   const r = await fetch(`${t.url}/echo`, { method: "POST", body, headers: { "content-type": type } });
   expect(r.status).toBe(200);
   expect(r.headers.get("content-type")).toBe(type);
-  expect(new Uint8Array(await r.arrayBuffer())).toEqual(body);
+  expect(sha(await r.arrayBuffer())).toBe(sha(body));
 });
 
 test("a 20 MB binary body goes up and comes down byte-identical", async () => {
@@ -158,34 +153,35 @@ test("a 20 MB binary body goes up and comes down byte-identical", async () => {
   expect(sha(await down.arrayBuffer())).toBe(sha(big));
 });
 
-test("a 400 MB download written in 64 KiB pieces passes on the default flags", async () => {
-  const res = await fetch(`${t.url}/stream?n=6400`);
-  let bytes = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
-  expect(bytes).toBe(6400 * 64 * 1024);
-}, 30_000);
+test("a 400 MB download of random 64 KiB pieces arrives byte-identical on the default flags", async () => {
+  const res = await fetch(`${t.url}/stream?id=400mb&n=6400&size=65536`);
+  const got = await digest(res.body!);
+  expect(got).toEqual(await sent.get("400mb")!);
+  expect(got.bytes).toBe(400 * 1024 * 1024);
+}, 60_000);
 
-test("a local server writing 20 MB a kilobyte at a time is served whole on the default flags", async () => {
-  const res = await fetch(`${t.url}/trickle?n=20000`);
-  let bytes = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
-  expect(bytes).toBe(20_000 * 1000);
+test("a local server writing 20 MB a kilobyte at a time is served whole and in order on the default flags", async () => {
+  const res = await fetch(`${t.url}/stream?id=trickle&n=20000&size=1000&tick`);
+  const got = await digest(res.body!);
+  expect(got).toEqual(await sent.get("trickle")!);
+  expect(got.bytes).toBe(20_000 * 1000);
 }, 30_000);
 
 test("a streamed request body reaches the local server before the visitor has sent all of it", async () => {
   const g = gate("upload");
   let sentSecond = false;
+  const [first, second] = [randomBytes(1000), randomBytes(500)];
   const body = new ReadableStream<Uint8Array>({
     async start(c) {
-      c.enqueue(new Uint8Array(1000).fill(1));
+      c.enqueue(first);
       await g.opened; // the local server saw the first chunk
       sentSecond = true;
-      c.enqueue(new Uint8Array(500).fill(2));
+      c.enqueue(second);
       c.close();
     },
   });
   const r = await fetch(`${t.url}/upload-progress?g=upload`, { method: "POST", body, duplex: "half" } as RequestInit);
-  expect(await r.text()).toBe("1500");
+  expect(await r.text()).toBe(sha(Buffer.concat([first, second])));
   expect(sentSecond).toBe(true);
   expect(events).toContain("first 1000");
 });
@@ -244,12 +240,11 @@ test("header rules: Cookie and Authorization are not forwarded; X-Forwarded-* ar
 test("a visitor who goes away cancels the request at the client and frees it", async () => {
   const controller = new AbortController();
   const pending = fetch(`${t.url}/hang?g=hang`, { signal: controller.signal }).catch((e) => e);
-  await Bun.sleep(100);
+  await until("the request reaches the local server", () => events.includes("hang started"));
   controller.abort();
   await pending;
   // The tunnel client heard the cancel and aborted its request to the local server.
-  for (let i = 0; i < 40 && !events.includes("hang aborted"); i++) await Bun.sleep(25);
-  expect(events).toContain("hang aborted");
+  await until("the local request is aborted", () => events.includes("hang aborted"));
   gate("hang").open();
   expect((await fetch(`${t.url}/`)).status).toBe(200);
 });
@@ -257,10 +252,11 @@ test("a visitor who goes away cancels the request at the client and frees it", a
 test("60 event streams whose visitors all leave at once do not cost the tunnel its connection", async () => {
   const controllers = Array.from({ length: 60 }, () => new AbortController());
   const readers = await Promise.all(controllers.map(async (c) => (await fetch(`${t.url}/ticks`, { signal: c.signal })).body!.getReader()));
-  await Promise.all(readers.map((r) => r.read()));
-  await Bun.sleep(30); // the local server keeps ticking into all of them
+  // Two ticks each: the local server is ticking into all of them when they leave.
+  for (let i = 0; i < 2; i++) await Promise.all(readers.map((r) => r.read()));
   for (const c of controllers) c.abort();
-  await Bun.sleep(100);
+  // Every cancel crossed the tunnel and reached the local server; then the tunnel still serves.
+  await until("all 60 streams cancelled at the local server", () => events.filter((e) => e === "ticks cancelled").length === 60);
   const after = await fetch(`${t.url}/still-there`);
   expect(await after.text()).toBe("path /still-there");
 });

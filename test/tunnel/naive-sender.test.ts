@@ -7,19 +7,21 @@ import type { Server } from "bun";
 import { newKey, RawTunnelSocket, uniqueName } from "./harness.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { encodeFrame, FRAME, MAX_CHUNK_BYTES } from "../../src/tunnel/protocol.ts";
+import { digest, randomStream, type Digest } from "../helpers/random-body.ts";
 
 const PIECES = 6400; // 400 MiB in 64 KiB writes
 let srv: TestServer;
 let local: Server<unknown>;
+let sent: Promise<Digest>;
 beforeAll(() => {
   srv = startServer();
-  const piece = new Uint8Array(64 * 1024).fill(7);
   local = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
     fetch() {
-      let n = PIECES;
-      return new Response(new ReadableStream({ pull: (c) => (n-- > 0 ? c.enqueue(piece) : c.close()) }));
+      const body = randomStream(PIECES, 64 * 1024);
+      sent = body.sent;
+      return new Response(body.stream);
     },
   });
 });
@@ -41,11 +43,7 @@ test("a client that sends whatever credit it has serves a 400 MiB download on th
     const m = JSON.parse(e.data);
     if (m.type === "credit") (credit += m.bytes), wake?.();
   });
-  const received = fetch(`${srv.url}/tunnel/${name}/big`).then(async (res) => {
-    let bytes = 0;
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
-    return bytes;
-  });
+  const received = fetch(`${srv.url}/tunnel/${name}/big`).then((res) => digest(res.body!));
   const { id } = await socket.next((m) => m.type === "request");
   socket.send({ type: "head", id, status: 200, headers: {} });
   const body = (await fetch(`http://127.0.0.1:${local.port}/`)).body!;
@@ -59,7 +57,8 @@ test("a client that sends whatever credit it has serves a 400 MiB download on th
     }
   }
   socket.send({ type: "end", id });
-  expect(await received).toBe(PIECES * 64 * 1024);
+  expect(await received).toEqual(await sent);
+  expect((await sent).bytes).toBe(PIECES * 64 * 1024);
   expect(socket.ws.readyState).toBe(WebSocket.OPEN);
   socket.ws.close();
 }, 60_000);

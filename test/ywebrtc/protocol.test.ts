@@ -6,7 +6,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Logger } from "../../src/log/logger.ts";
 import { startServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
-import { publish, subscribe, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
+import { nothingBeforePong, publish, subscribe, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
+import { scrape, value } from "../helpers/metrics.ts";
+import { until } from "../helpers/until.ts";
 
 const srv = startServer();
 const url = yUrl(srv.url);
@@ -31,7 +33,7 @@ describe("the y-webrtc wire", () => {
     const expected = { type: "publish", topic: "fan", data, extra: [1, 2], clients: 2 };
     expect(await a.next()).toEqual(expected);
     expect(await b.next()).toEqual(expected);
-    await c.nothing();
+    await nothingBeforePong(c);
     // An encrypted room's data is a string; it is relayed untouched.
     publish(b, "elsewhere", "AAEC+/==");
     expect(await b.next()).toEqual({ type: "publish", topic: "elsewhere", data: "AAEC+/==", clients: 1 });
@@ -50,16 +52,17 @@ describe("the y-webrtc wire", () => {
     const b = await ySubscriber(url, ["unsub"]);
     const c = await ySubscriber(url, ["unsub"]);
     b.send({ type: "unsubscribe", topics: ["unsub", "never-subscribed", 7] });
+    b.send({ type: "ping" });
+    await b.next({ type: "pong" }); // the unsubscribe is in effect
     c.close();
-    await c.closed;
-    await Bun.sleep(50);
+    await until("the server hears c close", async () => value(await scrape(srv.url), 'gemmapod_signal_connections{kind="y-webrtc"}') === 2);
     publish(a, "unsub", announce("a"));
     expect((await a.next()).clients).toBe(1);
-    await b.nothing();
+    await nothingBeforePong(b);
     // An unsubscribed socket may not publish there any more.
     publish(b, "unsub", announce("b"));
     expect(await b.next()).toEqual({ type: "error", message: "subscribe to a topic before publishing to it" });
-    await a.nothing();
+    await nothingBeforePong(a);
     a.close();
     b.close();
   });
@@ -69,7 +72,7 @@ describe("the y-webrtc wire", () => {
     const stranger = await ySubscriber(url, ["mine"]);
     publish(stranger, "private", announce("stranger"));
     expect((await stranger.next()).type).toBe("error");
-    await victim.nothing();
+    await nothingBeforePong(victim);
     victim.close();
     stranger.close();
   });
@@ -99,9 +102,7 @@ describe("the y-webrtc wire", () => {
     expect((await h.next()).message).toMatch(/too large/);
     h.send(JSON.stringify({ type: "publish", topic: "hostile", data: "x".repeat(140_000) }));
     expect((await h.closed).code).toBe(1009);
-    await bystander.nothing();
-    bystander.send({ type: "ping" });
-    expect(await bystander.next()).toEqual({ type: "pong" });
+    await nothingBeforePong(bystander);
     bystander.close();
   });
 
@@ -128,9 +129,8 @@ describe("the y-webrtc wire", () => {
       expect(metrics).toContain('gemmapod_signal_ywebrtc_refusals_total{reason="subscribers_per_topic"} 1');
       expect(metrics).toContain("gemmapod_signal_ywebrtc_topics 2");
       for (const x of [s, t, full]) x.close();
-      await Bun.sleep(100);
-      // Empty topics are freed.
-      expect(await (await fetch(`${small.url}/metrics`)).text()).toContain("gemmapod_signal_ywebrtc_topics 0");
+      // Empty topics are freed once the server hears the closes.
+      await until("the topics are freed", async () => value(await scrape(small.url), "gemmapod_signal_ywebrtc_topics") === 0);
     } finally {
       await small.close();
     }
@@ -175,8 +175,7 @@ describe("access and placement", () => {
       }
       expect(await (await fetch(`${guarded.url}/metrics`)).text()).toContain('gemmapod_signal_ywebrtc_refusals_total{reason="token"} 4');
       // Each upgrade was logged, by path: no token, right or wrong, appears.
-      await Bun.sleep(50);
-      expect(lines.filter((l) => l.includes("/y-webrtc")).length).toBeGreaterThanOrEqual(6);
+      await until("every upgrade is logged", () => lines.filter((l) => l.includes("/y-webrtc")).length >= 6);
       for (const t of [...tokens, "first-token-012345678", "nope"]) expect(lines.join("\n")).not.toContain(t);
     } finally {
       await guarded.close();
