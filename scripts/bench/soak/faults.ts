@@ -17,6 +17,8 @@ export interface Fault {
 export interface FaultWindow {
   name: string;
   start: number;
+  /** How long the fault itself lasted (a stop that hangs shows here). */
+  ranMs: number;
   end: number;
 }
 
@@ -52,7 +54,7 @@ export async function runFaults(kinds: Fault[], log: OpLog, options: { firstAtMs
     const fault = kinds[k % kinds.length]!;
     const start = log.now();
     await fault.run();
-    windows.push({ name: fault.name, start, end: log.now() + RECOVERY_GRACE_MS });
+    windows.push({ name: fault.name, start, ranMs: log.now() - start, end: log.now() + RECOVERY_GRACE_MS });
   }
   return windows;
 }

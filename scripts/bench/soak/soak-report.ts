@@ -71,7 +71,7 @@ export function soakMarkdown(r: SoakReport, meta: { commit: string; date: string
     "| --- | --- | ---: |",
     ...r.nodes.map((n) => `| ${n.node} | ${n.rssMiB.map((m) => m.toFixed(0)).join(" → ")} | ${n.restarts} |`),
     "",
-    `Faults (a window runs from the fault's start to its end plus a recovery grace): ${r.faults.map((f) => `${f.name} at ${(f.start / 1000).toFixed(0)} s`).join("; ")}.`,
+    `Faults (a window runs from the fault's start to its end plus a recovery grace): ${r.faults.map((f) => `${f.name} at ${(f.start / 1000).toFixed(0)} s (for ${(f.ranMs / 1000).toFixed(1)} s)`).join("; ")}.`,
   ];
   const examples = r.protocols.flatMap((p) => p.examples.map((e) => `${p.protocol}: ${e}`));
   if (examples.length) lines.push("", "Outside the windows or never answered:", ...examples.map((e) => `- ${e}`));
