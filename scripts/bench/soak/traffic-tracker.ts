@@ -2,7 +2,7 @@
 // info_hash; the second sends an offer, which must reach the first; its answer must come
 // back. Offers and answers have no receipt: one that does not come is a failure.
 import { twoNodes, wsUrl, type TrafficContext, type TrafficGenerator } from "./traffic.ts";
-import { openSocket, type OpSocket } from "./ws-wait.ts";
+import { openReady, type OpSocket } from "./ws-wait.ts";
 
 /** 20 characters of code points 0–255, as WebTorrent makes info_hashes, peer_ids and offer_ids. */
 const binaryId = () => String.fromCharCode(...crypto.getRandomValues(new Uint8Array(20)));
@@ -16,16 +16,12 @@ interface Peer {
 
 /** A peer that announced into `infoHash` (with `fields`) and got its reply. */
 async function announced(base: string, path: string, infoHash: string, fields: object): Promise<Peer> {
-  const socket = await openSocket(wsUrl(base, path));
   const peerId = binaryId();
-  try {
-    socket.send({ action: "announce", info_hash: infoHash, peer_id: peerId, numwant: 1, uploaded: 0, downloaded: 0, left: 100, ...fields });
-    await socket.next((m) => m.action === "announce" && m.info_hash === infoHash && m.interval !== undefined, isError, "announce reply");
-    return { socket, peerId };
-  } catch (error) {
-    socket.close();
-    throw error;
-  }
+  const socket = await openReady(wsUrl(base, path), (s) => {
+    s.send({ action: "announce", info_hash: infoHash, peer_id: peerId, numwant: 1, uploaded: 0, downloaded: 0, left: 100, ...fields });
+    return s.next((m) => m.action === "announce" && m.info_hash === infoHash && m.interval !== undefined, isError, "announce reply");
+  });
+  return { socket, peerId };
 }
 
 export function trackerTraffic(path = "/announce"): TrafficGenerator {

@@ -3,22 +3,16 @@
 // must receive it with `clients` counting both. A publish has no receipt: a copy that does
 // not come is a failure, as with PeerJS's forwarded offers.
 import { twoNodes, wsUrl, type TrafficContext, type TrafficGenerator } from "./traffic.ts";
-import { openSocket, type OpSocket } from "./ws-wait.ts";
+import { openReady, type OpSocket } from "./ws-wait.ts";
 
 const isError = (m: any) => m.type === "error";
 
-async function subscribed(base: string, path: string, room: string): Promise<OpSocket> {
-  const socket = await openSocket(wsUrl(base, path));
-  try {
+const subscribed = (base: string, path: string, room: string) =>
+  openReady(wsUrl(base, path), (socket) => {
     socket.send({ type: "subscribe", topics: [room] });
     socket.send({ type: "ping" });
-    await socket.next((m) => m.type === "pong", isError, "pong after a subscribe");
-    return socket;
-  } catch (error) {
-    socket.close();
-    throw error;
-  }
-}
+    return socket.next((m) => m.type === "pong", isError, "pong after a subscribe");
+  });
 
 export function ywebrtcTraffic(path = "/y-webrtc"): TrafficGenerator {
   return {
