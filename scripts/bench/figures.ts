@@ -3,8 +3,8 @@
 import type { ServerName } from "./servers.ts";
 import { median } from "./stats.ts";
 
-export type SuiteName = "relay" | "busy" | "connections" | "registry" | "coldstart" | "cluster" | "tunnel" | "peers" | "peerjs" | "tracker" | "ywebrtc" | "soak";
-export const SUITES: readonly SuiteName[] = ["relay", "busy", "connections", "registry", "coldstart", "cluster", "tunnel", "peers", "peerjs", "tracker", "ywebrtc", "soak"];
+export type SuiteName = "relay" | "busy" | "connections" | "registry" | "coldstart" | "cluster" | "tunnel" | "wan" | "peers" | "peerjs" | "tracker" | "ywebrtc" | "soak";
+export const SUITES: readonly SuiteName[] = ["relay", "busy", "connections", "registry", "coldstart", "cluster", "tunnel", "wan", "peers", "peerjs", "tracker", "ywebrtc", "soak"];
 /** What a bare `bun run bench` runs: the soak (10 minutes of faults, its own table) only when asked for. */
 export const DEFAULT_SUITES: readonly SuiteName[] = SUITES.filter((s) => s !== "soak");
 

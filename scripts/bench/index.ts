@@ -20,6 +20,7 @@ import { ROOT, serverSpecs } from "./servers.ts";
 import type { SuiteContext } from "./suite.ts";
 import { trackerSuite } from "./tracker-suite.ts";
 import { tunnelSuite } from "./tunnel-suite.ts";
+import { wanSuite } from "./wan-suite.ts";
 import { ywebrtcSuite } from "./ywebrtc-suite.ts";
 import { soakSuite } from "./soak-suite.ts";
 import { commit } from "./git-commit.ts";
@@ -32,6 +33,7 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
   coldstart: coldstartSuite,
   cluster: clusterSuite,
   tunnel: tunnelSuite,
+  wan: wanSuite,
   peers: peersSuite,
   peerjs: peerjsSuite,
   tracker: trackerSuite,
@@ -40,7 +42,7 @@ const RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<void>> = {
 };
 
 /** Runs per figure unless --reps says otherwise: more where the figures are noisier and runs cheap. */
-const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, busy: 3, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, peers: 5, peerjs: 3, tracker: 3, ywebrtc: 3, soak: 1 };
+const DEFAULT_REPS: Record<SuiteName, number> = { relay: 5, busy: 3, connections: 3, registry: 3, coldstart: 7, cluster: 3, tunnel: 3, wan: 3, peers: 5, peerjs: 3, tracker: 3, ywebrtc: 3, soak: 1 };
 
 /** Nothing the suite does should take this long; if it does, stop rather than hang. */
 const OVERALL_LIMIT_MS = 30 * 60 * 1000;

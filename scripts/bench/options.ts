@@ -27,7 +27,7 @@ after the other on loopback, loads each the same way, and prints the medians.
   --only LIST       suites to run: ${SUITES.join(",")} (default: all but soak)
   --servers LIST    servers to run: ours,reference,bare (default: all)
   --reps N          runs per figure; the median is reported (default: relay 5,
-                    busy 3, connections 3, registry 3, coldstart 7, cluster 3, tunnel 3, peers 5, peerjs 3,
+                    busy 3, connections 3, registry 3, coldstart 7, cluster 3, tunnel 3, wan 3, peers 5, peerjs 3,
                     tracker 3, ywebrtc 3; quick 1)
   --quick           short runs, 1 rep, 5,000 sockets: a smoke test, not a result
   --seconds N       length of each timed load phase (default 2.5, quick 1)

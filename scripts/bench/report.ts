@@ -21,6 +21,7 @@ const SUITE_TITLES: Record<SuiteName, string> = {
   coldstart: "Cold start",
   cluster: "Cluster (ours only: one node vs. two nodes on Redis)",
   tunnel: "Tunnel",
+  wan: "Tunnel over an emulated WAN (1 Gbit/s)",
   peers: "Peers (/.webrtc)",
   peerjs: "PeerJS (reference: peer 1.0.2)",
   tracker: "WebTorrent tracker (WS /announce; reference: bittorrent-tracker)",

@@ -39,17 +39,35 @@ export interface Origin {
   stop(): Promise<void>;
 }
 
-/** The owner's machine: the local server and, in its own process, the `tunnel` command. */
-export async function startOrigin(brokerUrl: string, keyPath: string): Promise<Origin> {
+/** The local server of tunnel-local.ts, in its own process. */
+export async function startLocal(): Promise<{ url: string; stop(): Promise<void> }> {
   const local = await spawnUntil([process.execPath, join(import.meta.dir, "tunnel-local.ts")], /local ready (\S+)/);
-  const localUrl = local.match[1]!;
+  return { url: local.match[1]!, stop: local.stop };
+}
+
+/** The `tunnel` command exposing `localUrl`, dialing `dial` (the broker, or a WAN link in front of it). */
+export async function startTunnelClient(brokerUrl: string, localUrl: string, keyPath: string, dial = brokerUrl): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const client = await spawnUntil(
-    [process.execPath, join(ROOT, "src/cli.ts"), "tunnel", "--server", brokerUrl, "--name", `bench-${process.pid}`, "--to", localUrl, "--key", keyPath],
+    [process.execPath, join(ROOT, "src/cli.ts"), "tunnel", "--server", dial, "--name", `bench-${process.pid}`, "--to", localUrl, "--key", keyPath],
     /is live at (\S+)/,
   );
+  // Visitors reach the broker itself, whatever the client dialed.
+  return { url: brokerUrl + new URL(client.match[1]!).pathname, pid: client.pid, stop: client.stop };
+}
+
+/** A WAN link (wan-link.ts) to `to` (host:port), in its own process. */
+export async function startWanLink(to: string, rttMs: number, mbit: number): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const link = await spawnUntil([process.execPath, join(import.meta.dir, "wan-link.ts"), "--to", to, "--rtt", String(rttMs), "--mbit", String(mbit)], /wan ready (\d+)/);
+  return { url: `http://127.0.0.1:${link.match[1]}`, pid: link.pid, stop: link.stop };
+}
+
+/** The owner's machine: the local server and, in its own process, the `tunnel` command. */
+export async function startOrigin(brokerUrl: string, keyPath: string): Promise<Origin> {
+  const local = await startLocal();
+  const client = await startTunnelClient(brokerUrl, local.url, keyPath);
   return {
-    local: localUrl,
-    tunnel: client.match[1]!,
+    local: local.url,
+    tunnel: client.url,
     clientPid: client.pid,
     async stop() {
       await client.stop();

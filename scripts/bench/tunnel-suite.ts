@@ -5,7 +5,7 @@
 // and the `tunnel` command each run in their own process, as on an owner's machine.
 import { join } from "node:path";
 import { targets } from "./figures.ts";
-import { rssKiB } from "./proc.ts";
+import { cpuTime, rssKiB } from "./proc.ts";
 import { startServer, type ServerSpec } from "./servers.ts";
 import { percentile } from "./stats.ts";
 import type { SuiteContext } from "./suite.ts";
@@ -22,6 +22,10 @@ export async function tunnelSuite(ctx: SuiteContext): Promise<void> {
   const p99 = f.define({ id: "tunnel.p99", suite: "tunnel", label: "small GET p99 (bare = direct)", unit: "ms", better: "lower", digits: 3 });
   const added50 = f.define({ id: "tunnel.added50", suite: "tunnel", label: "added latency p50", unit: "ms", better: "lower", digits: 3, noRatio: true, target: { text: "≤ 0.3 ms", met: targets.oursAtMost(0.3) } });
   const added99 = f.define({ id: "tunnel.added99", suite: "tunnel", label: "added latency p99", unit: "ms", better: "lower", digits: 3, noRatio: true, target: { text: "≤ 2 ms", met: targets.oursAtMost(2) } });
+  const cpuDown = f.define({ id: "tunnel.cpuDown", suite: "tunnel", label: "broker CPU per GiB downloaded", unit: "ms", better: "lower", digits: 0, noRatio: true });
+  const cpuUp = f.define({ id: "tunnel.cpuUp", suite: "tunnel", label: "broker CPU per GiB uploaded", unit: "ms", better: "lower", digits: 0, noRatio: true });
+  const busy99 = f.define({ id: "tunnel.busy99", suite: "tunnel", label: "small GET p99 during a 1 GiB download (bare = direct)", unit: "ms", better: "lower", digits: 3 });
+  const busyAdded99 = f.define({ id: "tunnel.busyAdded99", suite: "tunnel", label: "added latency p99 during a 1 GiB download", unit: "ms", better: "lower", digits: 3, noRatio: true, target: { text: "≤ 5 ms", met: targets.oursAtMost(5) } });
   const rss = f.define({ id: "tunnel.rss", suite: "tunnel", label: "broker RSS growth, 100 × 20 MB at once", unit: "MiB", better: "lower", digits: 1, noRatio: true });
   const smallCount = ctx.quick ? 300 : 2000;
   const times = ctx.quick ? 2 : 5;
@@ -39,9 +43,12 @@ export async function tunnelSuite(ctx: SuiteContext): Promise<void> {
       const body = new Uint8Array(MB20);
       const sink = (base: string) => async () => Number(await (await fetch(`${base}/sink`, { method: "POST", body })).text());
       const [viaUp, directUp] = [await mibPerSecond(sink(paths.tunnel), times), await mibPerSecond(sink(paths.direct), times)];
+      const [cpuPerGiBDown, cpuPerGiBUp] = [await brokerCpuPerGiB(broker.pid, paths.tunnel, "down"), await brokerCpuPerGiB(broker.pid, paths.tunnel, "up")];
       const viaLat = await latencies(`${paths.tunnel}/small`, smallCount);
       const directLat = await latencies(`${paths.direct}/small`, smallCount);
       const [t50, t99, d50, d99] = [percentile(viaLat, 0.5), percentile(viaLat, 0.99), percentile(directLat, 0.5), percentile(directLat, 0.99)];
+
+      const busy = await duringBigDownload(paths, smallCount);
 
       const baseline = rssKiB(broker.pid);
       let peak = baseline;
@@ -62,11 +69,58 @@ export async function tunnelSuite(ctx: SuiteContext): Promise<void> {
       f.add(added50, "ours", t50 - d50);
       f.add(added99, "ours", t99 - d99);
       f.add(rss, "ours", growth);
-      runs.push({ rep, viaDown, directDown, viaUp, directUp, t50, t99, d50, d99, rssBaselineMiB: baseline / 1024, rssGrowthMiB: growth });
+      f.add(cpuDown, "ours", cpuPerGiBDown);
+      f.add(cpuUp, "ours", cpuPerGiBUp);
+      f.add(busy99, "ours", busy.t99);
+      f.add(busy99, "bare", busy.d99);
+      f.add(busyAdded99, "ours", busy.t99 - busy.d99);
+      runs.push({ rep, viaDown, directDown, viaUp, directUp, t50, t99, d50, d99, rssBaselineMiB: baseline / 1024, rssGrowthMiB: growth, cpuPerGiBDown, cpuPerGiBUp, busy });
     } finally {
       await origin.stop();
       await broker.stop();
     }
   }
   ctx.details.tunnel = { smallRequests: smallCount, transfersPerRep: times, runs };
+}
+
+/**
+ * Small GETs through the tunnel and direct, in turn, while the tunnel carries a 1 GiB download
+ * (read as fast as it comes): what a small answer waits behind a big body. Stops at `count`
+ * pairs or when the download ends.
+ */
+async function duringBigDownload(paths: { tunnel: string; direct: string }, count: number): Promise<{ t99: number; d99: number; pairs: number }> {
+  let received = 0;
+  let done = false;
+  const download = fetch(`${paths.tunnel}/stream?bytes=${2 ** 30}`).then(async (r) => {
+    for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) received += chunk.byteLength;
+    done = true;
+  });
+  while (received < 32 * 2 ** 20 && !done) await Bun.sleep(5);
+  const via: number[] = [];
+  const direct: number[] = [];
+  while (via.length < count && !done) {
+    via.push(...(await latencies(`${paths.tunnel}/small`, 1)));
+    direct.push(...(await latencies(`${paths.direct}/small`, 1)));
+  }
+  await download;
+  if (received !== 2 ** 30) throw new Error(`the 1 GiB download came back with ${received} bytes`);
+  return { t99: percentile(via, 0.99), d99: percentile(direct, 0.99), pairs: via.length };
+}
+
+/** The broker's CPU (user + system, ms) for one GiB through the tunnel, one way: 10 ms ticks over ~1.5 s. */
+async function brokerCpuPerGiB(pid: number, tunnel: string, way: "down" | "up"): Promise<number> {
+  const used = () => {
+    const t = cpuTime(pid);
+    return (t.userMicros + t.systemMicros) / 1000;
+  };
+  const before = used();
+  let moved = 0;
+  if (way === "down") moved = await drain(await fetch(`${tunnel}/stream?bytes=${2 ** 30}`));
+  else {
+    // Eight of 128 MiB, Bun.serve's default cap on a request body (the local server's).
+    const body = new Uint8Array(2 ** 27);
+    for (let i = 0; i < 8; i++) moved += Number(await (await fetch(`${tunnel}/sink`, { method: "POST", body })).text());
+  }
+  if (moved !== 2 ** 30) throw new Error(`the 1 GiB ${way}load moved ${moved} bytes`);
+  return used() - before;
 }

@@ -6,6 +6,7 @@ import type { Payload } from "./hub.ts";
 //   b<topic length>:<topic><base64>                   binary data (Bun delivers channel messages as text)
 //   l<epoch>:<name>                                   the claim on name made at epoch was taken over
 //   g<epoch>:<name>                                   the holder of name at epoch is gone (watchers fire)
+//   y<node length>:<node><group>                      node announced itself again after a gap: resync the group
 //   m<length>:<d|n|b message>…                         several data messages, in order (one PUBLISH per batch)
 // Lengths count UTF-16 units: both ends are JavaScript. The Lua scripts write only `l` and `g`,
 // which put the one free-form field last so that no length is needed.
@@ -13,7 +14,8 @@ import type { Payload } from "./hub.ts";
 export type Envelope =
   | { kind: "data"; topic: string; data: Payload; note?: string }
   | { kind: "lost"; epoch: number; name: string }
-  | { kind: "gone"; epoch: number; name: string };
+  | { kind: "gone"; epoch: number; name: string }
+  | { kind: "resync"; node: string; group: string };
 
 /** One data message, framed for a batch (see ROUTE_BATCH). */
 export function framedData(topic: string, data: Payload, note?: string): string {
@@ -25,6 +27,12 @@ function encodeData(topic: string, data: Payload, note?: string): string {
   const head = `${topic.length}:${topic}`;
   if (typeof data !== "string") return `b${head}${Buffer.from(data).toString("base64")}`;
   return note === undefined ? `d${head}${data}` : `n${head}${note.length}:${note}${data}`;
+}
+
+/** `node`'s resync request for `group`, framed for a batch: routed like data, to the nodes listening on the group's topic. */
+export function framedResync(node: string, group: string): string {
+  const message = `y${node.length}:${node}${group}`;
+  return `${message.length}:${message}`;
 }
 
 /** The messages in one channel message; those this version does not understand are left out. */
@@ -52,6 +60,10 @@ function decode(message: string): Envelope | null {
     if (colon === -1 || !Number.isSafeInteger(epoch)) return null;
     const name = message.slice(colon + 1);
     return kind === "l" ? { kind: "lost", epoch, name } : { kind: "gone", epoch, name };
+  }
+  if (kind === "y") {
+    const node = field(message, 1);
+    return node && { kind: "resync", node: node.value, group: message.slice(node.end) };
   }
   if (kind !== "d" && kind !== "n" && kind !== "b") return null;
   const topic = field(message, 1);

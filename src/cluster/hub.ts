@@ -68,8 +68,10 @@ export interface Hub {
    * `listener` hears, in this process, what is `publish`ed to `topic` on any node, for wake-ups
    * that are not socket frames (a long poll). Listen, await `ready`, then read the state a
    * publish announces: a change made after the read is heard, one made before it is seen.
+   * `afterGap`, if given, runs after a gap in the cluster once this node announced itself again:
+   * what was published meanwhile may be lost, so read the state again. One node has no gaps.
    */
-  listen(topic: string, listener: (data: Payload) => void): Listening;
+  listen(topic: string, listener: (data: Payload) => void, afterGap?: () => void): Listening;
   /**
    * Takes `name` with a short `value` (what others may learn of the holder);
    * whoever held it before hears `onLost` on its own node, and its watchers hear it is gone.
@@ -89,6 +91,15 @@ export interface Hub {
    * says goodbye itself; `leave` drops it unsaid). A single node ignores it.
    */
   join(group: string, member: string, farewell?: Farewell): Promise<string[]>;
+  /**
+   * After a gap in the cluster (Redis restarted, lost or frozen past the TTL) presence news may
+   * have been lost: once this node, and again once each other node, has announced itself again,
+   * `listener` hears every member (on any live node) of each group joined here with a farewell
+   * that still has members here. A protocol compares it with what its sockets were told. Until
+   * every live node had the time to announce itself again (a TTL) a member missing may only be
+   * late: `settled` says when a missing member is gone. A single node has no gaps and never calls it.
+   */
+  onResync(listener: (group: string, members: string[], settled: boolean) => void): void;
   leave(group: string, member: string): void;
   /**
    * Where the holder of `name` takes direct HTTP requests (for what is too big or too

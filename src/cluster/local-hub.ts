@@ -35,6 +35,9 @@ export class LocalHub implements Hub {
     this.noteListeners.push(listener);
   }
 
+  /** One process loses no news: nothing to resync. */
+  onResync(): void {}
+
   subscribe(ws: ServerWebSocket<unknown>, topic: string): void {
     ws.subscribe(topic);
   }

@@ -48,6 +48,13 @@ export class NodeLiveness {
     return !this.dead.has(node);
   }
 
+  /** `node` just sent this node a message: alive, whatever this node last read of its heartbeat. */
+  heard(node: string): void {
+    if (node === this.self) return;
+    this.seen.set(node, performance.now());
+    this.dead.delete(node);
+  }
+
   liveCount(): number {
     return this.seen.size + (this.seen.has(this.self) ? 0 : 1);
   }

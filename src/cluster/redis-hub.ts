@@ -3,6 +3,7 @@ import { nanoid } from "nanoid";
 import { decodeAll, framedData } from "./envelope.ts";
 import { Logger } from "../log/logger.ts";
 import type { Claim, Entry, Farewell, Hub, HubStatus, Listening, LocalSockets, Location, Payload } from "./hub.ts";
+import { GroupResync, type ResyncListener } from "./group-resync.ts";
 import { Listeners } from "./listeners.ts";
 import { NodeAddresses } from "./node-addresses.ts";
 import { NodeLiveness } from "./node-liveness.ts";
@@ -41,6 +42,9 @@ export class RedisHub implements Hub {
   private readonly listeners = new Listeners();
   /** Local members of each group, with their stored farewells ('' for none). */
   private readonly groups = new Map<string, Map<string, string>>();
+  /** The farewell topic of each group that has one and members here: where its presence news goes. */
+  private readonly groupTopics = new Map<string, string>();
+  private readonly resync: GroupResync;
   private readonly noteListeners: ((topic: string, note: string) => void)[] = [];
   private readonly sweeper: Timer;
   private reannouncing = false;
@@ -63,6 +67,7 @@ export class RedisHub implements Hub {
     this.claims = new RedisClaims(this.link, this.node);
     this.addresses = new NodeAddresses(this.link, this.node, options.advertise);
     this.watches = new RedisWatches(this.link, this.node, (node) => this.liveness.isAlive(node));
+    this.resync = new GroupResync(this.link, this.node, options.ttlMs, this.liveness, () => this.groups.keys(), (group) => this.groupTopics.get(group));
     // Bun drops a closed socket's topics without telling us: forget those nobody listens on any more.
     this.sweeper = setInterval(() => this.sweep(), options.ttlMs);
     this.sweeper.unref();
@@ -90,6 +95,10 @@ export class RedisHub implements Hub {
     this.noteListeners.push(listener);
   }
 
+  onResync(listener: ResyncListener): void {
+    this.resync.add(listener);
+  }
+
   subscribe(ws: ServerWebSocket<unknown>, topic: string): void {
     ws.subscribe(topic);
     this.gainInterest(topic);
@@ -100,8 +109,8 @@ export class RedisHub implements Hub {
     this.loseInterestIfUnheard(topic);
   }
 
-  listen(topic: string, listener: (data: Payload) => void): Listening {
-    const stop = this.listeners.add(topic, listener, () => this.loseInterestIfUnheard(topic));
+  listen(topic: string, listener: (data: Payload) => void, afterGap?: () => void): Listening {
+    const stop = this.listeners.add(topic, listener, () => this.loseInterestIfUnheard(topic), afterGap);
     this.gainInterest(topic);
     // The interest goes out before the PING, on the same connection: its reply means it is in effect.
     return { ready: this.link.call("PING", []).then(() => undefined), stop };
@@ -136,6 +145,7 @@ export class RedisHub implements Hub {
     if (!mine) this.groups.set(group, (mine = new Map()));
     const said = farewell ? `${Buffer.byteLength(farewell.topic)}:${farewell.topic}${framedData(farewell.topic, farewell.data)}` : "";
     mine.set(member, said);
+    if (farewell) this.groupTopics.set(group, farewell.topic);
     const all = await this.link.run(JOIN, [`gp:g:${group}`, `gp:ng:${this.node}`, `gp:gf:${group}`], [member, this.node, group, said]);
     const others: string[] = [];
     if (Array.isArray(all)) {
@@ -167,7 +177,10 @@ export class RedisHub implements Hub {
   leave(group: string, member: string): void {
     const mine = this.groups.get(group);
     if (!mine?.delete(member)) return;
-    if (mine.size === 0) this.groups.delete(group);
+    if (mine.size === 0) {
+      this.groups.delete(group);
+      this.groupTopics.delete(group);
+    }
     void this.link.run(LEAVE, [`gp:g:${group}`, `gp:gf:${group}`], [member, this.node]);
   }
 
@@ -180,6 +193,7 @@ export class RedisHub implements Hub {
     this.closed = true;
     clearInterval(this.sweeper);
     this.liveness.stop();
+    this.resync.stop();
     // Queued after every release the closing sockets sent: others see this node leave at once.
     // A Redis that does not answer must not hold up the shutdown: the TTL covers it then.
     await Promise.race([this.link.run(FORGET_NODE, [], [this.node, String(this.options.ttlMs)]), Bun.sleep(1000)]);
@@ -191,6 +205,7 @@ export class RedisHub implements Hub {
     for (const m of decodeAll(text)) {
       if (m.kind === "lost") this.claims.lost(m.epoch, m.name);
       else if (m.kind === "gone") this.watches.gone(m.epoch, m.name);
+      else if (m.kind === "resync") this.resync.asked(m.node, m.group);
       else {
         server.publish(m.topic, m.data);
         this.listeners.hear(m.topic, m.data);
@@ -255,12 +270,17 @@ export class RedisHub implements Hub {
         }
       } while (this.again && !this.closed);
       this.announced = true;
+      // Presence news may have been lost meanwhile: bring this node's groups, and the others', up to date.
+      this.resync.announced();
+      this.listeners.gap();
     } finally {
       this.reannouncing = false;
     }
   }
 
   private async announceAll(): Promise<void> {
+    // First of all: a node that does not see this one's heartbeat for a TTL counts it dead and drops what it announces next.
+    await this.liveness.beat();
     for (const batch of batches([...this.interests])) {
       await Promise.all(batch.map((topic) => this.link.run(INDEXED_ADD, [`gp:t:${topic}`, `gp:ni:${this.node}`], [this.node, topic])));
     }

@@ -88,17 +88,22 @@ export class Delivery {
   }
 
   private wait(dst: string, recheck: boolean): Waiting {
-    const listening = this.hub.listen(this.names.arrival(dst), () => this.arrived(dst));
+    // An arrival published in a gap of the cluster may be lost: the claim shows it.
+    const listening = this.hub.listen(this.names.arrival(dst), () => this.arrived(dst), () => this.recheck(dst, w));
     const w: Waiting = { held: [], bytes: 0, told: new Set(), listening, timer: setTimeout(() => this.expire(dst), this.limits.expireMs) };
     this.waiting.set(dst, w);
     // An arrival published before the listener stood is not heard: the claim shows it.
     // (Not after a failed flush: that claim's arrival is still to come, and heard.)
-    if (recheck)
-      void listening.ready
-        .then(() => this.hub.holder(this.names.id(dst)))
-        .then((holder) => holder !== null && this.waiting.get(dst) === w && this.arrived(dst))
-        .catch(() => {}); // the cluster store is away: the wait goes on, the timer ends it
+    if (recheck) void listening.ready.then(() => this.recheck(dst, w));
     return w;
+  }
+
+  /** dst arrived if someone holds it now (and `w` still waits for it). */
+  private recheck(dst: string, w: Waiting): void {
+    void this.hub
+      .holder(this.names.id(dst))
+      .then((holder) => holder !== null && this.waiting.get(dst) === w && this.arrived(dst))
+      .catch(() => {}); // the cluster store is away: the wait goes on, the timer ends it
   }
 
   /** dst is connected somewhere: what waited for it goes there, in order. */

@@ -8,7 +8,8 @@ import { iceServersFor, type IceServerOptions } from "./ice-servers.ts";
 import { parsePeerMessage, type PeerServerMessage, type RelayRequest } from "./protocol.ts";
 import { relayedText } from "./relay-text.ts";
 import type { PeerSocketData } from "./socket-data.ts";
-import { peerTopic, roomGroup, roomsOfKey, roomTopic } from "./topics.ts";
+import { RoomViews } from "./room-views.ts";
+import { peerTopic, roomGroup, roomOfGroup, roomsOfKey, roomTopic } from "./topics.ts";
 
 export type PeerSocket = ServerWebSocket<PeerSocketData>;
 
@@ -31,10 +32,14 @@ export class PeerRooms {
   private readonly gate: AuthGate<PeerSocketData>;
   /** Sockets in a room on this node, so shutdown can close them. */
   private readonly present = new Set<PeerSocket>();
+  /** What the sockets in each room here were told, for a resync after a cluster gap. */
+  private readonly views: RoomViews<PeerSocket>;
   private readonly logError: ReturnType<typeof throttledErrors>;
 
   constructor(private readonly options: PeerRoomsOptions) {
     this.logError = throttledErrors(options.log);
+    this.views = new RoomViews(options.hub, roomTopic);
+    options.hub.onResync((group, members, settled) => this.resynced(group, members, settled));
     this.gate = new AuthGate<PeerSocketData>({
       timeoutMs: options.authTimeoutMs,
       send: (ws, message) => ws.send(JSON.stringify(message)),
@@ -123,6 +128,7 @@ export class PeerRooms {
     hub.subscribe(ws, topic);
     // In the room from the moment the hub announces it, so a replacement meanwhile announces it gone.
     data.stage = "in-room";
+    this.views.entering(ws, data.room);
     const peers = await hub.enter(ws, {
       group: roomGroup(data.room),
       member: key,
@@ -139,6 +145,18 @@ export class PeerRooms {
       return this.refuse(ws, `room ${data.room} is full (limit ${maxPeersPerRoom} peers)`);
     }
     this.present.add(ws);
+    this.views.entered(ws, data.room, key, peers);
+  }
+
+  /** After a cluster gap: each socket hears who joined or left that it was not told of. */
+  private resynced(group: string, members: string[], settled: boolean): void {
+    const room = roomOfGroup(group);
+    if (room === undefined) return;
+    for (const { socket, joined, left } of this.views.resync(room, members, settled)) {
+      if (socket.readyState !== 1) continue;
+      for (const key of left) socket.send(presence("peer-left", key));
+      for (const key of joined) socket.send(presence("peer-joined", key));
+    }
   }
 
   /** Another socket of the same key took this one's place: the room hears it left, the new one enters. */
@@ -155,6 +173,7 @@ export class PeerRooms {
   private onClose(ws: PeerSocket): void {
     this.gate.close(ws);
     this.present.delete(ws);
+    this.views.gone(ws, ws.data.room);
     const data = ws.data;
     const wasIn = data.stage === "in-room";
     // An entering socket is cleaned up by enter() at its next step.

@@ -5,6 +5,8 @@
 export const roomTopic = (room: string): string => `r:${room}`;
 /** The members of a room, for `Hub.enter`. */
 export const roomGroup = (room: string): string => `room:${room}`;
+/** The room of a `roomGroup` name, or undefined for another group. */
+export const roomOfGroup = (group: string): string | undefined => (group.startsWith("room:") ? group.slice(5) : undefined);
 /** One key in one room: its claim, and the topic frames for it are delivered on. */
 export const peerTopic = (room: string, key: string): string => `k:${room}:${key}`;
 /** The rooms a key is in, for the rooms-per-key bound. */

@@ -2,6 +2,8 @@
 import { sendableCloseCode } from "./socket-bridge.ts";
 import { gatheredBody } from "./gathered-body.ts";
 import { bodyFrameBytes, creditDue, encodeFrame, encodeWhole, FRAME, wholeFits, type FrameKind, type ResponseHeaders } from "./protocol.ts";
+import type { PathRtt } from "./path-rtt.ts";
+import { ReceiveWindow, SendCredit, UNBUDGETED, type WindowBudget } from "./window.ts";
 
 export interface RequestMessage {
   id: number;
@@ -10,12 +12,26 @@ export interface RequestMessage {
   headers: Record<string, string>;
   hasBody?: boolean;
   upgrade?: "websocket";
+  /** The response body's first window (a broker with growing windows). */
+  window?: number;
+  /** The request body's first window (a broker with growing windows). */
+  bodyWindow?: number;
 }
 
 export interface ClientLink {
   send(frame: string | Uint8Array): void;
-  /** Bytes of a body the broker lets us send now. */
+  /** Body frames may go out now: the socket is not backed up (frames behind a backlog wait for it). */
+  writable(): boolean;
+  /** Resolves once `writable()` may be true again. */
+  drained(): Promise<void>;
+  /** Bytes of a body the broker lets us send at first (registered `window`). */
   window: number;
+  /** The broker grows windows up to this; 0 when it does not (an older broker). */
+  maxWindow: number;
+  /** What this client's request-body windows may grow by together, when the broker grows windows. */
+  budget?: WindowBudget;
+  /** The path's round trip as this client measures it, when the broker grows windows. */
+  rtt?: PathRtt;
 }
 
 export interface RequestLog {
@@ -24,6 +40,9 @@ export interface RequestLog {
   status: number;
   ms: number;
 }
+
+/** A window the broker named, else `fallback` (an older broker names none). */
+const windowOr = (value: unknown, fallback: number): number => (Number.isInteger(value) && (value as number) > 0 ? (value as number) : fallback);
 
 /** Headers the local server must not get from the visitor: its own Host, and framing the body re-frames. */
 const NOT_FORWARDED = new Set(["host", "content-length"]);
@@ -41,10 +60,17 @@ export abstract class ClientExchange {
 
   abstract onFrame(kind: FrameKind, payload: Uint8Array): void;
   abstract onEnd(): void;
-  abstract onCredit(bytes: number): void;
+  abstract onCredit(bytes: number, window?: number): void;
+  abstract onBlocked(senderWindow: number): void;
   abstract onClose(code: number, reason: string): void;
   /** The broker cancelled it, or the tunnel dropped. */
   abstract cancel(): void;
+
+  /** Measures the path's round trip when a body is coming (path-rtt.ts). */
+  protected probe(): void {
+    const ping = this.link.rtt?.ping();
+    if (ping) this.link.send(JSON.stringify(ping));
+  }
 
   protected json(message: object): void {
     this.link.send(JSON.stringify({ ...message, id: this.m.id }));
@@ -67,15 +93,21 @@ export abstract class ClientExchange {
 export class HttpExchange extends ClientExchange {
   private readonly abort = new AbortController();
   private readonly queue: Uint8Array[] = [];
+  private queued = 0;
   private bodyEnded = false;
   private wakeBody?: () => void;
   private ungranted = 0;
-  private credit: number;
+  private readonly receiving: ReceiveWindow;
+  private readonly sending: SendCredit;
   private wakeCredit?: () => void;
 
   constructor(link: ClientLink, m: RequestMessage, to: string, onDone: (id: number, log: RequestLog) => void) {
     super(link, m, onDone);
-    this.credit = link.window;
+    this.sending = new SendCredit(windowOr(m.window, link.window), link.maxWindow);
+    // A broker with growing windows starts a request body where this client's windows grew to before.
+    const first = windowOr(m.bodyWindow, link.window);
+    this.receiving = link.budget ? new ReceiveWindow(first, link.maxWindow, link.budget, first) : new ReceiveWindow(first, first, UNBUDGETED);
+    if (m.hasBody) this.probe();
     // Whatever the broker sent (a header Fetch refuses, say), the request fails, never the process.
     this.run(to).catch((error) => this.failed(error));
   }
@@ -83,7 +115,18 @@ export class HttpExchange extends ClientExchange {
   onFrame(kind: FrameKind, payload: Uint8Array): void {
     if (kind !== FRAME.body || this.bodyEnded) return;
     this.queue.push(payload);
+    this.queued += payload.byteLength;
+    this.receiving.arrived(payload.byteLength);
     this.wake();
+  }
+
+  /** The broker ran out of credit for the request body: the window may grow (window.ts). */
+  onBlocked(senderWindow: number): void {
+    if (this.finished || this.bodyEnded) return;
+    const verdict = this.receiving.blocked(senderWindow, this.queued + this.ungranted, this.link.rtt?.minMs());
+    if (verdict.kind !== "grow") return;
+    this.json({ type: "credit", bytes: this.ungranted + verdict.extra, window: this.receiving.window });
+    this.ungranted = 0;
   }
 
   onEnd(): void {
@@ -91,8 +134,8 @@ export class HttpExchange extends ClientExchange {
     this.wake();
   }
 
-  onCredit(bytes: number): void {
-    this.credit += bytes;
+  onCredit(bytes: number, window?: number): void {
+    this.sending.granted(bytes, window);
     const wake = this.wakeCredit;
     this.wakeCredit = undefined;
     wake?.();
@@ -104,6 +147,11 @@ export class HttpExchange extends ClientExchange {
     this.abort.abort();
     this.wakeCredit?.();
     this.done(499);
+  }
+
+  protected override done(status: number): void {
+    this.receiving.release();
+    super.done(status);
   }
 
   private wake(): void {
@@ -121,8 +169,9 @@ export class HttpExchange extends ClientExchange {
           if (!chunk) return controller.close();
           controller.enqueue(chunk);
           // The local server took it: the broker may send as much again.
-          this.ungranted += chunk.byteLength;
-          if (creditDue(this.ungranted, this.link.window, this.queue.length === 0)) {
+          this.queued -= chunk.byteLength;
+          this.ungranted += chunk.byteLength - this.receiving.withhold(chunk.byteLength);
+          if (creditDue(this.ungranted, this.receiving.window, this.queue.length === 0)) {
             this.json({ type: "credit", bytes: this.ungranted });
             this.ungranted = 0;
           }
@@ -163,7 +212,7 @@ export class HttpExchange extends ClientExchange {
       // A small body of known size goes whole: the broker answers it in one piece.
       const declared = Number(response.headers.get("content-length") ?? Number.NaN);
       const head = { status: response.status, headers: out };
-      if (response.body && Number.isInteger(declared) && declared <= this.link.window && wholeFits(head, declared)) {
+      if (response.body && Number.isInteger(declared) && declared <= this.sending.credit && wholeFits(head, declared)) {
         const bytes = new Uint8Array(await response.arrayBuffer());
         if (this.finished) return;
         this.link.send(encodeWhole(this.m.id, head, bytes));
@@ -183,10 +232,19 @@ export class HttpExchange extends ClientExchange {
     for await (const chunk of gatheredBody(body)) {
       for (let at = 0; at < chunk.byteLength; ) {
         let n: number;
-        while (!(n = bodyFrameBytes(this.credit, chunk.byteLength - at)) && !this.finished) await new Promise<void>((r) => (this.wakeCredit = r));
+        while (!(n = bodyFrameBytes(this.sending.credit, chunk.byteLength - at)) || !this.link.writable()) {
+          if (this.finished) return;
+          if (n) {
+            // Backed up: what we queue now would be ahead of every other request's answer.
+            await this.link.drained();
+            continue;
+          }
+          if (this.sending.reportBlocked()) this.json({ type: "blocked", window: this.sending.window });
+          await new Promise<void>((r) => (this.wakeCredit = r));
+        }
         if (this.finished) return;
         this.link.send(encodeFrame(FRAME.body, this.m.id, chunk.subarray(at, at + n)));
-        this.credit -= n;
+        this.sending.spent(n);
         at += n;
       }
     }
@@ -232,6 +290,7 @@ export class SocketExchange extends ClientExchange {
 
   onEnd(): void {}
   onCredit(): void {}
+  onBlocked(): void {}
 
   onClose(code: number, reason: string): void {
     this.done(101);

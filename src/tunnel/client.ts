@@ -4,6 +4,8 @@ import type { OwnerKey } from "../client/origin-auth.ts";
 import { authStatement } from "../identity/auth-statement.ts";
 import { ClientExchange, HttpExchange, SocketExchange, type ClientLink, type RequestLog, type RequestMessage } from "./client-request.ts";
 import { decodeFrame, type RegisterOptions } from "./protocol.ts";
+import { PathRtt } from "./path-rtt.ts";
+import { WindowBudget } from "./window.ts";
 
 export interface TunnelClientOptions extends Omit<RegisterOptions, "stream"> {
   /** The broker, e.g. https://pods.example.com. */
@@ -28,6 +30,13 @@ export interface TunnelClient {
   close(): void;
 }
 
+/** Past this many bytes waiting in the socket, body frames wait: a small answer queues behind them. */
+const HIGH_WATER = 512 * 1024;
+/** How often a backed-up socket is looked at again (the WebSocket API has no drain event). */
+const DRAIN_POLL_MS = 1;
+/** What request-body windows of this client may grow by together. */
+const CLIENT_WINDOW_MEMORY = 64 * 1024 * 1024;
+
 /** Errors that reconnecting will not fix. */
 const FINAL = /belongs to another key|limit of \d+ tunnel names|signature does not verify|auth needs|register needs/;
 
@@ -51,7 +60,19 @@ export function startTunnel(options: TunnelClientOptions): TunnelClient {
     const ws = (current = new WebSocket(wsUrl));
     ws.binaryType = "arraybuffer";
     const exchanges = new Map<number, ClientExchange>();
-    const link: ClientLink = { send: (frame) => ws.readyState === 1 && ws.send(frame), window: 0 };
+    let drained: Promise<void> | undefined;
+    const link: ClientLink = {
+      send: (frame) => ws.readyState === 1 && ws.send(frame),
+      writable: () => ws.bufferedAmount < HIGH_WATER || ws.readyState !== 1,
+      // One poll for every waiting body.
+      drained: () =>
+        (drained ??= new Promise<void>((resolve) => {
+          const check = () => (link.writable() ? ((drained = undefined), resolve()) : setTimeout(check, DRAIN_POLL_MS));
+          setTimeout(check, DRAIN_POLL_MS);
+        })),
+      window: 0,
+      maxWindow: 0,
+    };
     const finished = (id: number, log: RequestLog) => {
       exchanges.delete(id);
       options.onRequest?.(log);
@@ -77,14 +98,21 @@ export function startTunnel(options: TunnelClientOptions): TunnelClient {
         }
         case "authenticated": {
           const { passthrough, auth, allowKeys } = options;
-          return ws.send(JSON.stringify({ type: "register", name: options.name, stream: true, passthrough, auth, allowKeys }));
+          return ws.send(JSON.stringify({ type: "register", name: options.name, stream: true, grow: true, passthrough, auth, allowKeys }));
         }
-        case "registered":
+        case "registered": {
           registered = true;
           link.window = Number(m.window) || 64 * 1024;
+          // A broker that grows windows says how far; an older one keeps every window fixed.
+          link.maxWindow = Number(m.maxWindow) > link.window ? Number(m.maxWindow) : 0;
+          link.budget = link.maxWindow ? new WindowBudget(CLIENT_WINDOW_MEMORY) : undefined;
+          link.rtt = link.maxWindow ? new PathRtt() : undefined;
+          const ping = link.rtt?.ping();
+          if (ping) ws.send(JSON.stringify(ping));
           backoff = minBackoff;
           resolveReady(m.url);
           return options.onRegistered?.(m.url);
+        }
         case "request": {
           const r = m as RequestMessage;
           // Only paths on the local server: "@host" or "//host" would send the request elsewhere.
@@ -96,7 +124,13 @@ export function startTunnel(options: TunnelClientOptions): TunnelClient {
         case "end":
           return exchanges.get(m.id)?.onEnd();
         case "credit":
-          return exchanges.get(m.id)?.onCredit(Number(m.bytes));
+          return exchanges.get(m.id)?.onCredit(Number(m.bytes), m.window === undefined ? undefined : Number(m.window));
+        case "ping":
+          return ws.send(JSON.stringify({ type: "pong", at: m.at }));
+        case "pong":
+          return link.rtt?.pong(m.at);
+        case "blocked":
+          return exchanges.get(m.id)?.onBlocked(Number(m.window));
         case "cancel":
           return exchanges.get(m.id)?.cancel();
         case "ws-close":

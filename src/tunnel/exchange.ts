@@ -2,6 +2,8 @@
 import { jsonError } from "../http/errors.ts";
 import type { ClientMessage, FrameKind } from "./protocol.ts";
 import type { TunnelLink } from "./link.ts";
+import type { PathRtt } from "./path-rtt.ts";
+import type { GrowingWindows } from "./window.ts";
 
 export interface TunnelSettings {
   /** No response head by then: 504. */
@@ -10,9 +12,14 @@ export interface TunnelSettings {
   idleTimeoutMs: number;
   maxBodyBytes: number;
   maxConcurrent: number;
-  /** Bytes of one request's body either side may have in flight. */
+  /** Bytes of one request's body either side may have in flight: an older client's for good, the first window of a growing one. */
   window: number;
+  /** The most one body's window grows to. */
+  maxWindow: number;
+  /** Response-body windows of one tunnel together, beyond each body's first 64 KiB. */
+  memoryPerTunnel: number;
 }
+
 
 export type ExchangeMessage = Extract<ClientMessage, { id: number }>;
 
@@ -30,6 +37,8 @@ export interface ExchangeContext {
   id: number;
   link: TunnelLink;
   settings: TunnelSettings;
+  /** Set when the client takes growing windows: response bodies' (the broker's memory), request bodies' (the client's). */
+  growing?: { responses: GrowingWindows; requests: GrowingWindows; rtt: PathRtt };
   passthrough: boolean;
   /** Tunnelled responses get the sandbox CSP (not on per-tunnel subdomains). */
   sandbox: boolean;

@@ -5,11 +5,11 @@ import type { SocketHandlers } from "../http/websockets.ts";
 import { throttledErrors, type Logger } from "../log/logger.ts";
 import type { TunnelDirectory, TunnelEndpoint, TunnelledSocket, VisitorInfo } from "./directory.ts";
 import { HOP_CREDENTIAL, HOP_NO_CLIENT, unwrapHop } from "./node-hop.ts";
-import { MAX_CHUNK_BYTES, TUNNEL_NAME } from "./protocol.ts";
+import { MAX_INBOUND_CHUNK_BYTES, TUNNEL_NAME } from "./protocol.ts";
 import { subdomainName } from "./urls.ts";
 
 /** Largest websocket message a visitor may send through a tunnel: what a binary frame carries, as the other way. */
-export const MAX_VISITOR_MESSAGE_BYTES = MAX_CHUNK_BYTES;
+export const MAX_VISITOR_MESSAGE_BYTES = MAX_INBOUND_CHUNK_BYTES;
 /** A visitor socket holding this much unsent is not reading: it is closed, not buffered for. */
 const VISITOR_BACKLOG_BYTES = 1024 * 1024;
 

@@ -9,8 +9,9 @@ import type { Registry } from "../registry/types.ts";
 import { LocalTunnelDirectory } from "./directory.ts";
 import { TunnelHttp, MAX_VISITOR_MESSAGE_BYTES } from "./http.ts";
 import { HopRoutes } from "./hop-routes.ts";
-import { MAX_BINARY_FRAME_BYTES, MAX_CONTROL_BYTES } from "./protocol.ts";
+import { MAX_CONTROL_BYTES, MAX_INBOUND_FRAME_BYTES } from "./protocol.ts";
 import { TunnelBroker } from "./tunnel-broker.ts";
+import { WindowBudget } from "./window.ts";
 
 type Admit = (req: Request, srv: Server<unknown>) => string | Response;
 
@@ -27,7 +28,10 @@ export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps
       maxBodyBytes: settings.tunnelMaxBodyBytes,
       maxConcurrent: settings.tunnelMaxConcurrent,
       window: settings.tunnelWindowBytes,
+      maxWindow: Math.max(settings.tunnelWindowBytes, settings.tunnelMaxWindowBytes),
+      memoryPerTunnel: settings.tunnelMemoryPerTunnelBytes,
     },
+    windowMemory: new WindowBudget(settings.tunnelMemoryBytes),
     maxPerKey: settings.tunnelMaxPerKey,
     publicUrl: settings.publicUrl,
     tunnelDomain: settings.tunnelDomain,
@@ -46,7 +50,7 @@ export function openTunnels(settings: Omit<Config, "registry" | "dataDir">, deps
      * client's whole response in one JSON frame needs more only past that (up to 10 MB of
      * body): the operator opts in with --max-frame-bytes.
      */
-    maxFrameBytes: Math.max(MAX_BINARY_FRAME_BYTES, MAX_CONTROL_BYTES, settings.maxFrameBytes),
+    maxFrameBytes: Math.max(MAX_INBOUND_FRAME_BYTES, MAX_CONTROL_BYTES, settings.maxFrameBytes),
     /** A visitor's message through a tunnel. */
     visitorFrameBytes: MAX_VISITOR_MESSAGE_BYTES,
     /** `WS /.tunnel`, once the shared gate admitted the client at `ip`. */

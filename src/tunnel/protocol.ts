@@ -4,8 +4,15 @@
 /** Tunnel names: lowercase letters, digits and dashes, 1 to 63 long (a DNS label). */
 export const TUNNEL_NAME = /^[a-z0-9-]{1,63}$/;
 
-/** Largest payload of one binary frame either side sends; well below the websocket frame cap. */
-export const MAX_CHUNK_BYTES = 128 * 1024;
+/**
+ * Largest payload of one binary frame either side sends: well below the websocket frame cap
+ * (about twice the 64 KiB message limit), and small enough that a big body's frame ahead of a
+ * small answer delays it by well under a millisecond.
+ */
+export const MAX_CHUNK_BYTES = 64 * 1024;
+
+/** Largest payload the broker accepts: clients built before the 64 KiB frames sent 128 KiB. */
+export const MAX_INBOUND_CHUNK_BYTES = 128 * 1024;
 
 /**
  * Body frames smaller than this wait for more credit while there is more to send: sending
@@ -53,6 +60,8 @@ export type FrameKind = (typeof FRAME)[keyof typeof FRAME];
 export const FRAME_HEADER_BYTES = 5;
 /** The largest binary frame either side sends: its header and at most MAX_CHUNK_BYTES (a `whole` frame's head counts against them). */
 export const MAX_BINARY_FRAME_BYTES = FRAME_HEADER_BYTES + MAX_CHUNK_BYTES;
+/** The largest binary frame the broker takes: clients built before the 64 KiB frames send 128 KiB. */
+export const MAX_INBOUND_FRAME_BYTES = FRAME_HEADER_BYTES + MAX_INBOUND_CHUNK_BYTES;
 
 export type ResponseHeaders = Record<string, string | string[]>;
 
@@ -61,6 +70,8 @@ export interface RegisterOptions {
   stream?: boolean;
   /** Forward the visitor's Cookie and Authorization, and the service's Set-Cookie. */
   passthrough?: boolean;
+  /** The client takes growing windows: `window` on requests and credits, and `blocked` frames. */
+  grow?: boolean;
   /** `basic:<user>:<pass>`: visitors must send these credentials. */
   auth?: string;
   /** Visitors must prove (GemmaPod-Ed25519 Authorization) a key starting with one of these hex prefixes. */
@@ -77,25 +88,38 @@ export type ClientMessage =
   | { type: "head"; id: number; status: number; headers: ResponseHeaders }
   | { type: "end"; id: number }
   | { type: "cancel"; id: number; message?: string }
-  /** The client took `bytes` more of a request body: the broker may send that much more. */
-  | { type: "credit"; id: number; bytes: number }
+  /** The client took `bytes` more of a request body: the broker may send that much more; `window` when it grew. */
+  | { type: "credit"; id: number; bytes: number; window?: number }
+  /** Growing windows: out of credit for the response body, knowing a window of `window` bytes. */
+  | { type: "blocked"; id: number; window: number }
+  /** Growing windows: a round-trip probe (path-rtt.ts), answered by `pong` with the same `at`. */
+  | { type: "ping"; at: number }
+  | { type: "pong"; at: number }
   | { type: "ws-close"; id: number; code?: number; reason?: string };
 
 /** What the broker sends. */
 export type ServerMessage =
   | { type: "challenge"; nonce: string }
   | { type: "authenticated"; publicKey: string }
-  | { type: "registered"; name: string; url: string; window?: number }
-  | { type: "request"; id: number; method: string; path: string; headers: Record<string, string>; body?: string; bodyEncoding?: "base64"; hasBody?: boolean; upgrade?: "websocket" }
+  | { type: "registered"; name: string; url: string; window?: number; maxWindow?: number }
+  /**
+   * Growing windows: `window` is the response body's first window, `bodyWindow` the request body's
+   * (the largest the client granted on this tunnel); else both are the registered one.
+   */
+  | { type: "request"; id: number; method: string; path: string; headers: Record<string, string>; body?: string; bodyEncoding?: "base64"; hasBody?: boolean; upgrade?: "websocket"; window?: number; bodyWindow?: number }
   | { type: "end"; id: number }
   | { type: "cancel"; id: number; message: string }
-  | { type: "credit"; id: number; bytes: number }
+  | { type: "credit"; id: number; bytes: number; window?: number }
+  | { type: "blocked"; id: number; window: number }
+  | { type: "ping"; at: number }
+  | { type: "pong"; at: number }
   | { type: "ws-close"; id: number; code: number; reason: string }
   | { type: "error"; message: string; id?: number };
 
 export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string; id?: number };
 
 const isId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
+const isSize = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0 && (v as number) <= 2 ** 40;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Validates one client text frame. Never throws. */
@@ -134,7 +158,14 @@ function problemWith(m: Record<string, unknown>): string | null {
       return m.message === undefined || typeof m.message === "string" ? null : "cancel message must be a string";
     case "credit":
       if (!isId(m.id)) return "credit needs a numeric id";
+      if (m.window !== undefined && !isSize(m.window)) return "credit window must be a positive integer";
       return Number.isInteger(m.bytes) && (m.bytes as number) > 0 ? null : "credit needs a positive integer bytes";
+    case "ping":
+    case "pong":
+      return Number.isFinite(m.at) ? null : `${m.type} needs a numeric at`;
+    case "blocked":
+      if (!isId(m.id)) return "blocked needs a numeric id";
+      return isSize(m.window) ? null : "blocked needs a positive integer window";
     case "ws-close":
       if (!isId(m.id)) return "ws-close needs a numeric id";
       if (m.code !== undefined && !Number.isInteger(m.code)) return "ws-close code must be an integer";
@@ -146,7 +177,7 @@ function problemWith(m: Record<string, unknown>): string | null {
 
 function registerProblem(m: Record<string, unknown>): string | null {
   if (typeof m.name !== "string" || !TUNNEL_NAME.test(m.name)) return "register needs a name of 1-63 characters a-z, 0-9 and -";
-  for (const flag of ["stream", "passthrough"] as const) {
+  for (const flag of ["stream", "passthrough", "grow"] as const) {
     if (m[flag] !== undefined && typeof m[flag] !== "boolean") return `${flag} must be true or false`;
   }
   if (m.auth !== undefined && (typeof m.auth !== "string" || !/^basic:[^:]+:.+$/.test(m.auth) || m.auth.length > 512)) return 'auth must be "basic:<user>:<password>"';
@@ -161,9 +192,10 @@ function registerProblem(m: Record<string, unknown>): string | null {
 
 /** A binary frame: kind, request id, payload. */
 export function encodeFrame(kind: FrameKind, id: number, payload: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
+  // Every byte is written below: no zero-filling a gigabyte of uploads first.
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.byteLength);
   frame[0] = kind;
-  new DataView(frame.buffer).setUint32(1, id);
+  frame.writeUInt32BE(id, 1);
   frame.set(payload, FRAME_HEADER_BYTES);
   return frame;
 }

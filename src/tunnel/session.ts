@@ -5,7 +5,9 @@ import type { Exchange, ExchangeContext, ExchangeMessage, TunnelSettings } from 
 import { JssExchange } from "./jss-exchange.ts";
 import type { TunnelLink } from "./link.ts";
 import type { FrameKind, RegisterOptions } from "./protocol.ts";
+import { PathRtt } from "./path-rtt.ts";
 import { StreamExchange } from "./stream-exchange.ts";
+import { growingWindows, UNBUDGETED, WindowBudget, type GrowingWindows } from "./window.ts";
 
 export type Routed = "ok" | "finished" | "unknown";
 
@@ -17,14 +19,42 @@ export class TunnelSession implements TunnelEndpoint {
   private readonly exchanges = new Map<number, Exchange>();
   private nextId = 1;
   private closedReason?: string;
+  private readonly growing?: { responses: GrowingWindows; requests: GrowingWindows; rtt: PathRtt };
 
+  /** `memory`: the broker's budget for windows, which this tunnel's share comes out of. */
   constructor(
     readonly name: string,
     private readonly link: TunnelLink,
     private readonly options: RegisterOptions,
     private readonly settings: TunnelSettings,
     private readonly access: TunnelAccess,
-  ) {}
+    memory: WindowBudget,
+  ) {
+    if (options.stream && options.grow) {
+      // Request bodies are buffered by the client, which grants their windows: nothing of ours to budget.
+      this.growing = {
+        responses: growingWindows(settings.window, new WindowBudget(settings.memoryPerTunnel, memory)),
+        requests: growingWindows(settings.window, UNBUDGETED),
+        rtt: new PathRtt(),
+      };
+    }
+  }
+
+  /** Takes growing windows (told in `registered`). */
+  grows(): boolean {
+    return this.growing !== undefined;
+  }
+
+  /** Measures the path's round trip, at most once a second and only while requests start (path-rtt.ts). */
+  probe(): void {
+    const ping = this.growing?.rtt.ping();
+    if (ping) this.link.sendJson(ping);
+  }
+
+  /** The client answered a ping. */
+  pong(at: number): void {
+    this.growing?.rtt.pong(at);
+  }
 
   /** Binary framing (else JSS's). */
   streams(): boolean {
@@ -107,10 +137,12 @@ export class TunnelSession implements TunnelEndpoint {
 
   private context(visitor: VisitorInfo): ExchangeContext {
     const id = this.nextId++;
+    this.probe();
     return {
       id,
       link: this.link,
       settings: this.settings,
+      growing: this.growing,
       passthrough: this.options.passthrough === true,
       // A subdomain is its own origin; under /tunnel/ the page would share the broker's.
       sandbox: !visitor.subdomain,

@@ -4,6 +4,7 @@ import { badGateway, cancelAtClient, type Exchange, type ExchangeContext, type E
 import { requestHeadersForClient, responseHeadersForVisitor } from "./headers.ts";
 import { bodyFrameBytes, creditDue, decodeWhole, encodeFrame, FRAME, type FrameKind } from "./protocol.ts";
 import { SocketBridge } from "./socket-bridge.ts";
+import { ReceiveWindow, SendCredit, UNBUDGETED } from "./window.ts";
 
 const NULL_BODY = new Set([204, 205, 304]);
 
@@ -11,7 +12,8 @@ const NULL_BODY = new Set([204, 205, 304]);
  * One request over the binary framing. Both bodies stream with a window per
  * request: the broker sends request bytes only against the client's credit, and
  * grants the client credit only as the visitor takes response bytes, so neither a
- * slow visitor nor a slow client makes the broker hold more than `window` bytes.
+ * slow visitor nor a slow client makes the broker hold more than the response's
+ * window (which may grow, within the tunnel's memory budget, for a client that asked).
  */
 export class StreamExchange implements Exchange {
   readonly result: Promise<Response | TunnelledSocket>;
@@ -27,14 +29,17 @@ export class StreamExchange implements Exchange {
   private failure?: Error;
   private headTimer?: Timer;
   private idleTimer?: Timer;
+  /** When bytes last moved: the idle timer looks at it when it fires, rather than being re-armed per frame. */
+  private movedAt = 0;
   // Request body, visitor → client.
-  private credit: number;
+  private readonly sending: SendCredit;
   private reader?: { cancel(): Promise<void> };
   private resume?: () => void;
   // Response body, client → visitor.
   private readonly queue: Uint8Array[] = [];
   private queued = 0;
   private ungranted = 0;
+  private readonly receiving: ReceiveWindow;
   private ended = false;
   private controller?: ReadableStreamDefaultController<Uint8Array>;
   private wake?: () => void;
@@ -45,7 +50,10 @@ export class StreamExchange implements Exchange {
     private readonly visitor: VisitorInfo,
     private readonly upgrade: boolean,
   ) {
-    this.credit = ctx.settings.window;
+    const { window, maxWindow } = ctx.settings;
+    const { growing } = ctx;
+    this.sending = growing ? new SendCredit(growing.requests.start(), maxWindow) : new SendCredit(window, 0);
+    this.receiving = growing ? new ReceiveWindow(growing.responses.start(), maxWindow, growing.responses.budget) : new ReceiveWindow(window, window, UNBUDGETED);
     this.result = new Promise((resolve) => (this.settle = resolve));
   }
 
@@ -53,7 +61,7 @@ export class StreamExchange implements Exchange {
     const { ctx, request, visitor } = this;
     const hasBody = request.body !== null && !this.upgrade;
     const headers = requestHeadersForClient(request.headers, { ...visitor, passthrough: ctx.passthrough }, this.upgrade);
-    ctx.link.sendJson({ type: "request", id: ctx.id, method: request.method, path: visitor.path, headers, hasBody, ...(this.upgrade ? { upgrade: "websocket" } : {}) });
+    ctx.link.sendJson({ type: "request", id: ctx.id, method: request.method, path: visitor.path, headers, hasBody, ...(this.upgrade ? { upgrade: "websocket" } : {}), ...(ctx.growing ? { window: this.receiving.window, bodyWindow: this.sending.window } : {}) });
     this.headTimer = setTimeout(() => this.fail(504, `the tunnel client sent no response head within ${ctx.settings.headTimeoutMs / 1000} s`), ctx.settings.headTimeoutMs);
     request.signal.addEventListener("abort", () => this.visitorGone(), { once: true });
     if (hasBody) void this.pumpBody(request.body!);
@@ -70,8 +78,12 @@ export class StreamExchange implements Exchange {
       case "cancel":
         return this.fail(502, `the tunnel client cancelled the request${m.message ? `: ${m.message.slice(0, 200)}` : ""}`, false);
       case "credit":
-        this.credit = Math.min(this.ctx.settings.window, this.credit + m.bytes);
+        this.sending.granted(m.bytes, m.window);
+        // The client's request-body windows grew: the next request body starts there.
+        if (m.window !== undefined) this.ctx.growing?.requests.grew(this.sending.window);
         return this.resume?.();
+      case "blocked":
+        return this.blocked(m.window);
       case "response":
         return this.fail(502, "the tunnel client answered with JSS framing on a streaming tunnel");
       case "ws-close":
@@ -89,8 +101,9 @@ export class StreamExchange implements Exchange {
     if (!this.headed) return this.fail(502, "the tunnel client sent body bytes before the response head");
     if (this.ended) return this.fail(502, "the tunnel client sent body bytes after the end");
     this.queued += payload.byteLength;
-    if (this.queued > this.ctx.settings.window) return this.fail(502, "the tunnel client sent past its flow-control window");
+    if (this.queued > this.receiving.limit()) return this.fail(502, "the tunnel client sent past its flow-control window");
     this.queue.push(payload);
+    this.receiving.arrived(payload.byteLength);
     this.touch();
     this.pushed();
   }
@@ -114,6 +127,7 @@ export class StreamExchange implements Exchange {
     clearTimeout(this.headTimer);
     if (upgraded) {
       this.finished = this.cleaned = true;
+      this.receiving.release();
       const bridge = new SocketBridge(this.ctx, checked.headers);
       this.ctx.replace(this.ctx.id, bridge);
       return this.respond(bridge);
@@ -175,11 +189,23 @@ export class StreamExchange implements Exchange {
 
   /** Returns credit to the client as `creditDue` says (no slivers, even to a client without the sender's rule). */
   private grant(bytes: number): void {
-    this.ungranted += bytes;
-    if (creditDue(this.ungranted, this.ctx.settings.window, this.queue.length === 0)) {
+    this.ungranted += bytes - this.receiving.withhold(bytes);
+    if (creditDue(this.ungranted, this.receiving.window, this.queue.length === 0)) {
       this.ctx.link.sendJson({ type: "credit", id: this.ctx.id, bytes: this.ungranted });
       this.ungranted = 0;
     }
+  }
+
+  /** The client ran out of credit for the response body: the window may grow (window.ts). */
+  private blocked(senderWindow: number): void {
+    const growing = this.ctx.growing;
+    if (!growing || !this.headed || this.finished) return;
+    const verdict = this.receiving.blocked(senderWindow, this.queued + this.ungranted, growing.rtt.minMs());
+    if (verdict.kind === "shrink") return growing.responses.oversized(verdict.from);
+    if (verdict.kind !== "grow") return;
+    this.ctx.link.sendJson({ type: "credit", id: this.ctx.id, bytes: this.ungranted + verdict.extra, window: this.receiving.window });
+    this.ungranted = 0;
+    growing.responses.grew(this.receiving.window);
   }
 
   private async pumpBody(body: ReadableStream<Uint8Array>): Promise<void> {
@@ -196,13 +222,14 @@ export class StreamExchange implements Exchange {
         this.touch();
         for (let at = 0; at < value.byteLength; ) {
           let n: number;
-          while (!(n = bodyFrameBytes(this.credit, value.byteLength - at)) || !ctx.link.writable()) {
+          while (!(n = bodyFrameBytes(this.sending.credit, value.byteLength - at)) || !ctx.link.writable()) {
+            if (!n && this.sending.reportBlocked()) ctx.link.sendJson({ type: "blocked", id: ctx.id, window: this.sending.window });
             await new Promise<void>((resolve) => (this.resume = resolve));
             this.resume = undefined;
             if (this.finished) return;
           }
           ctx.link.send(encodeFrame(FRAME.body, ctx.id, value.subarray(at, at + n)));
-          this.credit -= n;
+          this.sending.spent(n);
           at += n;
         }
       }
@@ -213,9 +240,19 @@ export class StreamExchange implements Exchange {
   }
 
   private touch(): void {
-    clearTimeout(this.idleTimer);
-    if (this.finished) return;
-    this.idleTimer = setTimeout(() => this.fail(504, `nothing moved for ${this.ctx.settings.idleTimeoutMs / 1000} s`), this.ctx.settings.idleTimeoutMs);
+    this.movedAt = performance.now();
+    if (this.idleTimer || this.finished) return;
+    this.armIdle(this.ctx.settings.idleTimeoutMs);
+  }
+
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.finished) return;
+      const left = this.movedAt + this.ctx.settings.idleTimeoutMs - performance.now();
+      if (left > 0) return this.armIdle(left);
+      this.fail(504, `nothing moved for ${this.ctx.settings.idleTimeoutMs / 1000} s`);
+    }, ms);
   }
 
   private visitorGone(): void {
@@ -239,6 +276,7 @@ export class StreamExchange implements Exchange {
     clearTimeout(this.headTimer);
     clearTimeout(this.idleTimer);
     this.queue.length = 0;
+    this.receiving.release();
     this.resume?.();
     // A visitor waiting for bytes gets the cut (or the end) now: a pull that enqueues nothing is not retried.
     const wake = this.wake;

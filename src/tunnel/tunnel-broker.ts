@@ -11,9 +11,10 @@ import { tunnelClaim, type LocalTunnelDirectory } from "./directory.ts";
 import type { TunnelSettings } from "./exchange.ts";
 import { TunnelLink } from "./link.ts";
 import { TunnelBudget } from "./budget.ts";
-import { decodeFrame, JSS_MAX_FRAME_BYTES, MAX_BINARY_FRAME_BYTES, MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, parseClientMessage, type ClientMessage, type ServerMessage } from "./protocol.ts";
+import { decodeFrame, JSS_MAX_FRAME_BYTES, MAX_INBOUND_CHUNK_BYTES, MAX_INBOUND_FRAME_BYTES, MAX_CONTROL_BYTES, parseClientMessage, type ClientMessage, type ServerMessage } from "./protocol.ts";
 import { TunnelSession } from "./session.ts";
 import { tunnelUrl } from "./urls.ts";
+import type { WindowBudget } from "./window.ts";
 
 export interface TunnelSocketData {
   kind: "tunnel";
@@ -35,6 +36,8 @@ export interface TunnelBrokerOptions {
   names: TunnelNames;
   directory: LocalTunnelDirectory;
   settings: TunnelSettings;
+  /** Memory for all tunnels' growing windows (--tunnel-memory). */
+  windowMemory: WindowBudget;
   maxPerKey: number;
   publicUrl: string | undefined;
   tunnelDomain: string | undefined;
@@ -114,14 +117,16 @@ export class TunnelBroker {
     if (this.gate.take(ws, m)) return;
     if (m.type === "register") return void this.register(ws, m);
     if (m.type === "auth") return;
+    if (m.type === "ping") return send(ws, { type: "pong", at: m.at });
     if (!session) return this.wrong(ws, "register a tunnel name first");
+    if (m.type === "pong") return session.pong(m.at);
     this.routed(ws, session.onMessage(m), m.id);
   }
 
   private onBinary(ws: TunnelSocket, frame: Buffer): void {
     const { session } = ws.data;
     if (!ws.data.auth.publicKey || !session) return this.wrong(ws, "binary frames carry request bodies: sign in and register first");
-    if (frame.byteLength > MAX_BINARY_FRAME_BYTES) return this.wrong(ws, `binary frame too large (payload limit ${MAX_CHUNK_BYTES} bytes)`);
+    if (frame.byteLength > MAX_INBOUND_FRAME_BYTES) return this.wrong(ws, `binary frame too large (payload limit ${MAX_INBOUND_CHUNK_BYTES} bytes)`);
     const decoded = decodeFrame(frame);
     if (!decoded.ok) return this.wrong(ws, decoded.error);
     const { kind, id, payload } = decoded.message;
@@ -147,12 +152,16 @@ export class TunnelBroker {
       if (claimed === "too-many") return send(ws, { type: "error", message: `this key already holds its limit of ${this.options.maxPerKey} tunnel names` });
       const claim = await this.options.hub.claim(tunnelClaim(m.name), key, () => this.replaced(ws));
       if (ws.readyState !== 1) return claim.release();
-      const session = new TunnelSession(m.name, data.link!, m, this.options.settings, tunnelAccess(m, this.options.verifier));
+      const { settings, windowMemory } = this.options;
+      const session = new TunnelSession(m.name, data.link!, m, settings, tunnelAccess(m, this.options.verifier), windowMemory);
       data.session = session;
       data.claim = claim;
       this.options.directory.set(m.name, session);
       const url = tunnelUrl(m.name, data.base, this.options.tunnelDomain);
-      send(ws, { type: "registered", name: m.name, url, ...(m.stream ? { window: this.options.settings.window } : {}) });
+      // A client that asked for growing windows learns the largest; an older one keeps its fixed window.
+      const windows = m.stream ? { window: settings.window, ...(session.grows() ? { maxWindow: settings.maxWindow } : {}) } : {};
+      send(ws, { type: "registered", name: m.name, url, ...windows });
+      session.probe();
     } catch (error) {
       this.logError("tunnel register failed", error, { tunnel: m.name });
       // The store or the cluster is away: the client's reconnect (with its backoff) is the retry.

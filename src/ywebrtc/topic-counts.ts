@@ -3,11 +3,13 @@
 // whenever it changes; a node that gains the topic asks the others (the members
 // of the topic's node group) for theirs, and a node that dies has its count set
 // to 0 by its farewell. A node's count is the truth about that node, so the
-// messages are absolute values: a lost one is corrected by the node's next.
+// messages are absolute values: a lost one is corrected by the node's next, and
+// after a gap in the cluster (when messages may have been lost) every node with
+// subscribers states its count again as soon as it and each other node is back.
 // The state of a topic also keeps its hub name, so a publish builds no string for it.
 import { nanoid } from "nanoid";
 import type { Hub, Payload } from "../cluster/hub.ts";
-import { countGroup, countTopic, deliveryTopic } from "./topics.ts";
+import { countGroup, countTopic, deliveryTopic, topicOfCountGroup } from "./topics.ts";
 
 /** How long a node that gains a topic waits for the other nodes' counts before going on without them. */
 export const ASK_TIMEOUT_MS = 1000;
@@ -37,7 +39,9 @@ export class TopicCounts {
   readonly node = nanoid(12);
   private readonly topics = new Map<string, TopicState>();
 
-  constructor(private readonly hub: Hub, private readonly onError: (error: unknown, topic: string) => void) {}
+  constructor(private readonly hub: Hub, private readonly onError: (error: unknown, topic: string) => void) {
+    hub.onResync((group, nodes, settled) => this.resynced(group, nodes, settled));
+  }
 
   /** Subscribers of `topic` on every node, as this node knows it (0 when none here). */
   total(topic: string): number {
@@ -109,6 +113,22 @@ export class TopicCounts {
       };
       s.awaiting = { nodes: new Set(waiting), done };
     });
+  }
+
+  /** After a cluster gap: this node's count again (each node sends its own), and no count for a node that is gone. */
+  private resynced(group: string, nodes: string[], settled: boolean): void {
+    const topic = topicOfCountGroup(group);
+    const s = topic === undefined ? undefined : this.topics.get(topic);
+    if (!s) return;
+    if (settled) {
+      const there = new Set(nodes);
+      for (const [node, count] of s.others) {
+        if (there.has(node)) continue;
+        s.others.delete(node);
+        s.othersTotal -= count;
+      }
+    }
+    this.state(topic!, s.local);
   }
 
   private heard(topic: string, data: Payload): void {

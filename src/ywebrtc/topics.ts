@@ -7,3 +7,5 @@ export const deliveryTopic = (topic: string): string => `yw:${topic}`;
 export const countTopic = (topic: string): string => `ywc:${topic}`;
 /** The nodes with subscribers of a topic. */
 export const countGroup = (topic: string): string => `ywn:${topic}`;
+/** The topic of a `countGroup` name, or undefined for another group. */
+export const topicOfCountGroup = (group: string): string | undefined => (group.startsWith("ywn:") ? group.slice(4) : undefined);

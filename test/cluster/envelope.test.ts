@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { decodeAll, framedData } from "../../src/cluster/envelope.ts";
+import { decodeAll, framedData, framedResync } from "../../src/cluster/envelope.ts";
 
 // What the batch script sends a node: "m" and the framed messages, concatenated as they came.
 const batch = (...framed: string[]) => `m${framed.join("")}`;
@@ -20,8 +20,15 @@ describe("node channel envelopes", () => {
     expect(decodeAll("g7:p:x")).toEqual([{ kind: "gone", epoch: 7, name: "p:x" }]);
   });
 
+  test("resync requests travel in a batch with data, group names with colons included", () => {
+    expect(decodeAll(batch(framedResync("node-1", "room:a:b"), framedData("r:a", "x")))).toEqual([
+      { kind: "resync", node: "node-1", group: "room:a:b" },
+      { kind: "data", topic: "r:a", data: "x" },
+    ]);
+  });
+
   test("what this version does not understand is left out, never thrown", () => {
-    for (const junk of ["", "x", "d", "d5:ab", "d-1:a", "dx:a", "n3:abc", "n3:abc9:n", "lx:a", "l:a", "m", "m3:d", "m999:d1:ab"]) {
+    for (const junk of ["", "x", "d", "d5:ab", "d-1:a", "dx:a", "n3:abc", "n3:abc9:n", "lx:a", "l:a", "m", "m3:d", "m999:d1:ab", "y", "y9:ab", "yx:a"]) {
       expect(() => decodeAll(junk)).not.toThrow();
     }
     expect(decodeAll("z1:a")).toEqual([]);

@@ -22,3 +22,14 @@ export async function subscribe(s: TestSocket, topics: string[]): Promise<void> 
 export function publish(s: TestSocket, topic: string, data: unknown): void {
   s.send({ type: "publish", topic, data });
 }
+
+/** Publishes from `s` until its own copy says `clients` is `want` (what other nodes report arrives after a round trip), or `ms` pass; the last count seen. */
+export async function clientsSettle(s: TestSocket, topic: string, want: number, ms = 3000): Promise<number> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    publish(s, topic, "count?");
+    const got = (await s.next((m) => m.data === "count?")).clients as number;
+    if (got === want || Date.now() > deadline) return got;
+    await Bun.sleep(50);
+  }
+}

@@ -1,7 +1,7 @@
 // The /.tunnel frame budget on its own: what a download brings along passes, a flood does not.
 import { expect, test } from "bun:test";
 import { TunnelBudget } from "../../src/tunnel/budget.ts";
-import { bodyFrameBytes, creditDue } from "../../src/tunnel/protocol.ts";
+import { bodyFrameBytes, creditDue, MAX_CHUNK_BYTES } from "../../src/tunnel/protocol.ts";
 
 const IDLE_RATE = 100; // the default --ws-message-rate
 
@@ -31,7 +31,7 @@ test("a sliver of credit waits while there is more to send; a chunk's last bytes
   expect(bodyFrameBytes(200, 64 * 1024)).toBe(0);
   expect(bodyFrameBytes(16 * 1024, 64 * 1024)).toBe(16 * 1024);
   expect(bodyFrameBytes(200, 72)).toBe(72);
-  expect(bodyFrameBytes(512 * 1024, 1024 * 1024)).toBe(128 * 1024);
+  expect(bodyFrameBytes(512 * 1024, 1024 * 1024)).toBe(MAX_CHUNK_BYTES);
   expect(bodyFrameBytes(0, 1)).toBe(0);
 });
 

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { newKey, RawTunnelSocket, tunnelled, uniqueName } from "./harness.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { MAX_CHUNK_BYTES } from "../../src/tunnel/protocol.ts";
+import { MAX_VISITOR_MESSAGE_BYTES } from "../../src/tunnel/http.ts";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -49,7 +50,7 @@ test("a JSS response frame over the cap closes the tunnel socket and the visitor
   expect(closed).toBe(true);
 });
 
-test("a streaming client's response of exactly 128 KiB with its length known goes through (one whole frame or head + body)", async () => {
+test("a streaming client's response of exactly one frame's payload (64 KiB) with its length known goes through (one whole frame or head + body)", async () => {
   const bytes = randomBytes(MAX_CHUNK_BYTES);
   const sized = (req: Request) => bytes.subarray(0, Number(new URL(req.url).searchParams.get("size")));
   const t = await tunnelled((req) => new Response(sized(req), { headers: { "content-length": String(sized(req).byteLength), "x-some-header": "v".repeat(200) } }));
@@ -78,12 +79,12 @@ test("a visitor's websocket message of 128 KiB is carried; one byte more closes 
     };
     const ws = await open();
     const reply = new Promise((r) => (ws.onmessage = r));
-    ws.send(new Uint8Array(MAX_CHUNK_BYTES));
+    ws.send(new Uint8Array(MAX_VISITOR_MESSAGE_BYTES));
     await reply;
-    expect(got).toEqual([MAX_CHUNK_BYTES]);
+    expect(got).toEqual([MAX_VISITOR_MESSAGE_BYTES]);
     const big = await open();
     const closed = new Promise<number>((r) => (big.onclose = (e) => r(e.code)));
-    big.send(new Uint8Array(MAX_CHUNK_BYTES + 1));
+    big.send(new Uint8Array(MAX_VISITOR_MESSAGE_BYTES + 1));
     expect(await closed).toBe(1009);
     ws.close();
   } finally {

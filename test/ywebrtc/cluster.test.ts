@@ -10,18 +10,7 @@ import { startNodes, untilHealth } from "../helpers/cluster.ts";
 import { redisOrSkip, startRedis, type TestRedis } from "../helpers/redis.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { TestSocket } from "../helpers/ws-client.ts";
-import { publish, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
-
-/** Publishes from `s` until its own copy says `clients` is `want` (what other nodes report arrives after a round trip), or `ms` pass; the last count seen. */
-async function clientsSettle(s: TestSocket, topic: string, want: number, ms = 3000): Promise<number> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    publish(s, topic, "count?");
-    const got = (await s.next((m) => m.data === "count?")).clients as number;
-    if (got === want || Date.now() > deadline) return got;
-    await Bun.sleep(50);
-  }
-}
+import { clientsSettle, publish, ySubscriber, yUrl } from "../helpers/ywebrtc.ts";
 
 describe.skipIf(!redisOrSkip())("y-webrtc across two nodes on one Redis", () => {
   let redis: TestRedis;
