@@ -93,6 +93,18 @@ export class PeerjsSockets {
     if (isClosed(d)) return claim.release();
     d.claim = claim;
     hub.subscribe(ws, name);
+    // OPEN tells the client (and so its peers) that the id takes messages: only once the
+    // subscription is in effect on every node, which a hub call made after it proves (the
+    // hub keeps order). Else a peer told at once could find nobody there: its message waited
+    // for the id's arrival, and the chaos soak saw it lost about once in a thousand.
+    await hub.holder(name).catch(() => null);
+    if (isClosed(d)) {
+      // Closed (its claim is still ours to give back) or its id lost (lost() took the claim).
+      hub.unsubscribe(ws, name);
+      d.claim?.release();
+      d.claim = undefined;
+      return;
+    }
     this.byId.set(d.id, ws);
     d.stage = "open";
     d.aliveAt = Date.now();

@@ -163,7 +163,7 @@ export async function startS3(): Promise<S3Service | null> {
   const dir = serviceDir("gemmapod-s3-");
   const bucket = "pods";
   const serve = async (port: number) => {
-    const s = new (S3rver as unknown as new (o: object) => { run(): Promise<{ port: number }>; close(): Promise<void> })({
+    const s = new (S3rver as unknown as new (o: object) => { run(): Promise<{ port: number }>; close(): Promise<void>; httpServer?: { closeAllConnections(): void } })({
       port,
       address: "127.0.0.1",
       directory: dir,
@@ -173,6 +173,13 @@ export async function startS3(): Promise<S3Service | null> {
     return { s, port: (await s.run()).port };
   };
   let { s: server, port } = await serve(0);
+  // Stopped means unreachable, as in an outage: requests in flight are cut too (a plain
+  // close would wait for them, so a stop could last as long as the slowest request).
+  const halt = () => {
+    const closing = server.close();
+    server.httpServer?.closeAllConnections();
+    return closing;
+  };
   let locations = 0;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -182,7 +189,7 @@ export async function startS3(): Promise<S3Service | null> {
     secretAccessKey: "S3RVER",
     freshLocation: () => `s3://${bucket}/t${process.pid}-${++locations}`,
     async restart(whileDown) {
-      await server.close();
+      await halt();
       try {
         await whileDown?.();
       } finally {
@@ -190,7 +197,7 @@ export async function startS3(): Promise<S3Service | null> {
       }
     },
     async stop() {
-      await server.close();
+      await halt();
       removeDir(dir);
     },
   };

@@ -13,12 +13,14 @@ import { peersTraffic } from "./traffic-peers.ts";
 import { podTraffic } from "./traffic-pods.ts";
 import { rondevuTraffic } from "./traffic-rondevu.ts";
 import { signalTraffic } from "./traffic-signal.ts";
+import { trackerTraffic } from "./traffic-tracker.ts";
 import { tunnelTraffic } from "./traffic-tunnel.ts";
+import { ywebrtcTraffic } from "./traffic-ywebrtc.ts";
 import type { TrafficContext, TrafficGenerator } from "./traffic.ts";
 
 /** Every protocol's traffic: add a protocol's generator here. */
 export function allTraffic(): TrafficGenerator[] {
-  return [signalTraffic(), peersTraffic(), peerjsTraffic(), tunnelTraffic(), rondevuTraffic(), podTraffic()];
+  return [signalTraffic(), peersTraffic(), peerjsTraffic(), ywebrtcTraffic(), trackerTraffic(), tunnelTraffic(), rondevuTraffic(), podTraffic()];
 }
 
 export interface SoakOptions {

@@ -2,20 +2,12 @@
 // OFFER, which must arrive with its src (delivery crosses Redis; the reference's EXPIRE says
 // when it cannot). Forwarding has no receipt: an offer that does not come is a failure.
 import { twoNodes, wsUrl, type TrafficContext, type TrafficGenerator } from "./traffic.ts";
-import { openSocket, type OpSocket } from "./ws-wait.ts";
+import { openReady, type OpSocket } from "./ws-wait.ts";
 
 const isError = (m: any) => m.type === "ERROR" || m.type === "ID-TAKEN";
 
-async function openPeer(base: string, path: string, id: string): Promise<OpSocket> {
-  const socket = await openSocket(wsUrl(base, `${path}/peerjs?key=peerjs&id=${id}&token=${crypto.randomUUID()}`));
-  try {
-    await socket.next((m) => m.type === "OPEN", isError, "OPEN");
-    return socket;
-  } catch (error) {
-    socket.close();
-    throw error;
-  }
-}
+const openPeer = (base: string, path: string, id: string) =>
+  openReady(wsUrl(base, `${path}/peerjs?key=peerjs&id=${id}&token=${crypto.randomUUID()}`), (socket) => socket.next((m) => m.type === "OPEN", isError, "OPEN"));
 
 export function peerjsTraffic(path = "/peerjs"): TrafficGenerator {
   return {

@@ -2,7 +2,7 @@
 // the other an offer by key, which must arrive (presence and relay both cross Redis).
 import { authStatement } from "../../../src/identity/auth-statement.ts";
 import { twoNodes, wsUrl, type TrafficContext, type TrafficGenerator } from "./traffic.ts";
-import { openSocket, type OpSocket } from "./ws-wait.ts";
+import { openReady, type OpSocket } from "./ws-wait.ts";
 
 interface Key {
   id: string;
@@ -19,16 +19,12 @@ const isError = (m: any) => m.type === "error";
 
 /** A peer signed in on `base` and in `room`, with the peers it found there. */
 async function enter(base: string, room: string, key: Key): Promise<{ socket: OpSocket }> {
-  const socket = await openSocket(wsUrl(base, `/.webrtc?room=${room}`));
-  try {
-    const { nonce } = await socket.next((m) => m.type === "challenge", isError, "challenge");
-    socket.send({ type: "auth", publicKey: key.id, signature: await key.sign(authStatement(new URL(base).host, nonce)) });
-    await socket.next((m) => m.type === "peers", isError, "peers list after auth");
-    return { socket };
-  } catch (error) {
-    socket.close();
-    throw error;
-  }
+  const socket = await openReady(wsUrl(base, `/.webrtc?room=${room}`), async (s) => {
+    const { nonce } = await s.next((m) => m.type === "challenge", isError, "challenge");
+    s.send({ type: "auth", publicKey: key.id, signature: await key.sign(authStatement(new URL(base).host, nonce)) });
+    await s.next((m) => m.type === "peers", isError, "peers list after auth");
+  });
+  return { socket };
 }
 
 export function peersTraffic(): TrafficGenerator {

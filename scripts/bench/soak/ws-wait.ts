@@ -54,3 +54,15 @@ export function openSocket(url: string, ms = ANSWER_WAIT_MS): Promise<OpSocket> 
     };
   });
 }
+
+/** Opens `url` and runs `ready` on it (a handshake, a subscribe); the socket is closed if that fails. */
+export async function openReady(url: string, ready: (socket: OpSocket) => Promise<unknown>): Promise<OpSocket> {
+  const socket = await openSocket(url);
+  try {
+    await ready(socket);
+    return socket;
+  } catch (error) {
+    socket.close();
+    throw error;
+  }
+}
