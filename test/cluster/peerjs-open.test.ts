@@ -65,7 +65,7 @@ describe.skipIf(!redisOrSkip())("PeerJS OPEN across nodes", () => {
       expect(performance.now() - sent).toBeLessThan(LAG_MS / 2);
       late.close();
     }
-    await sender.nothing({ type: "EXPIRE" }, 500);
+    await sender.silentFor({ type: "EXPIRE" }, 500);
     sender.close();
   }, 20_000);
 });

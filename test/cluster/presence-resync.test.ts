@@ -89,7 +89,7 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
     console.log(`after A was let back to Redis: peer-joined in ${Math.round(joined)} ms, peer-left in ${Math.round(left)} ms`);
     // Nothing a socket already knew is said again, nor anything said twice.
     for (const [name, p] of [["m", m], ["stays", stays], ["late", late]] as const) {
-      await p.socket.nothing(news, 500).catch((e) => {
+      await p.socket.silentFor(news, 500).catch((e) => {
         throw new Error(`${name} (m ${m.key.id.slice(0, 6)}, gone ${gone.key.id.slice(0, 6)}, stays ${stays.key.id.slice(0, 6)}, late ${late.key.id.slice(0, 6)}): ${e}`);
       });
     }
@@ -131,7 +131,7 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
     expect(await m.socket.next(presenceOf("peer-joined", late.key.id), JOINED_MS + 3000)).toBeDefined();
     expect(await m.socket.next(presenceOf("peer-left", gone.key.id), TTL_MS + 1500)).toBeDefined();
     console.log(`A's connections back: peer-joined and peer-left within ${Math.round(performance.now() - back)} ms`);
-    await Promise.all([m.socket.nothing(news, 500), late.socket.nothing(news, 500)]);
+    await Promise.all([m.socket.silentFor(news, 500), late.socket.silentFor(news, 500)]);
   }, 30_000);
 
   test("PeerJS: an id that arrives on B before A is back gets the messages waiting for it on A", async () => {
@@ -157,7 +157,7 @@ describe.skipIf(!redisOrSkip())("presence resync after a Redis gap", () => {
     redis.thaw();
     await Promise.all([a, b].map((n) => untilHealth(n.url, (h) => h.cluster?.state === "ok", 10_000)));
     // Both nodes re-announced (their beats showed the gap) and resync now and a TTL later.
-    await Promise.all([m.socket.nothing(news, TTL_MS + 1000), p.socket.nothing(news, TTL_MS + 1000)]);
+    await Promise.all([m.socket.silentFor(news, TTL_MS + 1000), p.socket.silentFor(news, TTL_MS + 1000)]);
     m.socket.send({ type: "offer", to: p.key.id, sdp: "v=0 thawed" });
     expect(await p.socket.next({ type: "offer" })).toMatchObject({ from: m.key.id, sdp: "v=0 thawed" });
   }, 30_000);

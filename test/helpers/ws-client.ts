@@ -81,6 +81,16 @@ export class TestSocket {
     return seen;
   }
 
+  /**
+   * Asserts nothing matching arrives for `ms`: a silence, not proof (a late message on a
+   * busy machine passes it). Only where no marker can follow the same path, as after a
+   * cluster resync; everywhere else use nothingBefore.
+   */
+  async silentFor(match: Match, ms: number): Promise<void> {
+    const got = await this.next(match, ms).catch(() => null);
+    if (got) throw new Error(`unexpected message ${JSON.stringify(got)}`);
+  }
+
   /** Messages matching `match` that arrived and were not taken by `next`. */
   unread(match: Match = () => true): Json[] {
     return this.inbox.filter(matcher(match));
