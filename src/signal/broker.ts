@@ -46,6 +46,8 @@ export class Broker {
     // Notes say what reached a socket here: an offer (the origin's allowance grows), or an
     // origin's answer or error (the visitor's session is answered, or failed).
     options.hub.onNote((topic, note) => {
+      // Every protocol hears every note: only those on this broker's pod and session topics are its own.
+      if (topic[1] !== ":" || (topic[0] !== "p" && topic[0] !== "s")) return;
       if (note[0] !== OFFERED) return this.sessions.originReplied(topic, note.slice(1), note[0] === ANSWERED);
       const origin = this.origins.originOf(topic.slice(2));
       if (origin) this.budget.spill(origin.data, SESSION_FRAMES);
