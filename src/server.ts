@@ -83,7 +83,8 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
   const admit: Admit = (req, srv) => sockets.admit(req, srv);
   const hooks = { onOriginRegistered: options.onOriginRegistered, onOriginDisconnected: options.onOriginDisconnected };
   const protocols = PROTOCOLS.map((module) => module.open({ settings, hub, registry: options.registry, bindings, admit, telemetry, warnings, hooks }));
-  const socketHandlers = Object.assign({}, ...protocols.map((p) => p.sockets)) as Record<string, SocketHandlers<any>>;
+  const socketHandlers: Record<string, SocketHandlers<any>> = {};
+  protocols.forEach((p, i) => claimEach(socketHandlers, p.sockets, PROTOCOLS[i]!.name, "socket kind"));
   const sockets = new WebSockets(socketHandlers, { maxConnections: settings.maxConnections, maxPerAddress: settings.maxConnectionsPerAddress, connectRate: settings.wsConnectRate, trustProxy: settings.trustProxy, proxyWarning });
   telemetry.track({ kinds: Object.keys(socketHandlers), connections: (kind) => sockets.countOf(kind), cache, cluster: () => hub.status() });
   const fieldsOf = (part: "health" | "status") => Object.assign({}, ...protocols.map((p) => p[part]?.())) as Record<string, unknown>;
@@ -141,10 +142,10 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
       return res;
     };
   const routes: Record<string, unknown> = {};
-  for (const p of protocols) {
-    Object.assign(routes, p.routes);
-    for (const [path, route] of Object.entries(p.upgrades ?? {})) routes[path] = upgrading(path, route);
-  }
+  protocols.forEach((p, i) => {
+    const upgrades = Object.fromEntries(Object.entries(p.upgrades ?? {}).map(([path, route]) => [path, upgrading(path, route)]));
+    claimEach(routes, { ...p.routes, ...upgrades }, PROTOCOLS[i]!.name, "path");
+  });
   const intercepts = protocols.flatMap((p) => (p.intercept ? [p.intercept.bind(p)] : []));
   // Routes enforce their own, smaller limits; JSON-wrapped pods may be twice the page.
   const maxBodyBytes = maxPodBytes * 2 + 64 * 1024;
@@ -219,6 +220,17 @@ export function createSignalServer(options: CreateSignalServerOptions): SignalSe
 function clusterHealth(hub: Hub): { cluster?: HubStatus } {
   const status = hub.status();
   return status ? { cluster: status } : {};
+}
+
+/**
+ * Adds a protocol's entries; a path or socket kind another protocol already serves is refused
+ * at start (e.g. `--y-webrtc-path /signal`), never silently taken from it.
+ */
+function claimEach<T>(into: Record<string, T>, entries: Record<string, T>, protocol: string, what: string): void {
+  for (const [key, value] of Object.entries(entries)) {
+    if (key in into) throw new Error(`${protocol}: the ${what} ${key} is already served by another protocol; move one of them (see --help)`);
+    into[key] = value;
+  }
 }
 
 /** Options left `undefined` keep their defaults instead of erasing them. */

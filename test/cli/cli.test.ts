@@ -39,6 +39,13 @@ describe("command line", () => {
     expect(err).toContain("invalid PORT=eighty");
   });
 
+  test("two protocols on one path: refused at start, naming the path, not silently taken", () => {
+    // A server that started anyway would never exit: the timeout ends it and the test fails.
+    const p = Bun.spawnSync([process.execPath, CLI, "--port", "0", "--hostname", "127.0.0.1", "--y-webrtc-path", "/signal"], { stdout: "pipe", stderr: "pipe", timeout: 15_000 });
+    expect(p.exitCode).toBe(1);
+    expect(p.stdout.toString() + p.stderr.toString()).toContain("the path /signal is already served by another protocol");
+  });
+
   test("flags beat env vars, env vars beat defaults", () => {
     const cmd = parseArgs(["--max-message-bytes=8k", "--port", "9000"], { PORT: "7000", HOST: "127.0.0.2", GEMMAPOD_SIGNAL_MAX_POD_BYTES: "2m" });
     expect(cmd).toEqual({ kind: "serve", config: { ...DEFAULT_CONFIG, port: 9000, hostname: "127.0.0.2", maxMessageBytes: 8192, maxPodBytes: 2 * 1024 * 1024 } });
