@@ -1,11 +1,12 @@
 import type { ServerWebSocket } from "bun";
 import type { Hub } from "../cluster/hub.ts";
 import type { SocketHandlers } from "../http/websockets.ts";
+import { textMatches } from "../http/admin-token.ts";
 import { textOverLimit } from "../limits/frame-size.ts";
 import { throttledErrors, type Logger } from "../log/logger.ts";
 import type { Delivery } from "./delivery.ts";
 import type { PeerjsMetrics, Refusal } from "./metrics.ts";
-import { sameDigest, type PeerjsNames } from "./names.ts";
+import type { PeerjsNames } from "./names.ts";
 import { ADMISSION_ERRORS, errorText, forwardedText, ID_TAKEN_TEXT, INVALID_ID, OPEN_TEXT, parseClientMessage, validId } from "./protocol.ts";
 import type { PeerjsSocketData } from "./socket-data.ts";
 
@@ -85,7 +86,7 @@ export class PeerjsSockets {
     if (isClosed(d)) return;
     // The same token: the client came back (a new socket, the old one stale). The reference
     // swaps sockets but never says OPEN, so the client never opens (peerjs#1289); we do.
-    const reattach = holder !== null && sameDigest(holder, d.digest);
+    const reattach = holder !== null && textMatches(holder, d.digest);
     if (holder !== null && !reattach) return this.refuse(ws, ID_TAKEN_TEXT, "id-taken");
     if (!reattach && this.byId.size >= this.o.maxPeers) return this.refuse(ws, errorText(ADMISSION_ERRORS.peerLimit), "peer-limit");
     const claim = await hub.claim(name, d.digest, () => this.lost(ws));
@@ -132,7 +133,7 @@ export class PeerjsSockets {
     void this.o.hub.holder(name).then(
       (now) => {
         if (ws.readyState !== 1) return;
-        if (now !== null && !sameDigest(now, d.digest)) ws.send(ID_TAKEN_TEXT);
+        if (now !== null && !textMatches(now, d.digest)) ws.send(ID_TAKEN_TEXT);
         ws.close(4001, "replaced");
       },
       () => ws.close(4001, "replaced"),

@@ -71,7 +71,9 @@ export class PeerIds {
       const claim = await this.hub.claim(name, "", this.onLost.bind(this, ws, binding));
       if (ws.readyState !== 1 || !ws.data.ids?.includes(binding)) {
         claim.release();
-        return false;
+        // A frame queued behind a slow one can bind after the socket closed (releaseAll already
+        // ran): without this its owners entry would stay, and refuse that peer_id here forever.
+        return this.undo(ws, binding);
       }
       binding.claim = claim;
       this.hub.subscribe(ws, name);

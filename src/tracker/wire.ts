@@ -3,6 +3,7 @@
 // (code points 0–255, NUL included). Everything is validated here; the rest of the tracker
 // sees only these shapes.
 import { jsonObject } from "../http/json-frame.ts";
+import { textOverLimit } from "../limits/frame-size.ts";
 
 export type TrackerEvent = "started" | "stopped" | "completed" | "update" | "paused";
 const EVENTS: ReadonlySet<string> = new Set(["started", "stopped", "completed", "update", "paused"]);
@@ -103,8 +104,7 @@ function description(raw: unknown, type: "offer" | "answer", maxSdpBytes: number
   if (typeof raw !== "object" || raw === null) return `${type} must be {type, sdp}`;
   const { type: t, sdp } = raw as Record<string, unknown>;
   if (t !== type || typeof sdp !== "string") return `${type} must be {type: "${type}", sdp: string}`;
-  // Bytes: a string's length never exceeds its UTF-8 size, so most need no count.
-  if (sdp.length > maxSdpBytes || (sdp.length * 3 > maxSdpBytes && Buffer.byteLength(sdp) > maxSdpBytes)) return `${type} sdp is over ${maxSdpBytes} bytes`;
+  if (textOverLimit(sdp, maxSdpBytes)) return `${type} sdp is over ${maxSdpBytes} bytes`;
   return { type, sdp };
 }
 
