@@ -24,4 +24,6 @@ export interface TrackerSocketData {
   queue?: Promise<void>;
   /** Characters of the frames in `queue`. */
   inFlight?: number;
+  /** Frames refused one after another (junk, or past the budget); reset by a frame that is taken. */
+  refusedInRow?: number;
 }

@@ -35,6 +35,9 @@ const isPeerMember = (m: string): boolean => m.length === 41;
  * nodes), offers relayed one per other peer picked at random, answers to the peer they name.
  * This node keeps only its own peers, for the swarm cap, the TTL and leaving on close.
  */
+/** Refused frames (junk, or past the budget) in a row before the socket is closed: no client sends that many. */
+export const MAX_REFUSED_IN_ROW = 1000;
+
 export class Tracker {
   readonly local = new LocalSwarms();
   private readonly ids: PeerIds;
@@ -69,6 +72,7 @@ export class Tracker {
     if ((d.inFlight ?? 0) + frame.length > MAX_IN_FLIGHT_BYTES || !d.budget.take(d.joined?.length ?? 0)) {
       return this.refuse(ws, "budget", { error: "too many requests: slow down", action: request.action === "scrape" ? "scrape" : "announce", infoHash: swarm });
     }
+    if (d.refusedInRow) d.refusedInRow = 0;
     // Most frames finish at once (a bound peer_id, a single node): no promise, no closure. Only
     // those that wait on the cluster queue the socket's later frames behind them.
     if (d.queue) return this.queued(ws, d.queue.then(() => this.handle(ws, request)), frame.length);
@@ -246,6 +250,12 @@ export class Tracker {
 
   private refuse(ws: TrackerSocket, reason: "invalid" | "budget" | "owner" | "limit", r: Refusal): void {
     this.metrics.refused[reason].inc();
-    if (ws.readyState === 1) ws.send(failureFrame(r));
+    if (ws.readyState !== 1) return;
+    ws.send(failureFrame(r));
+    // Junk and frames past the budget are answered, but a socket that sends nothing else is a flood: stopped.
+    if (reason !== "invalid" && reason !== "budget") return;
+    const d = ws.data;
+    d.refusedInRow = (d.refusedInRow ?? 0) + 1;
+    if (d.refusedInRow >= MAX_REFUSED_IN_ROW) ws.close(1008, "too many refused requests");
   }
 }

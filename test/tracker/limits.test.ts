@@ -29,6 +29,19 @@ test("a socket flooding one swarm is refused past its budget, and the swarm stil
   });
 });
 
+test("a socket that sends only junk or frames past its budget is closed (1008) after 1,000 refusals in a row", async () => {
+  await withServer({}, async (srv) => {
+    const junk = await trackerPeer(trackerUrl(srv));
+    for (let i = 0; i < 1100; i++) junk.socket.send(i % 2 ? "{not json" : '{"action":"announce"}');
+    expect(await junk.socket.closed).toEqual({ code: 1008, reason: "too many refused requests" });
+    // A refusal between accepted frames starts the count again: the 300-frame flood above stays open.
+    const hash = binaryId();
+    const other = await joinedPeer(trackerUrl(srv), hash);
+    expect(other.socket.ws.readyState).toBe(WebSocket.OPEN);
+    other.socket.close();
+  });
+});
+
 test("real use on the defaults: a seeder entering 300 swarms at once, and a peer answering 100 offers", async () => {
   // The tracker's defaults; the 100 newcomers stand for 100 browsers, each from its own
   // address: from one loopback address they would meet the per-address connect limit
