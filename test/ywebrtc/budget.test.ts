@@ -103,3 +103,18 @@ test("a flood is stopped: closed with an error after the socket's burst, in a sm
     for (const m of members) m.ws.close();
   }
 }, 60_000);
+
+test("a client reconnecting with 60 rooms it is alone in (one per open document) subscribes and announces in each at once, and stays", async () => {
+  const ws = new WebSocket(url);
+  await new Promise((r) => ws.addEventListener("open", r, { once: true }));
+  const s = new Counting(ws, "docs");
+  const topics = Array.from({ length: 60 }, (_, i) => `doc-${crypto.randomUUID()}-${i}`);
+  // As y-webrtc's SignalingConn does on open: one subscribe, then an announce per room.
+  s.send({ type: "subscribe", topics });
+  for (const topic of topics) s.send({ type: "publish", topic, data: { type: "announce", from: "docs" } });
+  // Its own announces come back (it is subscribed), all of them.
+  await until(() => s.publishes === topics.length || s.closeCode !== undefined, 5000, () => `${s.publishes} announces back, errors ${s.errors}`);
+  expect(s.errors).toEqual([]);
+  expect(s.closeCode).toBeUndefined();
+  ws.close();
+});
