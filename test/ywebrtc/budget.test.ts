@@ -104,12 +104,12 @@ test("a flood is stopped: closed with an error after the socket's burst, in a sm
   }
 }, 60_000);
 
-test("a client reconnecting with 60 rooms it is alone in (one per open document) subscribes and announces in each at once, and stays", async () => {
-  const ws = new WebSocket(url);
+/** As y-webrtc's SignalingConn does on open: one subscribe with every room, then an announce in each; all must pass. */
+async function reconnectWithRooms(yws: string, rooms: number): Promise<void> {
+  const ws = new WebSocket(yws);
   await new Promise((r) => ws.addEventListener("open", r, { once: true }));
   const s = new Counting(ws, "docs");
-  const topics = Array.from({ length: 60 }, (_, i) => `doc-${crypto.randomUUID()}-${i}`);
-  // As y-webrtc's SignalingConn does on open: one subscribe, then an announce per room.
+  const topics = Array.from({ length: rooms }, (_, i) => `doc-${crypto.randomUUID()}-${i}`);
   s.send({ type: "subscribe", topics });
   for (const topic of topics) s.send({ type: "publish", topic, data: { type: "announce", from: "docs" } });
   // Its own announces come back (it is subscribed), all of them.
@@ -117,4 +117,8 @@ test("a client reconnecting with 60 rooms it is alone in (one per open document)
   expect(s.errors).toEqual([]);
   expect(s.closeCode).toBeUndefined();
   ws.close();
+}
+
+test("a client reconnecting with 60 rooms it is alone in (one per open document) subscribes and announces in each at once, and stays", async () => {
+  await reconnectWithRooms(url, 60);
 });
