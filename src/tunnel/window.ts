@@ -136,6 +136,8 @@ export class ReceiveWindow {
   private settled = false;
   /** Credit still to withhold after shrinking (the sender may hold it already). */
   private debt = 0;
+  /** The budget a shrink took back, returned once its debt is paid (the body may stream for hours). */
+  private shrunk = 0;
   private reserved: number;
   private released = false;
 
@@ -173,6 +175,11 @@ export class ReceiveWindow {
   withhold(bytes: number): number {
     const n = Math.min(bytes, this.debt);
     this.debt -= n;
+    if (this.debt === 0 && this.shrunk > 0) {
+      this.reserved -= this.shrunk;
+      this.budget.give(this.shrunk);
+      this.shrunk = 0;
+    }
     return n;
   }
 
@@ -187,6 +194,7 @@ export class ReceiveWindow {
       if (this.before.rate !== undefined && rate < this.before.rate * GROWTH_GAIN) {
         const from = this.window;
         this.debt += this.window - this.before.window;
+        this.shrunk = this.window - this.before.window;
         this.window = this.before.window;
         this.settled = true;
         return { kind: "shrink", from };
@@ -215,6 +223,7 @@ export class ReceiveWindow {
   release(): void {
     if (this.released) return;
     this.released = true;
+    this.shrunk = 0;
     this.budget.give(this.reserved);
   }
 

@@ -2,7 +2,8 @@
  * How many frames a y-webrtc socket may send, by what it is doing: a flat rate
  * for anything, plus an allowance for each other peer in the rooms it subscribed
  * to. A newcomer to a room signals every peer there at once (an offer or answer
- * and its candidates each), so joining a room brings a burst sized by the room;
+ * and its candidates each), so joining a room brings a burst sized by the room
+ * (and one frame for its announce);
  * a socket alone, or one flooding, gets little more than the flat rate.
  */
 export interface PublishPolicy {
@@ -46,7 +47,11 @@ export class PublishBudget {
   joined(room: string, newPeers: number, peers: number): void {
     if (this.granted.has(room) || this.granted.size >= this.maxGrants) return;
     this.granted.add(room);
-    this.tokens = Math.min(this.capacity(peers), this.tokens + this.policy.peerBurst * newPeers);
+    // Plus the announce y-webrtc sends in each room it subscribes to: a client reconnecting with
+    // dozens of rooms (one per open document) sends them all at once, even rooms it is alone in.
+    // Not clipped to the capacity, nor clipping what earlier rooms brought.
+    const burst = Math.min(this.capacity(peers), this.tokens + this.policy.peerBurst * newPeers);
+    this.tokens = Math.max(this.tokens, burst) + 1;
   }
 
   /** Frames per second with `peers` others in the socket's rooms. */

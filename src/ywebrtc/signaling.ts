@@ -21,8 +21,11 @@ export interface YSignalingOptions {
   log: Logger;
 }
 
-/** Frames held while a subscribe takes effect: the client sends its announces right after subscribing, not much more. */
-const MAX_QUEUED_FRAMES = 64;
+/**
+ * Frames held while a subscribe takes effect, beyond one per topic a socket may have: the
+ * client sends an announce per room right after subscribing, and not much more.
+ */
+const QUEUED_FRAMES_SLACK = 64;
 
 /**
  * WS /y-webrtc: sockets subscribe to topics (rooms) and publish to the topics they
@@ -63,7 +66,7 @@ export class YSignaling {
     const data = ws.data;
     if (data.queue === null) return this.handle(ws, frame);
     data.queuedBytes += frame.length;
-    if (data.queue.length >= MAX_QUEUED_FRAMES || data.queuedBytes > this.options.maxFrameBytes * 4) return this.refuse(ws, "queue", "too many frames while subscribing", true);
+    if (data.queue.length >= this.options.maxTopicsPerSocket + QUEUED_FRAMES_SLACK || data.queuedBytes > this.options.maxFrameBytes * 4) return this.refuse(ws, "queue", "too many frames while subscribing", true);
     data.queue.push(frame);
   }
 

@@ -116,6 +116,24 @@ test("a doubling that made the body faster stays and may double again; one that 
   expect(budget.inUse()).toBe(0);
 });
 
+test("a shrunk window gives its extra back to the budget once the debt is paid, not only when the body ends", () => {
+  const budget = new WindowBudget(64 * MiB);
+  const w = new ReceiveWindow(512 * KiB, 4 * MiB, budget, MIN_WINDOW, clock);
+  arrive(w, 2, 20);
+  expect(w.blocked(512 * KiB, 0, 100).kind).toBe("grow");
+  arrive(w, 2, 40);
+  expect(w.blocked(1 * MiB, 0, 100).kind).toBe("shrink");
+  // The sender may still hold the larger window's credit: the memory stays until it is paid off.
+  expect(budget.inUse()).toBe(1 * MiB - MIN_WINDOW);
+  w.withhold(256 * KiB);
+  expect(budget.inUse()).toBe(1 * MiB - MIN_WINDOW);
+  w.withhold(256 * KiB);
+  expect(budget.inUse()).toBe(512 * KiB - MIN_WINDOW);
+  w.withhold(256 * KiB);
+  w.release();
+  expect(budget.inUse()).toBe(0);
+});
+
 test("a tunnel's bodies start at the largest window they grew to, and half a window that proved too big", () => {
   const windows = growingWindows(512 * KiB, new WindowBudget(64 * MiB));
   windows.grew(4 * MiB);

@@ -103,3 +103,22 @@ test("a flood is stopped: closed with an error after the socket's burst, in a sm
     for (const m of members) m.ws.close();
   }
 }, 60_000);
+
+/** As y-webrtc's SignalingConn does on open: one subscribe with every room, then an announce in each; all must pass. */
+async function reconnectWithRooms(yws: string, rooms: number): Promise<void> {
+  const ws = new WebSocket(yws);
+  await new Promise((r) => ws.addEventListener("open", r, { once: true }));
+  const s = new Counting(ws, "docs");
+  const topics = Array.from({ length: rooms }, (_, i) => `doc-${crypto.randomUUID()}-${i}`);
+  s.send({ type: "subscribe", topics });
+  for (const topic of topics) s.send({ type: "publish", topic, data: { type: "announce", from: "docs" } });
+  // Its own announces come back (it is subscribed), all of them.
+  await until(() => s.publishes === topics.length || s.closeCode !== undefined, 5000, () => `${s.publishes} announces back, errors ${s.errors}`);
+  expect(s.errors).toEqual([]);
+  expect(s.closeCode).toBeUndefined();
+  ws.close();
+}
+
+test("a client reconnecting with 60 rooms it is alone in (one per open document) subscribes and announces in each at once, and stays", async () => {
+  await reconnectWithRooms(url, 60);
+});

@@ -115,6 +115,35 @@ describe.skipIf(!redisOrSkip())("y-webrtc across two nodes on one Redis", () => 
     }
   });
 
+  test("with --y-webrtc-max-topics raised, a client with that many rooms is not cut for the announces held while its subscribe crosses Redis", async () => {
+    const [wide] = await startNodes(redis.url, 1, { yWebrtcMaxTopicsPerSocket: 150 });
+    try {
+      const ws = new WebSocket(yUrl(wide!.url));
+      await new Promise((r) => ws.addEventListener("open", r, { once: true }));
+      let announces = 0;
+      const errors: string[] = [];
+      let closed: number | undefined;
+      ws.addEventListener("message", (e) => {
+        const m = JSON.parse(String(e.data));
+        if (m.type === "publish") announces++;
+        else if (m.type === "error") errors.push(m.message);
+      });
+      ws.addEventListener("close", (e) => (closed = e.code));
+      const topics = Array.from({ length: 150 }, (_, i) => `wide-${i}`);
+      // As y-webrtc's SignalingConn does on open: one subscribe with every room, then an announce in each.
+      ws.send(JSON.stringify({ type: "subscribe", topics }));
+      for (const topic of topics) ws.send(JSON.stringify({ type: "publish", topic, data: { type: "announce", from: "wide" } }));
+      const end = Date.now() + 5000;
+      while (announces < topics.length && closed === undefined && Date.now() < end) await Bun.sleep(20);
+      expect(errors).toEqual([]);
+      expect(closed).toBeUndefined();
+      expect(announces).toBe(topics.length);
+      ws.close();
+    } finally {
+      await wide!.close();
+    }
+  });
+
   test("rooms stay apart across nodes too", async () => {
     const a = await ySubscriber(yUrl(one.url), ["left-room"]);
     const b = await ySubscriber(yUrl(two.url), ["right-room"]);
